@@ -1,0 +1,230 @@
+"""Object stores: where raw files land and where the pipeline writes its outputs.
+
+One interface, two implementations: a local folder (the embedded default) and S3 through
+`dagster_aws.s3.S3Resource` (any endpoint URL, so MinIO, moto or any S3-compatible store works).
+
+Example::
+
+    store = LocalObjectStore(root="/tmp/landing")
+    for obj in store.list_objects():
+        print(obj.key, obj.size, obj.etag)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
+
+_TEMP_MARKER = ".tmp-"
+
+
+class ObjectNotFoundError(FileNotFoundError):
+    """The key names no object in the store."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the store says about one object."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+class ObjectStore(dg.ConfigurableResource, ABC):
+    """A flat namespace of keys ('a/b.csv') holding immutable bytes."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object whose key starts with `prefix`, in key order."""
+
+    @abstractmethod
+    def head(self, key: str) -> StoredObject:
+        """The object's size, etag and modification time; `ObjectNotFoundError` if absent."""
+
+    @abstractmethod
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """A local file holding the object's bytes for the duration of the block."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> StoredObject:
+        """Store a local file under `key`, replacing any previous object in one step."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; removing an absent key is not an error."""
+
+    @abstractmethod
+    def url(self, key: str) -> str:
+        """A link a person can open: `file://` locally, a presigned GET URL on S3."""
+
+    @abstractmethod
+    def describe(self, key: str = "") -> str:
+        """The location of `key` as users write it (a path or an s3:// URI)."""
+
+
+class LocalObjectStore(ObjectStore):
+    """A local folder used as an object store; writes are atomic (temporary file, then rename)."""
+
+    root: str = Field(description="Absolute path of the folder that holds the objects.")
+
+    def _path(self, key: str) -> Path:
+        relative = PurePosixPath(key)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"object key {key!r} leaves the store at {self.root}")
+        return Path(self.root, *relative.parts)
+
+    def _stat(self, key: str, path: Path) -> StoredObject:
+        st = path.stat()
+        return StoredObject(
+            key=key,
+            size=st.st_size,
+            # Size and nanosecond mtime identify a version without reading the file.
+            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        )
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        root = Path(self.root)
+        if not root.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(".") or _TEMP_MARKER in name:
+                    continue
+                path = Path(dirpath, name)
+                key = path.relative_to(root).as_posix()
+                if key.startswith(prefix):
+                    yield self._stat(key, path)
+
+    def head(self, key: str) -> StoredObject:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFoundError(f"no object {self.describe(key)}")
+        return self._stat(key, path)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFoundError(f"no object {self.describe(key)}")
+        yield path
+
+    def put_file(self, key: str, path: Path) -> StoredObject:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f"{target.name}{_TEMP_MARKER}{uuid.uuid4().hex}")
+        try:
+            shutil.copyfile(path, staging)
+            os.replace(staging, target)
+        finally:
+            staging.unlink(missing_ok=True)
+        return self._stat(key, target)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def url(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def describe(self, key: str = "") -> str:
+        return str(self._path(key)) if key else self.root
+
+
+class S3ObjectStore(ObjectStore):
+    """Objects under a prefix of an S3 bucket, through `dagster_aws.s3.S3Resource`.
+
+    Example::
+
+        store = S3ObjectStore(s3=S3Resource(endpoint_url="http://127.0.0.1:9000"), bucket="landing")
+    """
+
+    s3: S3Resource
+    bucket: str = Field(description="Bucket holding the objects.")
+    prefix: str = Field(default="", description="Key prefix inside the bucket; keys are relative to it.")
+    presign_expiry_seconds: int = Field(default=3600, description="Lifetime of links from url().")
+
+    _client: Any = PrivateAttr(default=None)
+
+    def client(self) -> Any:
+        """The boto3 S3 client, made on first use and kept for this resource's lifetime."""
+        if self._client is None:
+            self._client = self.s3.get_client()
+        return self._client
+
+    def _full_key(self, key: str) -> str:
+        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+
+    def _relative(self, full_key: str) -> str:
+        base = self.prefix.strip("/")
+        return full_key[len(base) + 1 :] if base else full_key
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix)):
+            for item in page.get("Contents", []):
+                if item["Key"].endswith("/"):
+                    continue  # folder placeholder objects made by consoles
+                yield StoredObject(
+                    key=self._relative(item["Key"]),
+                    size=item["Size"],
+                    etag=item["ETag"].strip('"'),
+                    last_modified=item["LastModified"],
+                )
+
+    def head(self, key: str) -> StoredObject:
+        try:
+            response = self.client().head_object(Bucket=self.bucket, Key=self._full_key(key))
+        except self.client().exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise ObjectNotFoundError(f"no object {self.describe(key)}") from None
+            raise
+        return StoredObject(
+            key=key,
+            size=response["ContentLength"],
+            etag=response["ETag"].strip('"'),
+            last_modified=response["LastModified"],
+        )
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        self.head(key)
+        suffix = "".join(PurePosixPath(key).suffixes[-2:])
+        with tempfile.TemporaryDirectory(prefix="vectordb-") as folder:
+            path = Path(folder, f"object{suffix}")
+            self.client().download_file(self.bucket, self._full_key(key), str(path))
+            yield path
+
+    def put_file(self, key: str, path: Path) -> StoredObject:
+        # An S3 PUT (or completed multipart upload) replaces the object atomically.
+        self.client().upload_file(str(path), self.bucket, self._full_key(key))
+        return self.head(key)
+
+    def delete(self, key: str) -> None:
+        self.client().delete_object(Bucket=self.bucket, Key=self._full_key(key))
+
+    def url(self, key: str) -> str:
+        return self.client().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._full_key(key)},
+            ExpiresIn=self.presign_expiry_seconds,
+        )
+
+    def describe(self, key: str = "") -> str:
+        full = self._full_key(key) if key else self.prefix.strip("/")
+        return f"s3://{self.bucket}/{full}".rstrip("/")

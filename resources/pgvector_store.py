@@ -1,0 +1,164 @@
+"""pgvector on PostgreSQL: one table per collection, bulk loads through binary COPY.
+
+Example::
+
+    store = PgVectorStore(state_db=StateDatabase(), collection="documents")
+    store.ensure_collection(384)
+    hits = store.query("default", vector, top_k=5)
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+from psycopg import sql
+from pydantic import Field
+
+
+from resources.state_db import StateDatabase
+from resources.vector_store import (
+    DimensionMismatchError,
+    SearchHit,
+    VectorStore,
+    validate_collection_name,
+)
+
+
+class PgVectorStore(VectorStore):
+    """Vectors in a PostgreSQL table with an HNSW cosine index, in the state database by default."""
+
+    state_db: StateDatabase
+    collection: str = Field(default="documents", description="Table name (a plain identifier).")
+
+    @property
+    def collection_name(self) -> str:
+        return validate_collection_name(self.collection)
+
+    def _table(self) -> sql.Identifier:
+        return sql.Identifier(self.collection_name)
+
+    def dimension(self) -> int | None:
+        """The collection's vector dimension, or None if the table does not exist yet."""
+        with self.state_db.connect() as conn:
+            row = conn.execute(
+                "select a.atttypmod from pg_attribute a"
+                " where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
+                (self.collection_name,),
+            ).fetchone()
+        return row[0] if row else None
+
+    def ensure_collection(self, dimension: int) -> None:
+        existing = self.dimension()
+        if existing is not None:
+            if existing != dimension:
+                raise DimensionMismatchError(
+                    f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}"
+                )
+            return
+        with self.state_db.connect() as conn:
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.{self.collection_name}",))
+            conn.execute(
+                sql.SQL(
+                    "create table if not exists {} ("
+                    " namespace text not null,"
+                    " id text not null,"
+                    " embedding vector({}) not null,"
+                    " text text,"
+                    " metadata jsonb not null default '{{}}',"
+                    " content_hash text not null,"
+                    " source_key text not null,"
+                    " updated_at timestamptz not null default now(),"
+                    " primary key (namespace, id))"
+                ).format(self._table(), sql.Literal(dimension))
+            )
+
+    def upsert(self, namespace: str, records: pa.Table) -> int:
+        if records.num_rows == 0:
+            return 0
+        self._check_dimension(records)
+        table = self._table()
+        with self.state_db.connect() as conn:
+            conn.execute(
+                "create temp table vectordb_staging ("
+                " id text, embedding vector, text text, metadata text, content_hash text, source_key text)"
+                " on commit drop"
+            )
+            with conn.cursor().copy(
+                "copy vectordb_staging (id, embedding, text, metadata, content_hash, source_key)"
+                " from stdin with (format binary)"
+            ) as copy:
+                copy.set_types(["text", "vector", "text", "text", "text", "text"])
+                vectors = _vectors(records)
+                columns = [records.column(name).to_pylist() for name in ("id", "text", "metadata", "content_hash", "source_key")]
+                for i, (vid, text, meta, chash, source) in enumerate(zip(*columns)):
+                    copy.write_row((vid, vectors[i], text, meta, chash, source))
+            conn.execute(
+                sql.SQL(
+                    "insert into {t} (namespace, id, embedding, text, metadata, content_hash, source_key)"
+                    " select %s, id, embedding, text, metadata::jsonb, content_hash, source_key"
+                    " from vectordb_staging"
+                    " on conflict (namespace, id) do update set"
+                    " embedding = excluded.embedding, text = excluded.text, metadata = excluded.metadata,"
+                    " content_hash = excluded.content_hash, source_key = excluded.source_key,"
+                    " updated_at = now()"
+                ).format(t=table),
+                (namespace,),
+            )
+            # Building the graph after the bulk load is much faster than maintaining it row by row.
+            conn.execute(
+                sql.SQL("create index if not exists {} on {} using hnsw (embedding vector_cosine_ops)").format(
+                    sql.Identifier(f"{self.collection_name}_embedding_hnsw"), table
+                )
+            )
+        return records.num_rows
+
+    def _check_dimension(self, records: pa.Table) -> None:
+        expected = self.dimension()
+        got = records.schema.field("embedding").type.list_size
+        if expected is not None and got != expected:
+            raise DimensionMismatchError(
+                f"collection {self.collection_name!r} expects {expected} dimensions, not {got}"
+            )
+
+    def delete(self, namespace: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        with self.state_db.connect() as conn:
+            conn.execute(
+                sql.SQL("delete from {} where namespace = %s and id = any(%s)").format(self._table()),
+                (namespace, list(ids)),
+            )
+        return len(ids)
+
+    def query(self, namespace: str, vector: np.ndarray, top_k: int) -> list[SearchHit]:
+        if self.dimension() is None:
+            return []
+        query_vector = np.asarray(vector, dtype=np.float32)
+        with self.state_db.connect() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "select id, 1 - (embedding <=> %s) as score, text, source_key, metadata"
+                    " from {} where namespace = %s order by embedding <=> %s limit %s"
+                ).format(self._table()),
+                (query_vector, namespace, query_vector, top_k),
+            ).fetchall()
+        return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
+
+    def count(self, namespace: str) -> int:
+        if self.dimension() is None:
+            return 0
+        with self.state_db.connect() as conn:
+            row = conn.execute(
+                sql.SQL("select count(*) from {} where namespace = %s").format(self._table()), (namespace,)
+            ).fetchone()
+        return int(row[0])
+
+
+def _vectors(records: pa.Table) -> np.ndarray:
+    """The `embedding` column as a 2-D float32 array, without a Python list per row."""
+    column = records.column("embedding").combine_chunks()
+    dim = column.type.list_size
+    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+

@@ -1,0 +1,84 @@
+"""The state database: PostgreSQL with pgvector, embedded (pgserver) unless a URL is given.
+
+It holds the embedding cache, the vector ledger and, with the pgvector store, the vectors.
+
+Example::
+
+    db = StateDatabase(pgserver_dir="/tmp/pgdata")
+    with db.connect() as conn:
+        conn.execute("select 1")
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import psycopg
+from pgvector.psycopg import register_vector
+from pydantic import Field
+
+# One pgserver handle per data directory and process: pgserver counts handles per process and
+# stops the server when the last process holding one exits.
+_servers: dict[str, object] = {}
+_servers_lock = threading.Lock()
+
+
+def embedded_server_uri(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir` and return its connection URI."""
+    import pgserver
+
+    key = str(data_dir.resolve())
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            # pgserver takes an inter-process lock, so runs starting together share one server.
+            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            _servers[key] = server
+    return server.get_uri()
+
+
+class StateDatabase(dg.ConfigurableResource):
+    """PostgreSQL for the platform's state, with the `vector` extension installed."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://…); when unset, an embedded server is started.",
+    )
+    pgserver_dir: str = Field(
+        default=".vectordb/pgdata",
+        description="Data directory of the embedded server, reused across runs.",
+    )
+
+    def uri(self) -> str:
+        """The URI to connect to, starting the embedded server if it is the one in use."""
+        if self.database_url:
+            return self.database_url
+        return embedded_server_uri(Path(self.pgserver_dir))
+
+    def describe(self) -> str:
+        """Where the state lives, without credentials."""
+        if self.database_url:
+            info = psycopg.conninfo.conninfo_to_dict(self.database_url)
+            return f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        return f"embedded PostgreSQL in {Path(self.pgserver_dir).resolve()}"
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """A connection with pgvector's types registered; commits on success, rolls back on error."""
+        with psycopg.connect(self.uri()) as conn:
+            ensure_vector_extension(conn)
+            register_vector(conn)
+            yield conn
+
+
+def ensure_vector_extension(conn: psycopg.Connection) -> None:
+    """Install pgvector once; an advisory lock keeps concurrent first runs from racing."""
+    if conn.execute("select 1 from pg_extension where extname = 'vector'").fetchone() is None:
+        conn.execute("select pg_advisory_xact_lock(hashtext('vectordb.create_extension'))")
+        conn.execute("create extension if not exists vector")
+    conn.commit()

@@ -1,0 +1,75 @@
+"""The vector store interface shared by pgvector, Pinecone and S3 Vectors."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+
+COLLECTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
+
+# Columns of the table passed to `upsert`.
+RECORD_COLUMNS = ("id", "embedding", "text", "metadata", "content_hash", "source_key")
+
+
+class CollectionNameError(ValueError):
+    """A collection name that is not a plain lower-case identifier."""
+
+
+class DimensionMismatchError(ValueError):
+    """Vectors whose length differs from the collection's."""
+
+
+def validate_collection_name(name: str) -> str:
+    """Return `name` if it is a safe identifier, else raise `CollectionNameError`."""
+    if not COLLECTION_NAME.match(name):
+        raise CollectionNameError(
+            f"collection name {name!r} is not allowed: use 1-48 characters of a-z, 0-9 and _, "
+            "starting with a letter or _"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result of a similarity query; higher scores are closer."""
+
+    id: str
+    score: float
+    text: str | None
+    source_key: str
+    metadata: dict[str, Any]
+
+
+class VectorStore(dg.ConfigurableResource, ABC):
+    """A collection of vectors, split into namespaces, keyed by vector id."""
+
+    @property
+    @abstractmethod
+    def collection_name(self) -> str:
+        """The collection (table, index) this store writes to."""
+
+    @abstractmethod
+    def ensure_collection(self, dimension: int) -> None:
+        """Create the collection if missing; raise `DimensionMismatchError` if it has another dimension."""
+
+    @abstractmethod
+    def upsert(self, namespace: str, records: pa.Table) -> int:
+        """Insert or replace the records (columns `RECORD_COLUMNS`); returns how many were written."""
+
+    @abstractmethod
+    def delete(self, namespace: str, ids: Sequence[str]) -> int:
+        """Remove vectors by id; absent ids are ignored. Returns how many were asked to go."""
+
+    @abstractmethod
+    def query(self, namespace: str, vector: np.ndarray, top_k: int) -> list[SearchHit]:
+        """The `top_k` nearest vectors, nearest first."""
+
+    @abstractmethod
+    def count(self, namespace: str) -> int:
+        """How many vectors the namespace holds."""

@@ -1,0 +1,1 @@
+"""Sensors that turn objects in the source store into partitions and run requests."""

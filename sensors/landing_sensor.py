@@ -1,0 +1,59 @@
+"""The landing sensor: objects in the source store → partitions → batched run requests."""
+
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from resources.object_store import ObjectStore
+from sensors.landing_plan import LandingCursor, plan_landing
+from vectordb_assets.partitions import source_files
+
+# Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_request_for(keys: list[str], run_key: str) -> dg.RunRequest:
+    """One run over adjacent partitions: a partition key for one, a range for several."""
+    if len(keys) == 1:
+        return dg.RunRequest(run_key=run_key, partition_key=keys[0])
+    return dg.RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+
+
+def build_landing_sensor(
+    job: Any,
+    *,
+    minimum_interval_seconds: int,
+    max_partitions_per_run: int,
+    excluded_prefix: str | None,
+    lookback: timedelta = timedelta(hours=1),
+) -> dg.SensorDefinition:
+    """The sensor over `source_store`, on by default, requesting `job` (an asset job) for new or
+    changed objects."""
+
+    @dg.sensor(
+        name="landing_sensor",
+        job=job,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def landing_sensor(context: dg.SensorEvaluationContext, source_store: ObjectStore) -> dg.SensorResult:
+        """Adds a partition per new object and requests runs, many partitions each, for new or changed ones."""
+        plan = plan_landing(
+            source_store.list_objects(),
+            context.instance.get_dynamic_partitions(source_files.name),
+            LandingCursor.from_json(context.cursor),
+            max_partitions_per_run=max_partitions_per_run,
+            lookback=lookback,
+            excluded_prefix=excluded_prefix,
+        )
+        for warning in plan.warnings:
+            context.log.warning(f"{source_store.describe()}: {warning}")
+        return dg.SensorResult(
+            run_requests=[run_request_for(keys, run_key) for keys, run_key in zip(plan.runs, plan.run_keys)],
+            dynamic_partitions_requests=[source_files.build_add_request(plan.new_keys)] if plan.new_keys else [],
+            cursor=plan.cursor.to_json(),
+        )
+
+    return landing_sensor

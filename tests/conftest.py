@@ -1,0 +1,87 @@
+"""Real services for the tests: an embedded PostgreSQL with pgvector, moto's S3 server, the model."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import boto3
+import psycopg
+import pytest
+from dagster_aws.s3 import S3Resource
+
+from resources.embedders import LocalEmbedder
+from resources.state_db import StateDatabase, embedded_server_uri
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One embedded PostgreSQL for the whole session."""
+    return embedded_server_uri(tmp_path_factory.mktemp("pgserver") / "data")
+
+
+@pytest.fixture
+def state_db(pg_server_uri: str) -> Iterator[StateDatabase]:
+    """A fresh database on the session's server, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_uri, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    yield StateDatabase(database_url=pg_server_uri.replace("/postgres?", f"/{name}?"))
+    with psycopg.connect(pg_server_uri, autocommit=True) as conn:
+        conn.execute(f'drop database "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 (and S3 Vectors) HTTP server on a free loopback port."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and region for boto3's default chain, as a deployment would set them."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str, aws_env: None) -> str:
+    """A new empty bucket on the moto server."""
+    name = f"bucket-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_resource(moto_endpoint: str, aws_env: None) -> S3Resource:
+    return S3Resource(endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty VECTORDB_HOME with no other platform setting in the environment."""
+    for name in ("VECTORDB_SOURCE", "VECTORDB_OUTPUT", "DATABASE_URL", "VECTORDB_COLLECTION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VECTORDB_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"

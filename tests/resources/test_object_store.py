@@ -1,0 +1,60 @@
+"""Object stores: the local folder and S3 through real boto3 on moto's server."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from resources.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore, S3ObjectStore
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    if request.param == "local":
+        return LocalObjectStore(root=str(tmp_path / "store"))
+    bucket = request.getfixturevalue("s3_bucket")
+    return S3ObjectStore(s3=request.getfixturevalue("s3_resource"), bucket=bucket, prefix="base/dir")
+
+
+def _file(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_put_list_head_and_read_back(store: ObjectStore, tmp_path: Path) -> None:
+    store.put_file("b/two.csv", _file(tmp_path, "2", b"id,text\n2,two\n"))
+    store.put_file("a/one.csv", _file(tmp_path, "1", b"id,text\n1,one\n"))
+    assert [o.key for o in store.list_objects()] == ["a/one.csv", "b/two.csv"]
+    assert [o.key for o in store.list_objects("b/")] == ["b/two.csv"]
+    head = store.head("a/one.csv")
+    assert head.size == len(b"id,text\n1,one\n") and head.etag
+    with store.local_path("a/one.csv") as path:
+        assert path.read_bytes() == b"id,text\n1,one\n"
+
+
+def test_replacing_an_object_changes_its_etag(store: ObjectStore, tmp_path: Path) -> None:
+    store.put_file("x.csv", _file(tmp_path, "1", b"first"))
+    before = store.head("x.csv").etag
+    store.put_file("x.csv", _file(tmp_path, "2", b"second version"))
+    assert store.head("x.csv").etag != before
+    assert len(list(store.list_objects())) == 1
+
+
+def test_missing_objects_raise_a_clear_error(store: ObjectStore) -> None:
+    with pytest.raises(ObjectNotFoundError, match="no object .*missing.csv"):
+        store.head("missing.csv")
+    store.delete("missing.csv")
+
+
+def test_links_open_the_objects_bytes(store: ObjectStore, tmp_path: Path) -> None:
+    store.put_file("doc.jsonl", _file(tmp_path, "d", b'{"text": "hi"}\n'))
+    with urllib.request.urlopen(store.url("doc.jsonl")) as response:
+        assert response.read() == b'{"text": "hi"}\n'
+
+
+def test_local_keys_cannot_leave_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="leaves the store"):
+        LocalObjectStore(root=str(tmp_path)).head("../etc/passwd")

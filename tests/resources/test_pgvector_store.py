@@ -1,0 +1,77 @@
+"""pgvector on the embedded server: load, replace, delete, query, and refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from resources.pgvector_store import PgVectorStore
+from resources.vector_store import CollectionNameError, DimensionMismatchError
+
+
+def records(ids: list[str], vectors: np.ndarray, hashes: list[str] | None = None) -> pa.Table:
+    dim = vectors.shape[1]
+    return pa.table(
+        {
+            "id": ids,
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dim),
+            "text": [f"text {i}" for i in ids],
+            "metadata": ['{"n": 1}'] * len(ids),
+            "content_hash": hashes or [f"h-{i}" for i in ids],
+            "source_key": ["src.csv"] * len(ids),
+        }
+    )
+
+
+@pytest.fixture
+def store(state_db) -> PgVectorStore:
+    store = PgVectorStore(state_db=state_db, collection="items")
+    store.ensure_collection(3)
+    return store
+
+
+def test_upsert_then_query_returns_nearest_first(store: PgVectorStore) -> None:
+    store.upsert("ns", records(["a", "b", "c"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], np.float32)))
+    hits = store.query("ns", np.array([1, 0, 0], np.float32), 3)
+    assert [h.id for h in hits] == ["a", "c", "b"]
+    assert hits[0].score == pytest.approx(1.0)
+    assert hits[0].metadata == {"n": 1} and hits[0].source_key == "src.csv"
+
+
+def test_upsert_replaces_by_id_and_namespaces_are_separate(store: PgVectorStore) -> None:
+    store.upsert("ns", records(["a"], np.array([[1, 0, 0]], np.float32)))
+    store.upsert("ns", records(["a"], np.array([[0, 1, 0]], np.float32), ["h-new"]))
+    store.upsert("other", records(["a"], np.array([[0, 0, 1]], np.float32)))
+    assert store.count("ns") == 1 and store.count("other") == 1
+    assert store.query("ns", np.array([0, 1, 0], np.float32), 1)[0].score == pytest.approx(1.0)
+
+
+def test_delete_removes_only_the_named_ids(store: PgVectorStore) -> None:
+    store.upsert("ns", records(["a", "b"], np.eye(3, dtype=np.float32)[:2]))
+    store.delete("ns", ["a", "absent"])
+    assert [h.id for h in store.query("ns", np.array([1, 0, 0], np.float32), 5)] == ["b"]
+
+
+def test_a_different_dimension_is_refused_with_an_exact_message(store: PgVectorStore) -> None:
+    with pytest.raises(DimensionMismatchError, match="collection 'items' expects 3 dimensions, not 4"):
+        store.upsert("ns", records(["a"], np.ones((1, 4), np.float32)))
+    with pytest.raises(DimensionMismatchError, match="expects 3 dimensions, not 384"):
+        store.ensure_collection(384)
+
+
+@pytest.mark.parametrize("name", ['items"; drop table x; --', "Items", "1abc", "a" * 49, ""])
+def test_hostile_collection_names_are_refused(state_db, name: str) -> None:
+    with pytest.raises(CollectionNameError, match="is not allowed"):
+        PgVectorStore(state_db=state_db, collection=name).ensure_collection(3)
+
+
+def test_the_hnsw_index_is_created_once_after_the_first_load(store: PgVectorStore, state_db) -> None:
+    def indexes() -> list[str]:
+        with state_db.connect() as conn:
+            return [r[0] for r in conn.execute("select indexdef from pg_indexes where tablename = 'items'")]
+
+    assert not any("hnsw" in i for i in indexes())
+    store.upsert("ns", records(["a"], np.array([[1, 0, 0]], np.float32)))
+    store.upsert("ns", records(["b"], np.array([[0, 1, 0]], np.float32)))
+    assert sum("hnsw" in i for i in indexes()) == 1

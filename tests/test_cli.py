@@ -1,0 +1,70 @@
+"""The `vectordb` command line: seed, and search what the pipeline indexed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from click.testing import CliRunner
+
+from resources.object_store import LocalObjectStore
+from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.cli import main
+from vectordb_assets.definitions import build_definitions
+from vectordb_assets.partitions import source_files
+from vectordb_assets.settings import Settings
+
+
+@pytest.fixture
+def indexed(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The samples seeded by the CLI and indexed by one run."""
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    result = CliRunner().invoke(main, ["seed"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("wrote ") == 3
+    settings = Settings.from_env()
+    keys = [o.key for o in LocalObjectStore(root=settings.source.root).list_objects()]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(source_files.name, keys)
+        job = build_definitions(settings).resolve_job_def("ingest_files")
+        assert job.execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}).success
+    return settings
+
+
+def test_seed_leaves_a_folder_with_files_alone(indexed: Settings) -> None:
+    result = CliRunner().invoke(main, ["seed"])
+    assert result.exit_code == 0 and "nothing written" in result.output
+
+
+def test_search_prints_scores_ids_and_sources(indexed: Settings) -> None:
+    result = CliRunner().invoke(main, ["search", "I forgot my password", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["score", "id", "source", "text"]
+    assert lines[1].split()[1:3] == ["kb-001", "help_center/articles.csv"]
+    assert len(lines) == 3
+
+
+def test_the_installed_console_script_searches_as_json(indexed: Settings) -> None:
+    script = shutil.which("vectordb")
+    assert script, "the vectordb console script is installed with the package"
+    completed = subprocess.run(
+        [script, "search", "warm socks for wet weather", "--top-k", "1", "--json"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (hit,) = json.loads(completed.stdout)
+    assert (hit["id"], hit["source_key"]) == ("sku-104", "catalog/products.parquet")
+    assert hit["metadata"] == {"category": "footwear", "price": 19.9}
+
+
+def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VECTORDB_SOURCE", "ftp://host/x")
+    result = CliRunner().invoke(main, ["search", "x"])
+    assert result.exit_code == 1
+    assert "Error: unsupported location 'ftp://host/x'" in result.output

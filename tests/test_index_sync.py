@@ -1,0 +1,82 @@
+"""Syncing sources into pgvector through the ledger, on the embedded server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from resources.pgvector_store import PgVectorStore
+from vectordb_assets.index_sync import sync_source
+from vectordb_assets.vector_ledger import VectorLedger
+
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def embedded(source: str, rows: dict[str, str]) -> pa.Table:
+    ids = list(rows)
+    vectors = np.array([[len(t), 1.0, 0.5] for t in rows.values()], dtype=np.float32)
+    return pa.table(
+        {
+            "doc_id": ids,
+            "text": list(rows.values()),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 3),
+            "metadata": ["{}"] * len(ids),
+            "content_hash": [f"hash:{t}" for t in rows.values()],
+            "source_key": [source] * len(ids),
+            "embedding_model": ["m"] * len(ids),
+        }
+    )
+
+
+@pytest.fixture
+def setup(state_db):
+    store = PgVectorStore(state_db=state_db, collection="docs")
+    store.ensure_collection(3)
+    return store, VectorLedger(state_db, "docs", "ns")
+
+
+def texts(store: PgVectorStore) -> dict[str, tuple[str, str]]:
+    with store.state_db.connect() as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute("select id, text, source_key from docs")}
+
+
+def test_shared_ids_follow_the_newest_source_and_come_back_when_it_goes(setup) -> None:
+    store, ledger = setup
+    files = {"old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}), "new.csv": embedded("new.csv", {"1": "new one"})}
+    load = files.__getitem__
+    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load)
+    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load)
+    assert result.updated == 1
+    assert texts(store) == {"1": ("new one", "new.csv"), "2": ("old two", "old.csv")}
+
+    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"].slice(0, 0), load)
+    assert gone.restored == 1
+    assert texts(store) == {"1": ("old one", "old.csv"), "2": ("old two", "old.csv")}
+
+
+def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None:
+    store, ledger = setup
+    table = embedded("a.csv", {"1": "one", "2": "two"})
+
+    def broken_load(_: str) -> pa.Table:
+        raise RuntimeError("unreachable")
+
+    sync_source(store, ledger, "a.csv", T0, table, broken_load)
+    edited = embedded("a.csv", {"1": "one, edited"})
+    original_replace = ledger.replace_claims
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("process died before the ledger write")
+
+    ledger.replace_claims = dies
+    with pytest.raises(RuntimeError, match="process died"):
+        sync_source(store, ledger, "a.csv", T0, edited, broken_load)
+    ledger.replace_claims = original_replace
+    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load)
+    assert (retry.updated, retry.deleted) == (1, 1)
+    assert texts(store) == {"1": ("one, edited", "a.csv")}
+    with ledger.locked() as conn:
+        assert ledger.count(conn) == 1

@@ -1,0 +1,44 @@
+"""Settings from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vectordb_assets.settings import Location, Settings, SettingsError
+
+
+def test_defaults_put_everything_under_the_home_folder(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, cwd=tmp_path)
+    assert settings.source == Location("file", str(tmp_path / ".vectordb/landing"))
+    assert settings.output == Location("file", str(tmp_path / ".vectordb/store"))
+    assert settings.pgserver_dir == tmp_path / ".vectordb/pgdata"
+    assert settings.database_url is None
+    assert settings.source_excluded_prefix is None
+
+
+def test_an_s3_source_writes_outputs_to_the_same_bucket(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VECTORDB_SOURCE": "s3://landing-bucket/raw/files/"}, cwd=tmp_path)
+    assert settings.source == Location("s3", "landing-bucket", "raw/files")
+    assert settings.output == Location("s3", "landing-bucket", "_vectordb")
+    assert settings.source_excluded_prefix is None
+
+
+def test_outputs_inside_the_source_are_excluded_from_landing(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VECTORDB_SOURCE": "s3://b"}, cwd=tmp_path)
+    assert settings.source_excluded_prefix == "_vectordb"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"VECTORDB_SOURCE": "gs://bucket/x"}, "unsupported location 'gs://bucket/x'"),
+        ({"VECTORDB_SOURCE": "s3:///x"}, "no bucket"),
+        ({"VECTORDB_MAX_PARTITIONS_PER_RUN": "ten"}, "VECTORDB_MAX_PARTITIONS_PER_RUN must be a whole number"),
+        ({"VECTORDB_SENSOR_INTERVAL": "0"}, "VECTORDB_SENSOR_INTERVAL must be at least 1"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path: Path, env: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env, cwd=tmp_path)

@@ -1,0 +1,1 @@
+"""The vectordb code location: raw files → validated Parquet → embeddings → vector index."""

@@ -1,0 +1,1 @@
+"""The four assets of the pipeline, one module each."""

@@ -1,0 +1,65 @@
+"""embeddings: one vector per canonical row, from the file itself, the cache, or the model."""
+
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from resources.embedders import Embedder
+from resources.object_store import ObjectStore
+from resources.state_db import StateDatabase
+from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.assets.validated_parquet import validated_parquet
+from vectordb_assets.embedding import embed_file
+from vectordb_assets.embedding_cache import EmbeddingCache
+from vectordb_assets.partitions import output_key, source_files
+
+
+class EmbeddingsConfig(dg.Config):
+    """Per-run choices for the embedding stage."""
+
+    batch_rows: int = Field(default=1024, description="Rows read and embedded together.")
+
+
+@dg.asset(
+    partitions_def=source_files,
+    deps=[validated_parquet],
+    backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    kinds={"parquet", "pytorch"},
+    group_name="ingest",
+)
+def embeddings(
+    context: dg.AssetExecutionContext,
+    config: EmbeddingsConfig,
+    output_store: ObjectStore,
+    embedder: Embedder,
+    state_db: StateDatabase,
+) -> dg.MaterializeResult:
+    """Validated rows with a vector each under embeddings/; each (model, text) is embedded once."""
+    cache = EmbeddingCache(state_db, embedder.model_id)
+    per_partition = {}
+    for key in context.partition_keys:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
+            out = Path(folder, "embeddings.parquet")
+            with output_store.local_path(output_key("validated", key)) as validated:
+                stats = embed_file(validated, out, key, embedder, cache, batch_rows=config.batch_rows)
+            output_store.put_file(output_key("embeddings", key), out)
+        per_partition[key] = {
+            "rows": stats.rows,
+            "precomputed": stats.precomputed,
+            "cache_hits": stats.cache_hits,
+            "texts_embedded": stats.texts_embedded,
+            "embed_seconds": round(stats.embed_seconds, 3),
+            "seconds": round(time.perf_counter() - started, 3),
+            "model": embedder.model_id,
+            "dimension": embedder.dimension,
+            "link": dg.MetadataValue.url(output_store.url(output_key("embeddings", key))),
+        }
+        context.log.info(
+            f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
+            f" {stats.precomputed} precomputed"
+        )
+    return dg.MaterializeResult(metadata=batch_metadata(per_partition))

@@ -1,0 +1,76 @@
+"""vector_index: the vector store in step with every landed file."""
+
+import time
+from datetime import datetime
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from resources.embedders import Embedder
+from resources.object_store import ObjectStore
+from resources.state_db import StateDatabase
+from resources.vector_store import VectorStore
+from vectordb_assets.assets.embeddings import embeddings
+from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.index_sync import sync_source
+from vectordb_assets.partitions import output_key, source_files
+from vectordb_assets.validation import read_lineage
+from vectordb_assets.vector_ledger import VectorLedger
+
+
+class VectorIndexConfig(dg.Config):
+    """Per-run choices for the index stage."""
+
+    namespace: str = Field(default="default", description="Namespace of the collection to write to.")
+
+
+def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table, datetime]:
+    """A source's embedded rows and the time it landed."""
+    with output_store.local_path(output_key("embeddings", source_key)) as path:
+        table = pq.read_table(path)
+        landed_at = datetime.fromisoformat(read_lineage(path)["landed_at"])
+    return table, landed_at
+
+
+@dg.asset(
+    partitions_def=source_files,
+    deps=[embeddings],
+    backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    kinds={"postgres"},
+    group_name="ingest",
+)
+def vector_index(
+    context: dg.AssetExecutionContext,
+    config: VectorIndexConfig,
+    output_store: ObjectStore,
+    embedder: Embedder,
+    vector_store: VectorStore,
+    state_db: StateDatabase,
+) -> dg.MaterializeResult:
+    """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
+    vector_store.ensure_collection(embedder.dimension)
+    ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
+    per_partition = {}
+    for key in context.partition_keys:
+        started = time.perf_counter()
+        table, landed_at = load_embedded(output_store, key)
+        result = sync_source(
+            vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0]
+        )
+        per_partition[key] = {
+            "added": result.added,
+            "updated": result.updated,
+            "skipped": result.skipped,
+            "deleted": result.deleted,
+            "restored_from_older_files": result.restored,
+            "shadowed_by_newer_files": result.shadowed,
+            "seconds": round(time.perf_counter() - started, 3),
+            "collection": vector_store.collection_name,
+            "namespace": config.namespace,
+        }
+        context.log.info(f"{key}: {result}")
+    metadata = batch_metadata(per_partition)
+    metadata["vectors_in_namespace"] = vector_store.count(config.namespace)
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,76 @@
+"""Bring the vector store in step with one source file, guided by the vector ledger.
+
+Writes go to the store first and to the ledger last, in the ledger's transaction: a run that
+dies in between leaves the ledger as it was, so its retry plans and performs the same writes,
+which are idempotent (upserts by id, deletes of ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resources.vector_store import RECORD_COLUMNS, VectorStore
+from vectordb_assets.vector_ledger import Claim, VectorLedger, plan_sync
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did to the store."""
+
+    added: int
+    updated: int
+    skipped: int
+    deleted: int
+    restored: int
+    shadowed: int
+
+
+def store_records(embedded: pa.Table) -> pa.Table:
+    """The columns a vector store takes, from a table of embedded canonical rows."""
+    return embedded.rename_columns({"doc_id": "id"}).select(list(RECORD_COLUMNS))
+
+
+def _take(embedded: pa.Table, ids: list[str]) -> pa.Table:
+    return store_records(embedded.filter(pc.is_in(embedded.column("doc_id"), pa.array(ids, pa.string()))))
+
+
+def sync_source(
+    store: VectorStore,
+    ledger: VectorLedger,
+    source_key: str,
+    landed_at: datetime,
+    embedded: pa.Table,
+    load_embedded: Callable[[str], pa.Table],
+) -> SyncResult:
+    """Sync the store with `embedded`, the source's rows now (empty when the source is gone).
+
+    `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
+    """
+    incoming = {
+        vid: Claim(source_key, content_hash, model, landed_at)
+        for vid, content_hash, model in zip(
+            embedded.column("doc_id").to_pylist(),
+            embedded.column("content_hash").to_pylist(),
+            embedded.column("embedding_model").to_pylist(),
+        )
+    }
+    with ledger.locked() as conn:
+        plan = plan_sync(source_key, incoming, ledger.current_claims(conn, source_key, list(incoming)))
+        store.delete(ledger.namespace, plan.delete)
+        store.upsert(ledger.namespace, _take(embedded, plan.write_own))
+        for other_key, ids in plan.write_from.items():
+            store.upsert(ledger.namespace, _take(load_embedded(other_key), ids))
+        ledger.replace_claims(conn, source_key, incoming)
+    return SyncResult(
+        added=plan.added,
+        updated=plan.updated,
+        skipped=plan.skipped,
+        deleted=len(plan.delete),
+        restored=sum(len(ids) for ids in plan.write_from.values()),
+        shadowed=plan.shadowed,
+    )

@@ -1,0 +1,38 @@
+"""The resources the environment selects, for the code location and the command line alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from resources.embedders import LocalEmbedder
+from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from resources.pgvector_store import PgVectorStore
+from resources.state_db import StateDatabase
+from vectordb_assets.settings import Location, Settings
+
+
+def object_store(location: Location, settings: Settings) -> ObjectStore:
+    """A store for a folder or an S3 location; S3 credentials come from boto3's usual chain."""
+    if location.scheme == "s3":
+        s3 = S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+        return S3ObjectStore(s3=s3, bucket=location.root, prefix=location.prefix)
+    return LocalObjectStore(root=location.root)
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """Resource instances keyed as the assets and sensors ask for them."""
+    state_db = StateDatabase(
+        # Read from the environment by Dagster, so the URL (and any password) is never stored.
+        database_url=dg.EnvVar("DATABASE_URL") if settings.database_url else None,
+        pgserver_dir=str(settings.pgserver_dir),
+    )
+    return {
+        "source_store": object_store(settings.source, settings),
+        "output_store": object_store(settings.output, settings),
+        "state_db": state_db,
+        "embedder": LocalEmbedder(),
+        "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
+    }

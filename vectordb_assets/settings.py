@@ -1,0 +1,118 @@
+"""Settings read from the environment when the code location (or the CLI) is built."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the platform cannot use."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in an object store: a local folder or an S3 bucket and prefix."""
+
+    scheme: str  # "file" or "s3"
+    root: str  # absolute folder path, or the bucket name
+    prefix: str = ""  # key prefix inside the bucket, without a trailing slash
+
+    @classmethod
+    def parse(cls, value: str, *, base: Path) -> "Location":
+        if value.startswith("s3://"):
+            bucket, _, prefix = value[len("s3://") :].partition("/")
+            if not bucket:
+                raise SettingsError(f"no bucket in S3 location {value!r}")
+            return cls("s3", bucket, prefix.strip("/"))
+        if "://" in value and not value.startswith("file://"):
+            raise SettingsError(f"unsupported location {value!r}: use a folder path or s3://bucket/prefix")
+        path = Path(value.removeprefix("file://")).expanduser()
+        return cls("file", str((base / path).resolve()))
+
+    def contains(self, other: "Location") -> str | None:
+        """The relative key prefix under which `other` lies inside this location, if it does."""
+        if self.scheme != other.scheme:
+            return None
+        if self.scheme == "file":
+            try:
+                return Path(other.root).relative_to(self.root).as_posix()
+            except ValueError:
+                return None
+        if self.root != other.root:
+            return None
+        if not self.prefix:
+            return other.prefix or None
+        if other.prefix.startswith(self.prefix + "/"):
+            return other.prefix[len(self.prefix) + 1 :]
+        return None
+
+    def __str__(self) -> str:
+        if self.scheme == "s3":
+            return f"s3://{self.root}/{self.prefix}".rstrip("/")
+        return self.root
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every choice the environment makes: where files land, where outputs and vectors go."""
+
+    home: Path
+    source: Location
+    output: Location
+    s3_endpoint_url: str | None
+    s3_region: str | None
+    database_url: str | None
+    collection: str
+    namespace: str
+    sensor_interval_seconds: int
+    max_partitions_per_run: int
+
+    @property
+    def pgserver_dir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def source_excluded_prefix(self) -> str | None:
+        """Outputs written inside the landing area must not be picked up as new files."""
+        return self.source.contains(self.output)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        base = cwd or Path.cwd()
+        home = (base / env.get("VECTORDB_HOME", ".vectordb")).resolve()
+        source = Location.parse(env.get("VECTORDB_SOURCE") or str(home / "landing"), base=base)
+        if env.get("VECTORDB_OUTPUT"):
+            output = Location.parse(env["VECTORDB_OUTPUT"], base=base)
+        elif source.scheme == "s3":
+            output = Location("s3", source.root, "_vectordb")
+        else:
+            output = Location("file", str(home / "store"))
+        return cls(
+            home=home,
+            source=source,
+            output=output,
+            s3_endpoint_url=env.get("VECTORDB_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            collection=env.get("VECTORDB_COLLECTION", "documents"),
+            namespace=env.get("VECTORDB_NAMESPACE", "default"),
+            sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
+            max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
+        )

@@ -1,0 +1,42 @@
+"""Tables of the state database: the embedding cache and the vector ledger."""
+
+from __future__ import annotations
+
+import psycopg
+
+_ready: set[str] = set()
+
+DDL = (
+    # (model, content_hash) → vector; `vector` without a dimension holds any model's vectors.
+    "create table if not exists vectordb_embedding_cache ("
+    " model text not null,"
+    " content_hash text not null,"
+    " embedding vector not null,"
+    " created_at timestamptz not null default now(),"
+    " primary key (model, content_hash))",
+    # One claim per (vector id, source): the newest landed claim owns the vector in the store.
+    "create table if not exists vectordb_ledger ("
+    " collection text not null,"
+    " namespace text not null,"
+    " vector_id text not null,"
+    " source_key text not null,"
+    " content_hash text not null,"
+    " model text not null,"
+    " landed_at timestamptz not null,"
+    " updated_at timestamptz not null default now(),"
+    " primary key (collection, namespace, vector_id, source_key))",
+    "create index if not exists vectordb_ledger_by_source"
+    " on vectordb_ledger (collection, namespace, source_key)",
+)
+
+
+def ensure_state_schema(conn: psycopg.Connection) -> None:
+    """Create the state tables once per database and process; safe when runs start together."""
+    key = conn.info.dsn
+    if key in _ready:
+        return
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('vectordb.state_schema'))")
+        for statement in DDL:
+            conn.execute(statement)
+    _ready.add(key)

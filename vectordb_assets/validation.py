@@ -1,0 +1,215 @@
+"""Validation: any supported raw file → canonical Parquet plus a report of what was rejected."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vectordb_assets.canonical import (
+    canonical_schema,
+    row_doc_id,
+    sanitise_text,
+    text_hash,
+    vector_hash,
+)
+from vectordb_assets.readers import UnreadableFileError, read_batches
+
+ID_CANDIDATES = ("id", "doc_id", "document_id", "uuid", "key", "_id")
+TEXT_CANDIDATES = ("text", "content", "chunk", "body", "page_content", "document", "description")
+EMBEDDING_CANDIDATES = ("embedding", "embeddings", "vector", "vectors", "values")
+ROW_GROUP_ROWS = 10_000
+REJECTION_EXAMPLES = 20
+LINEAGE_KEY = b"vectordb"
+
+
+@dataclass
+class ValidationReport:
+    """What validation found in one file."""
+
+    source_key: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    id_column: str | None = None
+    text_column: str | None = None
+    embedding_column: str | None = None
+    dimension: int | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def reject(self, row_number: int, reason: str, column: str | None) -> None:
+        self.rejected[reason] += 1
+        if len(self.examples) < REJECTION_EXAMPLES:
+            self.examples.append({"row": row_number, "reason": reason, "field": column})
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe form, stored with the validated file and shown as metadata."""
+        return {
+            "source_key": self.source_key,
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_rejected": self.rows_rejected,
+            "rejected_by_reason": dict(self.rejected),
+            "rejection_examples": self.examples,
+            "id_column": self.id_column,
+            "text_column": self.text_column,
+            "embedding_column": self.embedding_column,
+            "dimension": self.dimension,
+        }
+
+
+def _find(names: Iterable[str], candidates: tuple[str, ...]) -> str | None:
+    by_lower = {name.lower(): name for name in names}
+    return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _vectors(column: pa.Array) -> list[np.ndarray | None]:
+    """Per-row float32 vectors from a list, fixed-size list, binary or JSON-text column."""
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        return [None if v is None else np.frombuffer(v, dtype=np.float32) for v in column.to_pylist()]
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return [None if v in (None, "") else np.asarray(json.loads(v), dtype=np.float32) for v in column.to_pylist()]
+    return [None if v is None else np.asarray(v, dtype=np.float32) for v in column.to_pylist()]
+
+
+class _CanonicalWriter:
+    """Writes canonical rows in bounded row groups to a local Parquet file."""
+
+    def __init__(self, out_path: Path, dimension: int | None, lineage: dict[str, Any]):
+        schema = canonical_schema(dimension).with_metadata({LINEAGE_KEY: json.dumps(lineage).encode()})
+        self.schema = schema
+        self.lineage = lineage
+        self.writer = pq.ParquetWriter(out_path, schema)
+        self.rows: dict[str, list] = {name: [] for name in schema.names}
+
+    def add(self, **row: Any) -> None:
+        for name, value in row.items():
+            self.rows[name].append(value)
+        if len(self.rows["doc_id"]) >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows["doc_id"]:
+            self.writer.write_table(pa.Table.from_pydict(self.rows, schema=self.schema))
+            self.rows = {name: [] for name in self.schema.names}
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+def validate_file(
+    path: Path,
+    source_key: str,
+    source_etag: str,
+    out_path: Path,
+    lineage: dict[str, Any] | None = None,
+) -> ValidationReport:
+    """Read the raw file at `path`, write its canonical form to `out_path`, return the report.
+
+    Raises `UnreadableFileError` when the file cannot be read at all.
+    """
+    report = ValidationReport(source_key=source_key)
+    writer: _CanonicalWriter | None = None
+    seen_ids: set[str] = set()
+    lineage = {"source_key": source_key, "source_etag": source_etag, **(lineage or {})}
+    for batch in read_batches(path, source_key):
+        if writer is None:
+            report.id_column = _find(batch.schema.names, ID_CANDIDATES)
+            report.text_column = _find(batch.schema.names, TEXT_CANDIDATES)
+            report.embedding_column = _find(batch.schema.names, EMBEDDING_CANDIDATES)
+            vectors_preview = _vectors(batch.column(report.embedding_column)) if report.embedding_column else []
+            report.dimension = next((len(v) for v in vectors_preview if v is not None), None)
+            writer = _CanonicalWriter(out_path, report.dimension, lineage)
+        _validate_batch(batch, report, writer, seen_ids)
+    if writer is None:
+        raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
+    writer.close()
+    return report
+
+
+def _validate_batch(batch: pa.RecordBatch, report: ValidationReport, writer: _CanonicalWriter, seen_ids: set[str]) -> None:
+    names = batch.schema.names
+    special = {report.id_column, report.text_column, report.embedding_column}
+    meta_names = [n for n in names if n not in special]
+    ids = batch.column(report.id_column).to_pylist() if report.id_column in names else [None] * batch.num_rows
+    texts = batch.column(report.text_column).to_pylist() if report.text_column in names else [None] * batch.num_rows
+    vectors = _vectors(batch.column(report.embedding_column)) if report.embedding_column in names else [None] * batch.num_rows
+    meta_rows = batch.select(meta_names).to_pylist() if meta_names else [{}] * batch.num_rows
+    for i in range(batch.num_rows):
+        row_number = report.rows_read + 1
+        report.rows_read += 1
+        metadata = json.dumps(_json_safe(meta_rows[i]), ensure_ascii=False, sort_keys=True)
+        vector = vectors[i]
+        if vector is not None:
+            if len(vector) != report.dimension:
+                report.reject(row_number, f"wrong dimension (expected {report.dimension})", report.embedding_column)
+                continue
+            if not np.isfinite(vector).all():
+                report.reject(row_number, "NaN or infinite value in vector", report.embedding_column)
+                continue
+        text = texts[i]
+        if report.text_column is None and report.embedding_column is None:
+            text = "\n".join(f"{k}: {v}" for k, v in meta_rows[i].items() if isinstance(v, str) and v.strip())
+        text = sanitise_text(str(text)) if text is not None else ""
+        if not text and vector is None:
+            report.reject(row_number, "empty text and no embedding", report.text_column)
+            continue
+        if report.id_column:
+            if ids[i] is None or str(ids[i]).strip() == "":
+                report.reject(row_number, "missing id", report.id_column)
+                continue
+            doc_id = str(ids[i]).strip()
+        else:
+            doc_id = row_doc_id(report.source_key, f"{text}\x1f{metadata}")
+        if doc_id in seen_ids:
+            report.reject(row_number, "duplicate id within the file", report.id_column)
+            continue
+        seen_ids.add(doc_id)
+        writer.add(
+            doc_id=doc_id,
+            text=text or None,
+            embedding=vector.tolist() if vector is not None else None,
+            metadata=metadata,
+            content_hash=text_hash(text) if text else vector_hash(vector.tobytes()),
+            source_key=report.source_key,
+            source_etag=writer.lineage["source_etag"],
+            row_number=row_number,
+        )
+        report.rows_kept += 1
+
+
+def read_lineage(path: Path) -> dict[str, Any]:
+    """The lineage (source key, etag, landing time) stored in a canonical Parquet file."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get(LINEAGE_KEY, b"{}"))

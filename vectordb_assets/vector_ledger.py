@@ -1,0 +1,136 @@
+"""The vector ledger: which sources claim each vector id, and so what the store must hold.
+
+Every source that contains an id holds a claim on it; the most recently landed claim owns the
+id, and the store holds the owner's vector. Syncing one source compares its rows with the claims
+and yields a plan: what to write, what to skip, what to delete, and which ids go back to an
+older source when the newer one drops them.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Mapping
+
+import psycopg
+
+from resources.state_db import StateDatabase
+from vectordb_assets.state_schema import ensure_state_schema
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's version of one vector id."""
+
+    source_key: str
+    content_hash: str
+    model: str
+    landed_at: datetime
+
+
+def owner_of(claims: Mapping[str, Claim]) -> Claim | None:
+    """The newest landed claim (ties broken by source key, so the choice is stable)."""
+    return max(claims.values(), key=lambda c: (c.landed_at, c.source_key), default=None)
+
+
+@dataclass
+class SyncPlan:
+    """What syncing one source must do to the store and to the ledger."""
+
+    write_own: list[str] = field(default_factory=list)
+    write_from: dict[str, list[str]] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    shadowed: int = 0
+
+
+def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]]) -> SyncPlan:
+    """Compare a source's new claims with the ledger's claims on the same ids.
+
+    `current` maps each id that `source_key` claims now or will claim to all of its claims.
+    """
+    plan = SyncPlan()
+    affected = set(incoming) | {vid for vid, claims in current.items() if source_key in claims}
+    for vid in sorted(affected):
+        before = dict(current.get(vid, {}))
+        after = {k: v for k, v in before.items() if k != source_key}
+        if vid in incoming:
+            after[source_key] = incoming[vid]
+        old, new = owner_of(before), owner_of(after)
+        if new is None:
+            plan.delete.append(vid)
+        elif new.source_key == source_key:
+            if old is None:
+                plan.added += 1
+                plan.write_own.append(vid)
+            elif (old.source_key, old.content_hash, old.model) == (source_key, new.content_hash, new.model):
+                plan.skipped += 1
+            else:
+                plan.updated += 1
+                plan.write_own.append(vid)
+        elif old is not None and old.source_key == new.source_key:
+            plan.shadowed += 1  # a newer source owns this id; this source's row waits behind it
+        else:
+            plan.write_from.setdefault(new.source_key, []).append(vid)
+    return plan
+
+
+class VectorLedger:
+    """Claims for one (collection, namespace), kept in the state database."""
+
+    def __init__(self, state_db: StateDatabase, collection: str, namespace: str):
+        self.state_db = state_db
+        self.collection = collection
+        self.namespace = namespace
+
+    @contextmanager
+    def locked(self) -> Iterator[psycopg.Connection]:
+        """A transaction that holds the namespace's lock: syncs of one namespace run one at a time."""
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            with conn.transaction():
+                conn.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.ledger/{self.collection}/{self.namespace}",)
+                )
+                yield conn
+
+    def current_claims(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> dict[str, dict[str, Claim]]:
+        """All claims on the ids `source_key` claims now or lists in `ids`."""
+        rows = conn.execute(
+            "select vector_id, source_key, content_hash, model, landed_at from vectordb_ledger"
+            " where collection = %s and namespace = %s and vector_id in ("
+            "  select vector_id from vectordb_ledger"
+            "  where collection = %s and namespace = %s and source_key = %s"
+            "  union all select unnest(%s::text[]))",
+            (self.collection, self.namespace, self.collection, self.namespace, source_key, ids),
+        ).fetchall()
+        claims: dict[str, dict[str, Claim]] = {}
+        for vid, src, content_hash, model, landed_at in rows:
+            claims.setdefault(vid, {})[src] = Claim(src, content_hash, model, landed_at)
+        return claims
+
+    def replace_claims(self, conn: psycopg.Connection, source_key: str, incoming: Mapping[str, Claim]) -> None:
+        """Make `incoming` the source's only claims."""
+        conn.execute(
+            "delete from vectordb_ledger where collection = %s and namespace = %s and source_key = %s",
+            (self.collection, self.namespace, source_key),
+        )
+        if not incoming:
+            return
+        with conn.cursor().copy(
+            "copy vectordb_ledger (collection, namespace, vector_id, source_key, content_hash, model, landed_at)"
+            " from stdin"
+        ) as copy:
+            for vid, claim in incoming.items():
+                copy.write_row((self.collection, self.namespace, vid, source_key, claim.content_hash, claim.model, claim.landed_at))
+
+    def count(self, conn: psycopg.Connection) -> int:
+        """How many distinct ids the namespace's claims cover (what the store should hold)."""
+        row = conn.execute(
+            "select count(distinct vector_id) from vectordb_ledger where collection = %s and namespace = %s",
+            (self.collection, self.namespace),
+        ).fetchone()
+        return int(row[0])
