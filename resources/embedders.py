@@ -68,10 +68,11 @@ class LocalEmbedder(Embedder):
 
     batch_size: int = Field(default=64, description="Texts per forward pass.")
     device: str | None = Field(default=None, description="torch device; default: cuda if present, else cpu.")
+    normalize: bool = Field(default=True, description="L2-normalise vectors (cosine = dot product).")
 
     @property
     def model_id(self) -> str:
-        return MINILM_MODEL_ID
+        return MINILM_MODEL_ID if self.normalize else f"{MINILM_MODEL_ID}+unnormalized"
 
     @property
     def dimension(self) -> int:
@@ -83,7 +84,7 @@ class LocalEmbedder(Embedder):
         vectors = load_minilm(self.device).encode(
             list(texts),
             batch_size=self.batch_size,
-            normalize_embeddings=True,
+            normalize_embeddings=self.normalize,
             convert_to_numpy=True,
             show_progress_bar=False,
         )

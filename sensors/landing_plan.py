@@ -23,6 +23,7 @@ class LandingCursor:
     watermark: datetime | None = None
     recent: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    deleting: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, raw: str | None) -> "LandingCursor":
@@ -30,7 +31,7 @@ class LandingCursor:
             return cls()
         data = json.loads(raw)
         watermark = datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
-        return cls(watermark, data.get("recent", {}), data.get("skipped", {}))
+        return cls(watermark, data.get("recent", {}), data.get("skipped", {}), data.get("deleting", []))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -38,6 +39,7 @@ class LandingCursor:
                 "watermark": self.watermark.isoformat() if self.watermark else None,
                 "recent": self.recent,
                 "skipped": self.skipped,
+                "deleting": self.deleting,
             },
             sort_keys=True,
         )
@@ -45,13 +47,14 @@ class LandingCursor:
 
 @dataclass
 class LandingPlan:
-    """Partitions to add, runs to request (each a list of contiguous partition keys), warnings."""
+    """Partitions to add and remove, runs to request (each a list of adjacent partition keys)."""
 
     new_keys: list[str]
     runs: list[list[str]]
     run_keys: list[str]
     warnings: list[str]
     cursor: LandingCursor
+    removed_keys: list[str] = field(default_factory=list)
 
 
 def plan_landing(
@@ -62,8 +65,15 @@ def plan_landing(
     max_partitions_per_run: int,
     lookback: timedelta = timedelta(hours=1),
     excluded_prefix: str | None = None,
+    deletions_done: Iterable[str] = (),
+    max_deleted_fraction: float = 0.5,
 ) -> LandingPlan:
-    """Decide one tick: new objects become partitions; new and changed objects are requested."""
+    """Decide one tick: new objects become partitions; new, changed and vanished objects are
+    requested; partitions whose deletion run has finished (`deletions_done`) are removed.
+
+    When more than `max_deleted_fraction` of ten or more partitions vanish at once (a wrong
+    prefix, an emptied bucket), nothing is deleted and a warning says why.
+    """
     known = set(known_partitions)
     horizon = cursor.watermark - lookback if cursor.watermark else None
     etags: dict[str, str] = {}
@@ -98,14 +108,31 @@ def plan_landing(
         key = partition_key_for(obj.key)
         if key in etags and next_horizon is not None and obj.last_modified >= next_horizon:
             recent[key] = etags[key]
+    vanished = [key for key in known_partitions if key not in etags]
+    done = set(deletions_done)
+    removed = [key for key in vanished if key in cursor.deleting and key in done]
+    deleting = [key for key in cursor.deleting if key in vanished and key not in done]
+    to_delete = [key for key in vanished if key not in cursor.deleting]
+    if to_delete and len(known_partitions) >= 10 and len(vanished) > max_deleted_fraction * len(known_partitions):
+        warnings.append(
+            f"{len(vanished)} of {len(known_partitions)} files are gone from the source; deleting their "
+            f"vectors is held back (more than {max_deleted_fraction:.0%}). Check the source location, or "
+            "raise VECTORDB_MAX_DELETED_FRACTION if the files were removed on purpose."
+        )
+        to_delete = []
+    for key in to_delete:
+        # A key landed and deleted again lands after a later watermark, so its run key differs.
+        etags[key] = f"deleted-after-{watermark.isoformat() if watermark else ''}"
     order = {key: i for i, key in enumerate([*known_partitions, *new_keys])}
-    runs = _contiguous_batches(sorted(set(changed + new_keys), key=order.__getitem__), order, max_partitions_per_run)
+    wanted = sorted(set(changed + new_keys + to_delete), key=order.__getitem__)
+    runs = _contiguous_batches(wanted, order, max_partitions_per_run)
     return LandingPlan(
         new_keys=new_keys,
         runs=runs,
         run_keys=[_run_key(keys, etags) for keys in runs],
         warnings=warnings,
-        cursor=LandingCursor(watermark, recent, skipped),
+        cursor=LandingCursor(watermark, recent, skipped, deleting + to_delete),
+        removed_keys=removed,
     )
 
 

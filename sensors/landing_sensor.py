@@ -7,6 +7,7 @@ import dagster as dg
 
 from resources.object_store import ObjectStore
 from sensors.landing_plan import LandingCursor, plan_landing
+from vectordb_assets.assets.vector_index import DELETED_SOURCES
 from vectordb_assets.partitions import source_files
 
 # Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
@@ -21,12 +22,24 @@ def run_request_for(keys: list[str], run_key: str) -> dg.RunRequest:
     return dg.RunRequest(run_key=run_key, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
 
 
+def deletion_recorded(instance: dg.DagsterInstance, key: str) -> bool:
+    """Whether the latest vector_index materialization of `key` removed its vectors."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("vector_index"), asset_partitions=[key]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return False
+    deleted = records[0].asset_materialization.metadata.get(DELETED_SOURCES)
+    return deleted is not None and key in deleted.value
+
+
 def build_landing_sensor(
     job: Any,
     *,
     minimum_interval_seconds: int,
     max_partitions_per_run: int,
     excluded_prefix: str | None,
+    max_deleted_fraction: float = 0.5,
     lookback: timedelta = timedelta(hours=1),
 ) -> dg.SensorDefinition:
     """The sensor over `source_store`, on by default, requesting `job` (an asset job) for new or
@@ -39,20 +52,29 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def landing_sensor(context: dg.SensorEvaluationContext, source_store: ObjectStore) -> dg.SensorResult:
-        """Adds a partition per new object and requests runs, many partitions each, for new or changed ones."""
+        """Adds a partition per new object, requests runs (many partitions each) for new, changed and
+        deleted objects, and removes a deleted object's partition once its vectors are gone."""
+        cursor = LandingCursor.from_json(context.cursor)
         plan = plan_landing(
             source_store.list_objects(),
             context.instance.get_dynamic_partitions(source_files.name),
-            LandingCursor.from_json(context.cursor),
+            cursor,
             max_partitions_per_run=max_partitions_per_run,
             lookback=lookback,
             excluded_prefix=excluded_prefix,
+            deletions_done=[key for key in cursor.deleting if deletion_recorded(context.instance, key)],
+            max_deleted_fraction=max_deleted_fraction,
         )
         for warning in plan.warnings:
             context.log.warning(f"{source_store.describe()}: {warning}")
+        partition_requests = []
+        if plan.new_keys:
+            partition_requests.append(source_files.build_add_request(plan.new_keys))
+        if plan.removed_keys:
+            partition_requests.append(source_files.build_delete_request(plan.removed_keys))
         return dg.SensorResult(
             run_requests=[run_request_for(keys, run_key) for keys, run_key in zip(plan.runs, plan.run_keys)],
-            dynamic_partitions_requests=[source_files.build_add_request(plan.new_keys)] if plan.new_keys else [],
+            dynamic_partitions_requests=partition_requests,
             cursor=plan.cursor.to_json(),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import boto3
 import psycopg
@@ -29,14 +29,27 @@ def pg_server_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def state_db(pg_server_uri: str) -> Iterator[StateDatabase]:
+def make_state_db(pg_server_uri: str) -> Iterator[Callable[[], StateDatabase]]:
+    """Makes fresh databases on the session's server; all are dropped after the test."""
+    names: list[str] = []
+
+    def make() -> StateDatabase:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_server_uri, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        names.append(name)
+        return StateDatabase(database_url=pg_server_uri.replace("/postgres?", f"/{name}?"))
+
+    yield make
+    with psycopg.connect(pg_server_uri, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'drop database "{name}" with (force)')
+
+
+@pytest.fixture
+def state_db(make_state_db: Callable[[], StateDatabase]) -> StateDatabase:
     """A fresh database on the session's server, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_uri, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    yield StateDatabase(database_url=pg_server_uri.replace("/postgres?", f"/{name}?"))
-    with psycopg.connect(pg_server_uri, autocommit=True) as conn:
-        conn.execute(f'drop database "{name}" with (force)')
+    return make_state_db()
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -51,10 +51,10 @@ def test_search_prints_scores_ids_and_sources(indexed: Settings) -> None:
 
 
 def test_the_installed_console_script_searches_as_json(indexed: Settings) -> None:
-    script = shutil.which("vectordb")
-    assert script, "the vectordb console script is installed with the package"
+    script = Path(sys.executable).with_name("vectordb")
+    assert script.is_file(), "the vectordb console script is installed with the package"
     completed = subprocess.run(
-        [script, "search", "warm socks for wet weather", "--top-k", "1", "--json"],
+        [str(script), "search", "warm socks for wet weather", "--top-k", "1", "--json"],
         capture_output=True, text=True, env=os.environ.copy(), timeout=300,
     )
     assert completed.returncode == 0, completed.stderr

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from resources.pgvector_store import PgVectorStore
+from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.index_sync import sync_source
 from vectordb_assets.vector_ledger import VectorLedger
 
@@ -47,12 +48,12 @@ def test_shared_ids_follow_the_newest_source_and_come_back_when_it_goes(setup) -
     store, ledger = setup
     files = {"old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}), "new.csv": embedded("new.csv", {"1": "new one"})}
     load = files.__getitem__
-    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load)
-    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load)
+    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load, IndexPolicy())
+    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy())
     assert result.updated == 1
     assert texts(store) == {"1": ("new one", "new.csv"), "2": ("old two", "old.csv")}
 
-    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"].slice(0, 0), load)
+    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), None, load, IndexPolicy())
     assert gone.restored == 1
     assert texts(store) == {"1": ("old one", "old.csv"), "2": ("old two", "old.csv")}
 
@@ -64,7 +65,7 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
     def broken_load(_: str) -> pa.Table:
         raise RuntimeError("unreachable")
 
-    sync_source(store, ledger, "a.csv", T0, table, broken_load)
+    sync_source(store, ledger, "a.csv", T0, table, broken_load, IndexPolicy())
     edited = embedded("a.csv", {"1": "one, edited"})
     original_replace = ledger.replace_claims
 
@@ -73,9 +74,9 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
 
     ledger.replace_claims = dies
     with pytest.raises(RuntimeError, match="process died"):
-        sync_source(store, ledger, "a.csv", T0, edited, broken_load)
+        sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
     ledger.replace_claims = original_replace
-    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load)
+    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
     assert (retry.updated, retry.deleted) == (1, 1)
     assert texts(store) == {"1": ("one, edited", "a.csv")}
     with ledger.locked() as conn:

@@ -3,15 +3,32 @@
 import dagster as dg
 
 from sensors.landing_sensor import build_landing_sensor
+from resources.embedders import Embedder
 from vectordb_assets.jobs import PIPELINE_ASSETS, ingest_files
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
 
+MODEL_DEPENDENT_ASSETS = ("embeddings", "vector_index")
+
+
+def with_model_version(assets: list[dg.AssetsDefinition], embedder: Embedder) -> list[dg.AssetsDefinition]:
+    """Make the model part of the code version of the stages whose output depends on it, so a
+    model change shows those partitions as changed in the UI."""
+    version = f"{embedder.model_id}@{embedder.dimension}"
+    return [
+        asset.map_asset_specs(lambda spec: spec.replace_attributes(code_version=version))
+        if asset.key.path[-1] in MODEL_DEPENDENT_ASSETS
+        else asset
+        for asset in assets
+    ]
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Assets, job, sensor and resources for the given settings."""
+    resources = resources_for(settings)
     return dg.Definitions(
-        assets=PIPELINE_ASSETS,
+        assets=with_model_version(PIPELINE_ASSETS, resources["embedder"]),
         jobs=[ingest_files],
         sensors=[
             build_landing_sensor(
@@ -19,9 +36,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 minimum_interval_seconds=settings.sensor_interval_seconds,
                 max_partitions_per_run=settings.max_partitions_per_run,
                 excluded_prefix=settings.source_excluded_prefix,
+                max_deleted_fraction=settings.max_deleted_fraction,
             )
         ],
-        resources=resources_for(settings),
+        resources=resources,
         # The chain is linear: one process per run loads the model once and runs every step.
         executor=dg.in_process_executor,
     )

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.vector_store import RECORD_COLUMNS, VectorStore
+from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.vector_ledger import Claim, VectorLedger, plan_sync
 
 
@@ -43,26 +44,25 @@ def sync_source(
     store: VectorStore,
     ledger: VectorLedger,
     source_key: str,
-    landed_at: datetime,
-    embedded: pa.Table,
+    landed_at: datetime | None,
+    embedded: pa.Table | None,
     load_embedded: Callable[[str], pa.Table],
+    policy: IndexPolicy,
 ) -> SyncResult:
-    """Sync the store with `embedded`, the source's rows now (empty when the source is gone).
+    """Sync the store with `embedded`, the source's rows now (None when the source is gone).
 
     `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
     """
-    incoming = {
-        vid: Claim(source_key, content_hash, model, landed_at)
-        for vid, content_hash, model in zip(
-            embedded.column("doc_id").to_pylist(),
-            embedded.column("content_hash").to_pylist(),
-            embedded.column("embedding_model").to_pylist(),
-        )
-    }
+    incoming = {}
+    if embedded is not None and landed_at is not None:
+        columns = ("doc_id", "content_hash", "metadata", "embedding_model")
+        for vid, content_hash, metadata, model in zip(*(embedded.column(c).to_pylist() for c in columns)):
+            incoming[vid] = Claim(source_key, policy.record_hash(content_hash, metadata), model, landed_at)
     with ledger.locked() as conn:
         plan = plan_sync(source_key, incoming, ledger.current_claims(conn, source_key, list(incoming)))
         store.delete(ledger.namespace, plan.delete)
-        store.upsert(ledger.namespace, _take(embedded, plan.write_own))
+        if plan.write_own:
+            store.upsert(ledger.namespace, _take(embedded, plan.write_own))
         for other_key, ids in plan.write_from.items():
             store.upsert(ledger.namespace, _take(load_embedded(other_key), ids))
         ledger.replace_claims(conn, source_key, incoming)

@@ -11,6 +11,7 @@ from resources.embedders import LocalEmbedder
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
 from resources.state_db import StateDatabase
+from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
 
 
@@ -33,6 +34,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
         "state_db": state_db,
-        "embedder": LocalEmbedder(),
+        "embedder": LocalEmbedder(normalize=settings.normalize_embeddings),
         "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
+        "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
     }

@@ -68,6 +68,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number from 0 to 1, not {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name} must be a number from 0 to 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every choice the environment makes: where files land, where outputs and vectors go."""
@@ -82,6 +95,9 @@ class Settings:
     namespace: str
     sensor_interval_seconds: int
     max_partitions_per_run: int
+    volatile_fields: tuple[str, ...]
+    max_deleted_fraction: float
+    normalize_embeddings: bool
 
     @property
     def pgserver_dir(self) -> Path:
@@ -115,4 +131,7 @@ class Settings:
             namespace=env.get("VECTORDB_NAMESPACE", "default"),
             sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
+            normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),
+            max_deleted_fraction=_fraction(env, "VECTORDB_MAX_DELETED_FRACTION", 0.5),
+            volatile_fields=tuple(f.strip() for f in env.get("VECTORDB_VOLATILE_FIELDS", "").split(",") if f.strip()),
         )

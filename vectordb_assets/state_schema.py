@@ -20,7 +20,7 @@ DDL = (
     " namespace text not null,"
     " vector_id text not null,"
     " source_key text not null,"
-    " content_hash text not null,"
+    " record_hash text not null,"
     " model text not null,"
     " landed_at timestamptz not null,"
     " updated_at timestamptz not null default now(),"

@@ -24,7 +24,7 @@ class Claim:
     """One source's version of one vector id."""
 
     source_key: str
-    content_hash: str
+    record_hash: str  # the row's content and non-volatile metadata
     model: str
     landed_at: datetime
 
@@ -66,7 +66,7 @@ def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[s
             if old is None:
                 plan.added += 1
                 plan.write_own.append(vid)
-            elif (old.source_key, old.content_hash, old.model) == (source_key, new.content_hash, new.model):
+            elif (old.source_key, old.record_hash, old.model) == (source_key, new.record_hash, new.model):
                 plan.skipped += 1
             else:
                 plan.updated += 1
@@ -100,7 +100,7 @@ class VectorLedger:
     def current_claims(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> dict[str, dict[str, Claim]]:
         """All claims on the ids `source_key` claims now or lists in `ids`."""
         rows = conn.execute(
-            "select vector_id, source_key, content_hash, model, landed_at from vectordb_ledger"
+            "select vector_id, source_key, record_hash, model, landed_at from vectordb_ledger"
             " where collection = %s and namespace = %s and vector_id in ("
             "  select vector_id from vectordb_ledger"
             "  where collection = %s and namespace = %s and source_key = %s"
@@ -108,8 +108,8 @@ class VectorLedger:
             (self.collection, self.namespace, self.collection, self.namespace, source_key, ids),
         ).fetchall()
         claims: dict[str, dict[str, Claim]] = {}
-        for vid, src, content_hash, model, landed_at in rows:
-            claims.setdefault(vid, {})[src] = Claim(src, content_hash, model, landed_at)
+        for vid, src, record_hash, model, landed_at in rows:
+            claims.setdefault(vid, {})[src] = Claim(src, record_hash, model, landed_at)
         return claims
 
     def replace_claims(self, conn: psycopg.Connection, source_key: str, incoming: Mapping[str, Claim]) -> None:
@@ -121,11 +121,11 @@ class VectorLedger:
         if not incoming:
             return
         with conn.cursor().copy(
-            "copy vectordb_ledger (collection, namespace, vector_id, source_key, content_hash, model, landed_at)"
+            "copy vectordb_ledger (collection, namespace, vector_id, source_key, record_hash, model, landed_at)"
             " from stdin"
         ) as copy:
             for vid, claim in incoming.items():
-                copy.write_row((self.collection, self.namespace, vid, source_key, claim.content_hash, claim.model, claim.landed_at))
+                copy.write_row((self.collection, self.namespace, vid, source_key, claim.record_hash, claim.model, claim.landed_at))
 
     def count(self, conn: psycopg.Connection) -> int:
         """How many distinct ids the namespace's claims cover (what the store should hold)."""

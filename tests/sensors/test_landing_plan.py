@@ -74,3 +74,33 @@ def test_outputs_inside_the_landing_area_are_not_picked_up() -> None:
         max_partitions_per_run=100, excluded_prefix="_vectordb",
     )
     assert plan.new_keys == ["a.csv"]
+
+
+def test_vanished_objects_are_requested_once_then_their_partitions_removed() -> None:
+    first = plan_landing([obj("a.csv"), obj("b.csv")], [], LandingCursor(), max_partitions_per_run=100)
+    gone = plan_landing([obj("a.csv")], ["a.csv", "b.csv"], first.cursor, max_partitions_per_run=100)
+    assert gone.runs == [["b.csv"]] and gone.removed_keys == []
+    waiting = plan_landing([obj("a.csv")], ["a.csv", "b.csv"], gone.cursor, max_partitions_per_run=100)
+    assert waiting.runs == [] and waiting.removed_keys == []
+    done = plan_landing(
+        [obj("a.csv")], ["a.csv", "b.csv"], waiting.cursor, max_partitions_per_run=100, deletions_done=["b.csv"]
+    )
+    assert done.removed_keys == ["b.csv"] and done.cursor.deleting == []
+
+
+def test_a_mass_disappearance_is_held_back_with_a_warning() -> None:
+    keys = [f"f{i:02d}.csv" for i in range(20)]
+    first = plan_landing([obj(k) for k in keys], [], LandingCursor(), max_partitions_per_run=100)
+    emptied = plan_landing([obj(k) for k in keys[:5]], keys, first.cursor, max_partitions_per_run=100)
+    assert emptied.runs == [] and "15 of 20 files are gone" in emptied.warnings[0]
+    allowed = plan_landing(
+        [obj(k) for k in keys[:5]], keys, first.cursor, max_partitions_per_run=100, max_deleted_fraction=1.0
+    )
+    assert allowed.runs == [keys[5:]]
+
+
+def test_a_file_landed_again_before_its_deletion_finished_is_not_removed() -> None:
+    first = plan_landing([obj("a.csv")], [], LandingCursor(), max_partitions_per_run=100)
+    gone = plan_landing([], ["a.csv"], first.cursor, max_partitions_per_run=100, max_deleted_fraction=1.0)
+    back = plan_landing([obj("a.csv", "e2", 10)], ["a.csv"], gone.cursor, max_partitions_per_run=100, deletions_done=["a.csv"])
+    assert back.removed_keys == [] and back.runs == [["a.csv"]] and back.cursor.deleting == []

@@ -8,13 +8,22 @@ import dagster as dg
 from pydantic import Field
 
 from resources.embedders import Embedder
-from resources.object_store import ObjectStore
+from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding import embed_file
 from vectordb_assets.embedding_cache import EmbeddingCache
 from vectordb_assets.partitions import output_key, source_files
+
+
+def source_exists(source_store: ObjectStore, key: str) -> bool:
+    """Whether the partition's object is still in the source store."""
+    try:
+        source_store.head(key)
+    except ObjectNotFoundError:
+        return False
+    return True
 
 
 class EmbeddingsConfig(dg.Config):
@@ -33,6 +42,7 @@ class EmbeddingsConfig(dg.Config):
 def embeddings(
     context: dg.AssetExecutionContext,
     config: EmbeddingsConfig,
+    source_store: ObjectStore,
     output_store: ObjectStore,
     embedder: Embedder,
     state_db: StateDatabase,
@@ -42,6 +52,10 @@ def embeddings(
     per_partition = {}
     for key in context.partition_keys:
         started = time.perf_counter()
+        if not source_exists(source_store, key):
+            output_store.delete(output_key("embeddings", key))
+            per_partition[key] = {"source_deleted": True}
+            continue
         with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
             out = Path(folder, "embeddings.parquet")
             with output_store.local_path(output_key("validated", key)) as validated:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from resources.object_store import ObjectStore
+from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.partitions import source_files
 
@@ -17,7 +17,11 @@ def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore) -> d
     """One landed object per partition, with its size, etag, modification time and a link."""
     per_partition = {}
     for key in context.partition_keys:
-        obj = source_store.head(key)
+        try:
+            obj = source_store.head(key)
+        except ObjectNotFoundError:
+            per_partition[key] = {"source_deleted": True, "location": source_store.describe(key)}
+            continue
         per_partition[key] = {
             "size_bytes": obj.size,
             "etag": obj.etag,
@@ -25,5 +29,6 @@ def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore) -> d
             "location": source_store.describe(key),
             "link": dg.MetadataValue.url(source_store.url(key)),
         }
-    version = dg.DataVersion(per_partition[context.partition_keys[0]]["etag"]) if len(per_partition) == 1 else None
+    only = per_partition[context.partition_keys[0]] if len(per_partition) == 1 else {}
+    version = dg.DataVersion(only["etag"]) if "etag" in only else None
     return dg.MaterializeResult(metadata=batch_metadata(per_partition), data_version=version)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.object_store import ObjectStore
+from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.raw_files import raw_files
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.partitions import output_key, source_files
@@ -60,7 +60,12 @@ def validated_parquet(
     failures: dict[str, str] = {}
     for key in context.partition_keys:
         started = time.perf_counter()
-        obj = source_store.head(key)
+        try:
+            obj = source_store.head(key)
+        except ObjectNotFoundError:
+            output_store.delete(output_key("validated", key))
+            per_partition[key] = {"source_deleted": True}
+            continue
         with tempfile.TemporaryDirectory(prefix="vectordb-validate-") as folder:
             out = Path(folder, "validated.parquet")
             try:

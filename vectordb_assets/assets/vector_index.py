@@ -12,12 +12,16 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.assets.embeddings import embeddings
+from vectordb_assets.assets.embeddings import embeddings, source_exists
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.index_sync import sync_source
 from vectordb_assets.partitions import output_key, source_files
 from vectordb_assets.validation import read_lineage
 from vectordb_assets.vector_ledger import VectorLedger
+
+# Metadata key listing the partitions whose source was gone; the landing sensor removes them.
+DELETED_SOURCES = "deleted_sources"
 
 
 class VectorIndexConfig(dg.Config):
@@ -44,20 +48,33 @@ def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table,
 def vector_index(
     context: dg.AssetExecutionContext,
     config: VectorIndexConfig,
+    source_store: ObjectStore,
     output_store: ObjectStore,
     embedder: Embedder,
     vector_store: VectorStore,
     state_db: StateDatabase,
+    index_policy: IndexPolicy,
 ) -> dg.MaterializeResult:
     """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
     vector_store.ensure_collection(embedder.dimension)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
     per_partition = {}
+    deleted_sources = []
     for key in context.partition_keys:
         started = time.perf_counter()
-        table, landed_at = load_embedded(output_store, key)
+        if source_exists(source_store, key):
+            table, landed_at = load_embedded(output_store, key)
+        else:
+            table, landed_at = None, None
+            deleted_sources.append(key)
         result = sync_source(
-            vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0]
+            vector_store,
+            ledger,
+            key,
+            landed_at,
+            table,
+            lambda other: load_embedded(output_store, other)[0],
+            index_policy,
         )
         per_partition[key] = {
             "added": result.added,
@@ -66,11 +83,14 @@ def vector_index(
             "deleted": result.deleted,
             "restored_from_older_files": result.restored,
             "shadowed_by_newer_files": result.shadowed,
+            "source_deleted": table is None,
             "seconds": round(time.perf_counter() - started, 3),
             "collection": vector_store.collection_name,
             "namespace": config.namespace,
         }
-        context.log.info(f"{key}: {result}")
+        context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
     metadata = batch_metadata(per_partition)
     metadata["vectors_in_namespace"] = vector_store.count(config.namespace)
+    if deleted_sources:
+        metadata[DELETED_SOURCES] = deleted_sources
     return dg.MaterializeResult(metadata=metadata)
