@@ -9,7 +9,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -39,8 +39,10 @@ class PgVectorStore(VectorStore):
     def _table(self) -> sql.Identifier:
         return sql.Identifier(self.collection_name)
 
-    def dimension(self) -> int | None:
-        """The collection's vector dimension, or None if the table does not exist yet."""
+    def with_collection(self, name: str) -> "PgVectorStore":
+        return PgVectorStore(state_db=self.state_db, collection=name)
+
+    def collection_dimension(self) -> int | None:
         with self.state_db.connect() as conn:
             row = conn.execute(
                 "select a.atttypmod from pg_attribute a"
@@ -50,7 +52,7 @@ class PgVectorStore(VectorStore):
         return row[0] if row else None
 
     def ensure_collection(self, dimension: int) -> None:
-        existing = self.dimension()
+        existing = self.collection_dimension()
         if existing is not None:
             if existing != dimension:
                 raise DimensionMismatchError(
@@ -115,7 +117,7 @@ class PgVectorStore(VectorStore):
         return records.num_rows
 
     def _check_dimension(self, records: pa.Table) -> None:
-        expected = self.dimension()
+        expected = self.collection_dimension()
         got = records.schema.field("embedding").type.list_size
         if expected is not None and got != expected:
             raise DimensionMismatchError(
@@ -133,7 +135,7 @@ class PgVectorStore(VectorStore):
         return len(ids)
 
     def query(self, namespace: str, vector: np.ndarray, top_k: int) -> list[SearchHit]:
-        if self.dimension() is None:
+        if self.collection_dimension() is None:
             return []
         query_vector = np.asarray(vector, dtype=np.float32)
         with self.state_db.connect() as conn:
@@ -147,13 +149,33 @@ class PgVectorStore(VectorStore):
         return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
 
     def count(self, namespace: str) -> int:
-        if self.dimension() is None:
+        if self.collection_dimension() is None:
             return 0
         with self.state_db.connect() as conn:
             row = conn.execute(
                 sql.SQL("select count(*) from {} where namespace = %s").format(self._table()), (namespace,)
             ).fetchone()
         return int(row[0])
+
+
+    def list_ids(self, namespace: str) -> Iterator[str]:
+        if self.collection_dimension() is None:
+            return
+        with self.state_db.connect() as conn:
+            cursor = conn.cursor(name="vectordb_list_ids")
+            cursor.execute(sql.SQL("select id from {} where namespace = %s").format(self._table()), (namespace,))
+            for (vid,) in cursor:
+                yield vid
+
+    def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
+        if not ids or self.collection_dimension() is None:
+            return {}
+        with self.state_db.connect() as conn:
+            rows = conn.execute(
+                sql.SQL("select id, content_hash from {} where namespace = %s and id = any(%s)").format(self._table()),
+                (namespace, list(ids)),
+            ).fetchall()
+        return dict(rows)
 
 
 def _vectors(records: pa.Table) -> np.ndarray:

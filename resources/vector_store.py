@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import dagster as dg
 import numpy as np
@@ -55,6 +55,22 @@ class VectorStore(dg.ConfigurableResource, ABC):
         """The collection (table, index) this store writes to."""
 
     @abstractmethod
+    def collection_dimension(self) -> int | None:
+        """The dimension of the existing collection, or None if it does not exist yet."""
+
+    @abstractmethod
+    def with_collection(self, name: str) -> "VectorStore":
+        """The same store, writing to another collection."""
+
+    def for_dimension(self, dimension: int) -> "VectorStore":
+        """This store, or when its collection holds vectors of another dimension (after a model
+        change), the sibling collection `<name>_<dimension>d`, which searches find the same way."""
+        existing = self.collection_dimension()
+        if existing is None or existing == dimension:
+            return self
+        return self.with_collection(validate_collection_name(f"{self.collection_name}_{dimension}d"))
+
+    @abstractmethod
     def ensure_collection(self, dimension: int) -> None:
         """Create the collection if missing; raise `DimensionMismatchError` if it has another dimension."""
 
@@ -73,3 +89,11 @@ class VectorStore(dg.ConfigurableResource, ABC):
     @abstractmethod
     def count(self, namespace: str) -> int:
         """How many vectors the namespace holds."""
+
+    @abstractmethod
+    def list_ids(self, namespace: str) -> Iterator[str]:
+        """Every vector id in the namespace."""
+
+    @abstractmethod
+    def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
+        """The content hash stored with each of `ids` that exists."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.pgvector_store import PgVectorStore
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.settings import Settings
 
@@ -130,3 +131,14 @@ def test_a_model_change_marks_the_code_version_and_a_backfill_re_embeds(make_pip
     assert first["embeddings"]["model"] != again["embeddings"]["model"]
     record = p.instance.fetch_materializations(dg.AssetKey("vector_index"), limit=1).records[0]
     assert record.asset_materialization.tags["dagster/code_version"].endswith("+unnormalized@384")
+
+
+def test_a_model_of_another_dimension_writes_to_a_new_collection(make_pipeline) -> None:
+    p = make_pipeline()
+    # The configured collection already holds 8-d vectors from an earlier model.
+    PgVectorStore(state_db=p.state_db, collection="documents").ensure_collection(8)
+    p.land("a.csv", ARTICLES)
+    metadata = p.run("a.csv")
+    assert metadata["vector_index"]["collection"] == "documents_384d"
+    assert PgVectorStore(state_db=p.state_db, collection="documents_384d").count("default") == 3
+    assert PgVectorStore(state_db=p.state_db, collection="documents").count("default") == 0

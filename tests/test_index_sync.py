@@ -81,3 +81,23 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
     assert texts(store) == {"1": ("one, edited", "a.csv")}
     with ledger.locked() as conn:
         assert ledger.count(conn) == 1
+
+
+def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypatch) -> None:
+    store, ledger = setup
+    files = {"a.csv": embedded("a.csv", {"1": "one", "2": "two"})}
+    sync_source(store, ledger, "a.csv", T0, files["a.csv"], files.__getitem__, IndexPolicy())
+    edited = embedded("a.csv", {"2": "two, edited", "3": "three"})
+    real_upsert = PgVectorStore.upsert
+
+    def upsert_dies(self, namespace, records):
+        raise RuntimeError("connection lost after the delete, before the upsert")
+
+    monkeypatch.setattr(PgVectorStore, "upsert", upsert_dies)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+    assert texts(store) == {"2": ("two", "a.csv")}  # the delete went through, the upsert did not
+    monkeypatch.setattr(PgVectorStore, "upsert", real_upsert)
+    retry = sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+    assert (retry.added, retry.updated, retry.deleted) == (1, 1, 1)
+    assert texts(store) == {"2": ("two, edited", "a.csv"), "3": ("three", "a.csv")}

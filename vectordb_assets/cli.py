@@ -80,12 +80,13 @@ def search(text: str, top_k: int, namespace: str, as_json: bool) -> None:
     settings = _settings()
     with _resources(settings) as resources:
         vector = resources.embedder.embed([text])[0]
-        hits = resources.vector_store.query(namespace, vector, top_k)
+        store = resources.vector_store.for_dimension(resources.embedder.dimension)
+        hits = store.query(namespace, vector, top_k)
     if as_json:
         click.echo(json.dumps([hit.__dict__ for hit in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
-        click.echo(f"no vectors in namespace {namespace!r} of collection {settings.collection!r}")
+        click.echo(f"no vectors in namespace {namespace!r} of collection {store.collection_name!r}")
         return
     click.echo(f"{'score':>7}  {'id':<34}  {'source':<32}  text")
     for hit in hits:

@@ -4,7 +4,9 @@ import dagster as dg
 
 from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
-from vectordb_assets.jobs import PIPELINE_ASSETS, ingest_files
+from vectordb_assets.assets.vector_index_checks import vector_index_matches_ledger
+from vectordb_assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
+from vectordb_assets.repair import repair_vector_index
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
@@ -29,7 +31,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     resources = resources_for(settings)
     return dg.Definitions(
         assets=with_model_version(PIPELINE_ASSETS, resources["embedder"]),
-        jobs=[ingest_files],
+        asset_checks=[vector_index_matches_ledger],
+        jobs=[ingest_files, check_vector_index, repair_vector_index],
         sensors=[
             build_landing_sensor(
                 ingest_files,

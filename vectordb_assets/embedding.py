@@ -25,6 +25,7 @@ class EmbeddingStats:
     rows: int = 0
     precomputed: int = 0
     cache_hits: int = 0
+    embed_calls: int = 0
     texts_embedded: int = 0
     embed_seconds: float = 0.0
 
@@ -91,6 +92,7 @@ def _vectors_for(
         started = time.perf_counter()
         fresh = embedder.embed([texts[wanted[h][0]] for h in missing])
         stats.embed_seconds += time.perf_counter() - started
+        stats.embed_calls += 1
         stats.texts_embedded += len(missing)
         new = dict(zip(missing, fresh))
         # Cached at once, so that a run failing later does not embed these again.

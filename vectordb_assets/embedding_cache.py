@@ -28,6 +28,7 @@ class EmbeddingCache:
                 "select content_hash, embedding from vectordb_embedding_cache"
                 " where model = %s and content_hash = any(%s)",
                 (self.model, wanted),
+                binary=True,  # pgvector's binary format loads straight into numpy
             ).fetchall()
         return {h: v.to_numpy().astype(np.float32, copy=False) for h, v in rows}
 

@@ -36,7 +36,8 @@ def store_records(embedded: pa.Table) -> pa.Table:
     return embedded.rename_columns({"doc_id": "id"}).select(list(RECORD_COLUMNS))
 
 
-def _take(embedded: pa.Table, ids: list[str]) -> pa.Table:
+def take_records(embedded: pa.Table, ids: list[str]) -> pa.Table:
+    """The store records of the given ids."""
     return store_records(embedded.filter(pc.is_in(embedded.column("doc_id"), pa.array(ids, pa.string()))))
 
 
@@ -57,15 +58,18 @@ def sync_source(
     if embedded is not None and landed_at is not None:
         columns = ("doc_id", "content_hash", "metadata", "embedding_model")
         for vid, content_hash, metadata, model in zip(*(embedded.column(c).to_pylist() for c in columns)):
-            incoming[vid] = Claim(source_key, policy.record_hash(content_hash, metadata), model, landed_at)
+            incoming[vid] = Claim(source_key, policy.record_hash(content_hash, metadata), model, landed_at, content_hash)
     with ledger.locked() as conn:
-        plan = plan_sync(source_key, incoming, ledger.current_claims(conn, source_key, list(incoming)))
+        current = ledger.current_claims(conn, source_key, list(incoming))
+        plan = plan_sync(source_key, incoming, current)
         store.delete(ledger.namespace, plan.delete)
         if plan.write_own:
-            store.upsert(ledger.namespace, _take(embedded, plan.write_own))
+            store.upsert(ledger.namespace, take_records(embedded, plan.write_own))
         for other_key, ids in plan.write_from.items():
-            store.upsert(ledger.namespace, _take(load_embedded(other_key), ids))
-        ledger.replace_claims(conn, source_key, incoming)
+            store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
+        previous = {vid: claims[source_key] for vid, claims in current.items() if source_key in claims}
+        if previous != incoming:
+            ledger.replace_claims(conn, source_key, incoming)
     return SyncResult(
         added=plan.added,
         updated=plan.updated,

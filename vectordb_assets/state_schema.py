@@ -21,6 +21,7 @@ DDL = (
     " vector_id text not null,"
     " source_key text not null,"
     " record_hash text not null,"
+    " content_hash text not null,"
     " model text not null,"
     " landed_at timestamptz not null,"
     " updated_at timestamptz not null default now(),"

@@ -27,6 +27,7 @@ class Claim:
     record_hash: str  # the row's content and non-volatile metadata
     model: str
     landed_at: datetime
+    content_hash: str = ""  # what the store records for the row, for reconciliation
 
 
 def owner_of(claims: Mapping[str, Claim]) -> Claim | None:
@@ -121,11 +122,15 @@ class VectorLedger:
         if not incoming:
             return
         with conn.cursor().copy(
-            "copy vectordb_ledger (collection, namespace, vector_id, source_key, record_hash, model, landed_at)"
+            "copy vectordb_ledger"
+            " (collection, namespace, vector_id, source_key, record_hash, content_hash, model, landed_at)"
             " from stdin"
         ) as copy:
             for vid, claim in incoming.items():
-                copy.write_row((self.collection, self.namespace, vid, source_key, claim.record_hash, claim.model, claim.landed_at))
+                copy.write_row(
+                    (self.collection, self.namespace, vid, source_key, claim.record_hash, claim.content_hash,
+                     claim.model, claim.landed_at)
+                )
 
     def count(self, conn: psycopg.Connection) -> int:
         """How many distinct ids the namespace's claims cover (what the store should hold)."""
@@ -134,3 +139,22 @@ class VectorLedger:
             (self.collection, self.namespace),
         ).fetchone()
         return int(row[0])
+
+    def owners(self, conn: psycopg.Connection) -> dict[str, Claim]:
+        """The owning claim of every id in the namespace: what the store must hold."""
+        rows = conn.execute(
+            "select distinct on (vector_id) vector_id, source_key, record_hash, model, landed_at, content_hash"
+            " from vectordb_ledger where collection = %s and namespace = %s"
+            " order by vector_id, landed_at desc, source_key desc",
+            (self.collection, self.namespace),
+        ).fetchall()
+        return {r[0]: Claim(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
+    """The namespaces with claims in a collection."""
+    ensure_state_schema(conn)
+    rows = conn.execute(
+        "select distinct namespace from vectordb_ledger where collection = %s order by namespace", (collection,)
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -65,6 +65,7 @@ def embeddings(
             "rows": stats.rows,
             "precomputed": stats.precomputed,
             "cache_hits": stats.cache_hits,
+            "embed_calls": stats.embed_calls,
             "texts_embedded": stats.texts_embedded,
             "embed_seconds": round(stats.embed_seconds, 3),
             "seconds": round(time.perf_counter() - started, 3),

@@ -38,6 +38,19 @@ def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table,
     return table, landed_at
 
 
+def collection_for_model(context: dg.AssetExecutionContext, vector_store: VectorStore, embedder: Embedder) -> VectorStore:
+    """The collection for the model's dimension, created if missing; says so when it is a new one."""
+    store = vector_store.for_dimension(embedder.dimension)
+    if store.collection_name != vector_store.collection_name:
+        context.log.warning(
+            f"collection {vector_store.collection_name!r} holds {vector_store.collection_dimension()}-d vectors but "
+            f"{embedder.model_id} makes {embedder.dimension}-d vectors: writing to collection "
+            f"{store.collection_name!r}; `vectordb search` with this model reads it"
+        )
+    store.ensure_collection(embedder.dimension)
+    return store
+
+
 @dg.asset(
     partitions_def=source_files,
     deps=[embeddings],
@@ -56,7 +69,7 @@ def vector_index(
     index_policy: IndexPolicy,
 ) -> dg.MaterializeResult:
     """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
-    vector_store.ensure_collection(embedder.dimension)
+    vector_store = collection_for_model(context, vector_store, embedder)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
     per_partition = {}
     deleted_sources = []

@@ -1,0 +1,52 @@
+"""A file deleted from the landing folder: the sensor requests its removal, then drops the partition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from resources.object_store import LocalObjectStore
+from sensors.landing_sensor import build_landing_sensor
+from tests.pipeline_harness import Pipeline
+from vectordb_assets.jobs import ingest_files
+from vectordb_assets.partitions import source_files
+from vectordb_assets.settings import Settings
+
+
+def tick(p: Pipeline, sensor, cursor):
+    store = LocalObjectStore(root=p.settings.source.root)
+    with dg.build_sensor_context(instance=p.instance, cursor=cursor, resources={"source_store": store}) as context:
+        result = sensor(context)
+    for request in result.dynamic_partitions_requests:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            p.instance.add_dynamic_partitions(source_files.name, list(request.partition_keys))
+        else:
+            for key in request.partition_keys:
+                p.instance.delete_dynamic_partition(source_files.name, key)
+    return result
+
+
+def test_deleted_file_is_unindexed_then_its_partition_removed(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    with dg.instance_for_test() as instance:
+        p = Pipeline(Settings.from_env(), instance, state_db)
+        p.land("a.csv", "id,text\n1,one\n2,two\n")
+        p.land("b.csv", "id,text\n3,three\n", minute=1)
+        first = tick(p, sensor, None)
+        assert [r.tags for r in first.run_requests][0]["dagster/asset_partition_range_end"] == "b.csv"
+        p.run("a.csv", "b.csv")
+        assert sorted(p.index()) == ["1", "2", "3"]
+
+        p.remove("a.csv")
+        second = tick(p, sensor, first.cursor)
+        assert [r.partition_key for r in second.run_requests] == ["a.csv"]
+        assert instance.get_dynamic_partitions(source_files.name) == ["a.csv", "b.csv"]
+        p.run("a.csv")
+        assert sorted(p.index()) == ["3"]
+
+        third = tick(p, sensor, second.cursor)
+        assert third.run_requests == []
+        assert instance.get_dynamic_partitions(source_files.name) == ["b.csv"]
