@@ -16,21 +16,29 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vectordb_assets.canonical import (
-    canonical_schema,
-    row_doc_id,
-    sanitise_text,
-    text_hash,
-    vector_hash,
-)
-from vectordb_assets.readers import UnreadableFileError, read_batches
+from vectordb_assets.canonical import canonical_schema, row_doc_id, sanitise_text, text_hash, vector_hash
+from vectordb_assets.readers import ReadOptions, UnreadableFileError, read_batches
 
 ID_CANDIDATES = ("id", "doc_id", "document_id", "uuid", "key", "_id")
 TEXT_CANDIDATES = ("text", "content", "chunk", "body", "page_content", "document", "description")
 EMBEDDING_CANDIDATES = ("embedding", "embeddings", "vector", "vectors", "values")
 ROW_GROUP_ROWS = 10_000
 REJECTION_EXAMPLES = 20
+PREVIEW_ROWS = 5
 LINEAGE_KEY = b"vectordb"
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """Choices that the file's own names cannot make."""
+
+    read: ReadOptions = ReadOptions()
+    id_column: str | None = None
+    text_column: str | None = None
+    embedding_column: str | None = None
+    max_text_chars: int = 100_000
+    date_column: str | None = None
+    start_date: dt.date | None = None
 
 
 @dataclass
@@ -40,12 +48,16 @@ class ValidationReport:
     source_key: str
     rows_read: int = 0
     rows_kept: int = 0
+    rows_filtered: int = 0
     rejected: Counter = field(default_factory=Counter)
+    repaired: Counter = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
     id_column: str | None = None
     text_column: str | None = None
     embedding_column: str | None = None
     dimension: int | None = None
+    source_schema: pa.Schema | None = None
+    preview: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
@@ -62,13 +74,16 @@ class ValidationReport:
             "source_key": self.source_key,
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
+            "rows_filtered": self.rows_filtered,
             "rows_rejected": self.rows_rejected,
             "rejected_by_reason": dict(self.rejected),
+            "repaired_by_reason": dict(self.repaired),
             "rejection_examples": self.examples,
             "id_column": self.id_column,
             "text_column": self.text_column,
             "embedding_column": self.embedding_column,
             "dimension": self.dimension,
+            "source_schema": [{"name": f.name, "type": str(f.type)} for f in self.source_schema or []],
         }
 
 
@@ -86,11 +101,21 @@ def _json_safe(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys ({"a": {"b": 1}} → {"a.b": 1}), values JSON-safe."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = _json_safe(value)
+    return flat
 
 
 def _vectors(column: pa.Array) -> list[np.ndarray | None]:
@@ -102,15 +127,25 @@ def _vectors(column: pa.Array) -> list[np.ndarray | None]:
     return [None if v is None else np.asarray(v, dtype=np.float32) for v in column.to_pylist()]
 
 
+def _parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value).strip()).date()
+    except ValueError:
+        return None
+
+
 class _CanonicalWriter:
     """Writes canonical rows in bounded row groups to a local Parquet file."""
 
     def __init__(self, out_path: Path, dimension: int | None, lineage: dict[str, Any]):
-        schema = canonical_schema(dimension).with_metadata({LINEAGE_KEY: json.dumps(lineage).encode()})
-        self.schema = schema
+        self.schema = canonical_schema(dimension).with_metadata({LINEAGE_KEY: json.dumps(lineage).encode()})
         self.lineage = lineage
-        self.writer = pq.ParquetWriter(out_path, schema)
-        self.rows: dict[str, list] = {name: [] for name in schema.names}
+        self.writer = pq.ParquetWriter(out_path, self.schema)
+        self.rows: dict[str, list] = {name: [] for name in self.schema.names}
 
     def add(self, **row: Any) -> None:
         for name, value in row.items():
@@ -128,12 +163,21 @@ class _CanonicalWriter:
         self.writer.close()
 
 
+def _choose_column(names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str) -> str | None:
+    if configured is None:
+        return _find(names, candidates)
+    if configured not in names:
+        raise UnreadableFileError(f"{key}: configured {role} column {configured!r} not found; columns are {names}")
+    return configured
+
+
 def validate_file(
     path: Path,
     source_key: str,
     source_etag: str,
     out_path: Path,
     lineage: dict[str, Any] | None = None,
+    options: ValidationOptions = ValidationOptions(),
 ) -> ValidationReport:
     """Read the raw file at `path`, write its canonical form to `out_path`, return the report.
 
@@ -142,34 +186,83 @@ def validate_file(
     report = ValidationReport(source_key=source_key)
     writer: _CanonicalWriter | None = None
     seen_ids: set[str] = set()
+    numbering = _RowNumbers()
     lineage = {"source_key": source_key, "source_etag": source_etag, **(lineage or {})}
-    for batch in read_batches(path, source_key):
+    for source in read_batches(path, source_key, options.read):
+        batch = source.batch
         if writer is None:
-            report.id_column = _find(batch.schema.names, ID_CANDIDATES)
-            report.text_column = _find(batch.schema.names, TEXT_CANDIDATES)
-            report.embedding_column = _find(batch.schema.names, EMBEDDING_CANDIDATES)
+            names = batch.schema.names
+            report.source_schema = batch.schema
+            report.id_column = _choose_column(names, options.id_column, ID_CANDIDATES, "id", source_key)
+            report.text_column = _choose_column(names, options.text_column, TEXT_CANDIDATES, "text", source_key)
+            report.embedding_column = _choose_column(
+                names, options.embedding_column, EMBEDDING_CANDIDATES, "embedding", source_key
+            )
+            if options.date_column and options.date_column not in names:
+                raise UnreadableFileError(f"{source_key}: date column {options.date_column!r} not found; columns are {names}")
             vectors_preview = _vectors(batch.column(report.embedding_column)) if report.embedding_column else []
             report.dimension = next((len(v) for v in vectors_preview if v is not None), None)
             writer = _CanonicalWriter(out_path, report.dimension, lineage)
-        _validate_batch(batch, report, writer, seen_ids)
+        for number, reason in source.malformed:
+            report.rows_read += 1
+            report.reject(number or 0, reason, None)
+            numbering.skipped.add(number)
+        _validate_batch(source.batch, source.repaired_rows, report, writer, seen_ids, options, numbering)
     if writer is None:
         raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
     writer.close()
     return report
 
 
-def _validate_batch(batch: pa.RecordBatch, report: ValidationReport, writer: _CanonicalWriter, seen_ids: set[str]) -> None:
-    names = batch.schema.names
+class _RowNumbers:
+    """Numbers data rows from 1, passing over rows the reader skipped as malformed."""
+
+    def __init__(self) -> None:
+        self.last = 0
+        self.skipped: set[int | None] = set()
+
+    def next(self) -> int:
+        self.last += 1
+        while self.last in self.skipped:
+            self.last += 1
+        return self.last
+
+
+def _column(batch: pa.RecordBatch, name: str | None) -> list[Any]:
+    return batch.column(name).to_pylist() if name in batch.schema.names else [None] * batch.num_rows
+
+
+def _validate_batch(
+    batch: pa.RecordBatch,
+    repaired_rows: set[int],
+    report: ValidationReport,
+    writer: _CanonicalWriter,
+    seen_ids: set[str],
+    options: ValidationOptions,
+    numbering: _RowNumbers,
+) -> None:
     special = {report.id_column, report.text_column, report.embedding_column}
-    meta_names = [n for n in names if n not in special]
-    ids = batch.column(report.id_column).to_pylist() if report.id_column in names else [None] * batch.num_rows
-    texts = batch.column(report.text_column).to_pylist() if report.text_column in names else [None] * batch.num_rows
-    vectors = _vectors(batch.column(report.embedding_column)) if report.embedding_column in names else [None] * batch.num_rows
+    meta_names = [n for n in batch.schema.names if n not in special]
+    ids = _column(batch, report.id_column)
+    texts = _column(batch, report.text_column)
+    dates = _column(batch, options.date_column) if options.start_date and options.date_column else None
+    vectors = _vectors(batch.column(report.embedding_column)) if report.embedding_column in batch.schema.names else [None] * batch.num_rows
     meta_rows = batch.select(meta_names).to_pylist() if meta_names else [{}] * batch.num_rows
     for i in range(batch.num_rows):
-        row_number = report.rows_read + 1
         report.rows_read += 1
-        metadata = json.dumps(_json_safe(meta_rows[i]), ensure_ascii=False, sort_keys=True)
+        row_number = numbering.next()
+        if i in repaired_rows:
+            report.repaired["invalid UTF-8 replaced"] += 1
+        if dates is not None:
+            day = _parse_date(dates[i])
+            if day is None:
+                report.reject(row_number, "unparseable date", options.date_column)
+                continue
+            if day < options.start_date:
+                report.rows_filtered += 1
+                continue
+        metadata_values = flatten(meta_rows[i])
+        metadata = json.dumps(metadata_values, ensure_ascii=False, sort_keys=True)
         vector = vectors[i]
         if vector is not None:
             if len(vector) != report.dimension:
@@ -180,10 +273,13 @@ def _validate_batch(batch: pa.RecordBatch, report: ValidationReport, writer: _Ca
                 continue
         text = texts[i]
         if report.text_column is None and report.embedding_column is None:
-            text = "\n".join(f"{k}: {v}" for k, v in meta_rows[i].items() if isinstance(v, str) and v.strip())
+            text = "\n".join(f"{k}: {v}" for k, v in metadata_values.items() if isinstance(v, str) and v.strip())
         text = sanitise_text(str(text)) if text is not None else ""
         if not text and vector is None:
             report.reject(row_number, "empty text and no embedding", report.text_column)
+            continue
+        if len(text) > options.max_text_chars:
+            report.reject(row_number, f"text longer than {options.max_text_chars} characters", report.text_column)
             continue
         if report.id_column:
             if ids[i] is None or str(ids[i]).strip() == "":
@@ -206,6 +302,8 @@ def _validate_batch(batch: pa.RecordBatch, report: ValidationReport, writer: _Ca
             source_etag=writer.lineage["source_etag"],
             row_number=row_number,
         )
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append({"doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]})
         report.rows_kept += 1
 
 

@@ -9,21 +9,14 @@ from pydantic import Field
 
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
+from vectordb_assets.assets.source_state import current_etag
 from resources.state_db import StateDatabase
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding import embed_file
 from vectordb_assets.embedding_cache import EmbeddingCache
 from vectordb_assets.partitions import output_key, source_files
-
-
-def source_exists(source_store: ObjectStore, key: str) -> bool:
-    """Whether the partition's object is still in the source store."""
-    try:
-        source_store.head(key)
-    except ObjectNotFoundError:
-        return False
-    return True
+from vectordb_assets.validation import read_lineage
 
 
 class EmbeddingsConfig(dg.Config):
@@ -52,14 +45,23 @@ def embeddings(
     per_partition = {}
     for key in context.partition_keys:
         started = time.perf_counter()
-        if not source_exists(source_store, key):
+        etag = current_etag(source_store, key)
+        if etag is None:
             output_store.delete(output_key("embeddings", key))
             per_partition[key] = {"source_deleted": True}
             continue
         with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
             out = Path(folder, "embeddings.parquet")
-            with output_store.local_path(output_key("validated", key)) as validated:
-                stats = embed_file(validated, out, key, embedder, cache, batch_rows=config.batch_rows)
+            try:
+                with output_store.local_path(output_key("validated", key)) as validated:
+                    if read_lineage(validated).get("source_etag") != etag:
+                        raise ObjectNotFoundError(key)
+                    stats = embed_file(validated, out, key, embedder, cache, batch_rows=config.batch_rows)
+            except ObjectNotFoundError:
+                # Validation quarantined the landed version: earlier outputs stay as they are.
+                context.log.warning(f"{key}: no validated output for the landed version; skipped")
+                per_partition[key] = {"skipped_unvalidated": True}
+                continue
             output_store.put_file(output_key("embeddings", key), out)
         per_partition[key] = {
             "rows": stats.rows,

@@ -9,10 +9,11 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from resources.embedders import Embedder
-from resources.object_store import ObjectStore
+from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.assets.embeddings import embeddings, source_exists
+from vectordb_assets.assets.embeddings import embeddings
+from vectordb_assets.assets.source_state import current_etag
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.index_sync import sync_source
@@ -30,12 +31,10 @@ class VectorIndexConfig(dg.Config):
     namespace: str = Field(default="default", description="Namespace of the collection to write to.")
 
 
-def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table, datetime]:
-    """A source's embedded rows and the time it landed."""
+def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table, dict]:
+    """A source's embedded rows and their lineage (source etag, landing time)."""
     with output_store.local_path(output_key("embeddings", source_key)) as path:
-        table = pq.read_table(path)
-        landed_at = datetime.fromisoformat(read_lineage(path)["landed_at"])
-    return table, landed_at
+        return pq.read_table(path), read_lineage(path)
 
 
 def collection_for_model(context: dg.AssetExecutionContext, vector_store: VectorStore, embedder: Embedder) -> VectorStore:
@@ -75,11 +74,20 @@ def vector_index(
     deleted_sources = []
     for key in context.partition_keys:
         started = time.perf_counter()
-        if source_exists(source_store, key):
-            table, landed_at = load_embedded(output_store, key)
-        else:
+        etag = current_etag(source_store, key)
+        if etag is None:
             table, landed_at = None, None
             deleted_sources.append(key)
+        else:
+            try:
+                table, lineage = load_embedded(output_store, key)
+            except ObjectNotFoundError:
+                lineage = {}
+            if lineage.get("source_etag") != etag:
+                context.log.warning(f"{key}: no embeddings for the landed version; the index keeps what it had")
+                per_partition[key] = {"skipped_unvalidated": True}
+                continue
+            landed_at = datetime.fromisoformat(lineage["landed_at"])
         result = sync_source(
             vector_store,
             ledger,
