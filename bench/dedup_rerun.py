@@ -59,8 +59,8 @@ def main() -> None:
                 table.append((label, meta["embeddings"]["embed_calls"], meta["embeddings"]["texts_embedded"],
                               meta["vector_index"]["added"], meta["vector_index"]["skipped"], seconds))
     print(f"rows: {args.rows}")
-    print(f"| run | embed calls | texts embedded | vectors written | vectors skipped | wall time (s) |")
-    print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| run | embed calls | texts embedded | vectors written | vectors skipped | wall time (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, calls, texts, added, skipped, seconds in table:
         print(f"| {label} | {calls} | {texts} | {added} | {skipped} | {seconds:.2f} |")
     print(f"re-run / first run wall time: {table[1][5] / table[0][5]:.3f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -93,3 +94,187 @@ def search(text: str, top_k: int, namespace: str, as_json: bool) -> None:
         snippet = (hit.text or "").replace("\n", " ")
         snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
         click.echo(f"{hit.score:7.4f}  {hit.id:<34}  {hit.source_key:<32}  {snippet}")
+
+
+def _emit(data: Any, as_json: bool, table_rows: list[tuple] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif table_rows is not None:
+        for row in table_rows:
+            click.echo("  ".join(str(cell) for cell in row))
+    else:
+        for name, value in data.items():
+            click.echo(f"{name}: {value if not isinstance(value, (list, dict)) else json.dumps(value, ensure_ascii=False, default=str)}")
+
+
+@contextmanager
+def _readable() -> Iterator[None]:
+    from resources.object_store import ObjectNotFoundError
+    from vectordb_assets.readers import UnreadableFileError
+
+    try:
+        yield
+    except (UnreadableFileError, ObjectNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@main.group()
+def inspect() -> None:
+    """Look at a local file or folder, or an s3:// object or prefix."""
+
+
+@inspect.command("list")
+@click.argument("uri")
+@_json_option
+def inspect_list(uri: str, as_json: bool) -> None:
+    """Files under a folder or prefix, with size and modification time."""
+    from vectordb_assets.inspection import list_files
+
+    with _readable():
+        files = list_files(uri, _settings())
+    _emit(files, as_json, [(f["size"], f["last_modified"], f["key"]) for f in files])
+
+
+@inspect.command("metadata")
+@click.argument("uri")
+@_json_option
+def inspect_metadata(uri: str, as_json: bool) -> None:
+    """Rows, columns, and for Parquet row groups, writer and format version."""
+    from vectordb_assets.inspection import file_metadata
+
+    with _readable():
+        _emit(file_metadata(uri, _settings()), as_json)
+
+
+@inspect.command("validate")
+@click.argument("uri")
+@click.option("--required-columns", default="", help="Comma-separated columns the file must have.")
+@click.option("--max-rejected-ratio", default=0.0, show_default=True, help="Share of rejected rows still valid.")
+@_json_option
+def inspect_validate(uri: str, required_columns: str, max_rejected_ratio: float, as_json: bool) -> None:
+    """The validation report; exits with status 1 when the file is not valid."""
+    from vectordb_assets.inspection import validation_report
+
+    required = [c.strip() for c in required_columns.split(",") if c.strip()]
+    with _readable():
+        valid, report = validation_report(uri, _settings(), required, max_rejected_ratio)
+    _emit(report, as_json)
+    if not valid:
+        raise SystemExit(1)
+
+
+@inspect.command("sample")
+@click.argument("uri")
+@click.argument("count", default=5, type=click.IntRange(1, 10_000))
+@_json_option
+def inspect_sample(uri: str, count: int, as_json: bool) -> None:
+    """The first COUNT rows as they are in the file."""
+    from vectordb_assets.inspection import sample_rows
+
+    with _readable():
+        rows = sample_rows(uri, _settings(), count)
+    _emit(rows, as_json, [(json.dumps(r, ensure_ascii=False, default=str),) for r in rows])
+
+
+@inspect.command("ids")
+@click.argument("uri")
+@click.option("--id-column", default=None, help="Id column; default: detected.")
+@_json_option
+def inspect_ids(uri: str, id_column: str | None, as_json: bool) -> None:
+    """The id column, total and unique ids, and repeated ones."""
+    from vectordb_assets.inspection import id_summary
+
+    with _readable():
+        _emit(id_summary(uri, _settings(), id_column), as_json)
+
+
+def _s3_client(settings: Settings) -> Any:
+    from vectordb_assets.resources_from_settings import s3_resource
+
+    return s3_resource(settings).get_client()
+
+
+def _tags(values: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for value in values:
+        name, sep, tag = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not key=value", param_hint="--tag")
+        tags[name] = tag
+    return tags
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("destination")
+@click.option("--include", multiple=True, help="Glob of relative paths to upload (repeatable; default: all).")
+@click.option("--exclude", multiple=True, help="Glob of relative paths to leave out (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Object tag key=value (repeatable).")
+@click.option("--multipart-threshold-mb", default=64, show_default=True, help="Larger files go multipart.")
+@_json_option
+def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tuple[str, ...], tags: tuple[str, ...],
+           multipart_threshold_mb: int, as_json: bool) -> None:
+    """Upload FOLDER's files to DESTINATION (s3://bucket/prefix); unchanged files are skipped.
+
+    Exits with status 1 unless every file was uploaded or skipped."""
+    from vectordb_assets.settings import Location
+    from vectordb_assets.uploads import upload_folder
+
+    settings = _settings()
+    target = Location.parse(destination, base=Path.cwd())
+    if target.scheme != "s3":
+        raise click.ClickException(f"destination {destination!r} is not an s3:// location")
+    summary = upload_folder(
+        _s3_client(settings), folder, target.root, target.prefix, include=include, exclude=exclude,
+        tags=_tags(tags), multipart_threshold=multipart_threshold_mb << 20,
+    )
+    _emit(summary.to_dict(), as_json)
+    if summary.status != "success":
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("key")
+@click.option("--expires", default=None, type=click.IntRange(1, 7 * 24 * 3600), help="Seconds a presigned link lives.")
+@click.option("--source", "in_source", is_flag=True, help="KEY is in the landing area, not the outputs.")
+def url(key: str, expires: int | None, in_source: bool) -> None:
+    """Print a link to KEY: an object of the outputs (validated/…, embeddings/…), of the landing area
+    with --source, or any s3://bucket/key. Presigned on S3, file:// locally."""
+    from vectordb_assets.inspection import store_and_key
+    from vectordb_assets.resources_from_settings import object_store
+
+    settings = _settings()
+    if expires:
+        settings = dataclasses.replace(settings, link_expiry_seconds=expires)
+    if key.startswith("s3://"):
+        store, key = store_and_key(key, settings)
+    else:
+        store = object_store(settings.source if in_source else settings.output, settings)
+    with _readable():
+        store.head(key)
+        click.echo(store.url(key))
+
+
+@main.command()
+@click.option("--to", "target", required=True, help="s3://bucket/prefix that becomes VECTORDB_SOURCE.")
+@_json_option
+def migrate(target: str, as_json: bool) -> None:
+    """Copy the local landing folder (and the outputs beside it) to S3, verifying every copy."""
+    from vectordb_assets.migration import files_to_copy, migrate as run_migration, migration_target
+
+    settings = _settings()
+    try:
+        after = migration_target(settings, target)
+        files = files_to_copy(settings)
+        with click.progressbar(length=len(files), label="copying", file=sys.stderr) as bar:
+            summaries = run_migration(settings, target, _s3_client(settings), on_file=lambda _: bar.update(1))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    report = {name: summary.to_dict() for name, summary in summaries.items()}
+    report["next"] = f"export VECTORDB_SOURCE={after.source} (outputs go to {after.output})"
+    _emit(report, as_json)
+    if any(summary.status != "success" for summary in summaries.values()):
+        raise SystemExit(1)

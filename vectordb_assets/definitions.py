@@ -7,6 +7,7 @@ from resources.embedders import Embedder
 from vectordb_assets.assets.vector_index_checks import vector_index_matches_ledger
 from vectordb_assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
 from vectordb_assets.repair import repair_vector_index
+from vectordb_assets.upload_job import upload_job_outputs
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
@@ -32,7 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=with_model_version(PIPELINE_ASSETS, resources["embedder"]),
         asset_checks=[vector_index_matches_ledger],
-        jobs=[ingest_files, check_vector_index, repair_vector_index],
+        jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs],
         sensors=[
             build_landing_sensor(
                 ingest_files,

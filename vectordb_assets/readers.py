@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 BATCH_ROWS = 10_000
-CSV_BLOCK_BYTES = 4 << 20
+CSV_BLOCK_BYTES = 1 << 20
 SNIFF_BYTES = 64 << 10
 KNOWN_COLUMNS = {"id", "doc_id", "document_id", "uuid", "key", "_id", "text", "content", "chunk", "body",
                  "page_content", "document", "description", "title", "embedding", "embeddings", "vector", "values"}

@@ -15,11 +15,20 @@ from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
 
 
+def s3_resource(settings: Settings) -> S3Resource:
+    """S3 (or an S3-compatible endpoint); credentials come from boto3's usual chain."""
+    return S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+
+
 def object_store(location: Location, settings: Settings) -> ObjectStore:
-    """A store for a folder or an S3 location; S3 credentials come from boto3's usual chain."""
+    """A store for a folder or an S3 location."""
     if location.scheme == "s3":
-        s3 = S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
-        return S3ObjectStore(s3=s3, bucket=location.root, prefix=location.prefix)
+        return S3ObjectStore(
+            s3=s3_resource(settings),
+            bucket=location.root,
+            prefix=location.prefix,
+            presign_expiry_seconds=settings.link_expiry_seconds,
+        )
     return LocalObjectStore(root=location.root)
 
 
@@ -37,4 +46,5 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "embedder": LocalEmbedder(normalize=settings.normalize_embeddings),
         "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
+        "s3": s3_resource(settings),
     }

@@ -55,6 +55,13 @@ class Location:
         return self.root
 
 
+def default_output(source: Location, home: Path) -> Location:
+    """Where outputs go when VECTORDB_OUTPUT is unset: beside an S3 source in its bucket, else home."""
+    if source.scheme == "s3":
+        return Location("s3", source.root, "_vectordb")
+    return Location("file", str(home / "store"))
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -98,6 +105,7 @@ class Settings:
     volatile_fields: tuple[str, ...]
     max_deleted_fraction: float
     normalize_embeddings: bool
+    link_expiry_seconds: int
 
     @property
     def pgserver_dir(self) -> Path:
@@ -116,10 +124,8 @@ class Settings:
         source = Location.parse(env.get("VECTORDB_SOURCE") or str(home / "landing"), base=base)
         if env.get("VECTORDB_OUTPUT"):
             output = Location.parse(env["VECTORDB_OUTPUT"], base=base)
-        elif source.scheme == "s3":
-            output = Location("s3", source.root, "_vectordb")
         else:
-            output = Location("file", str(home / "store"))
+            output = default_output(source, home)
         return cls(
             home=home,
             source=source,
@@ -131,6 +137,7 @@ class Settings:
             namespace=env.get("VECTORDB_NAMESPACE", "default"),
             sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
+            link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
             normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),
             max_deleted_fraction=_fraction(env, "VECTORDB_MAX_DELETED_FRACTION", 0.5),
             volatile_fields=tuple(f.strip() for f in env.get("VECTORDB_VOLATILE_FIELDS", "").split(",") if f.strip()),

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any, Iterable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from vectordb_assets.duplicate_ids import DuplicateIdFinder
 from vectordb_assets.canonical import canonical_schema, row_doc_id, sanitise_text, text_hash, vector_hash
 from vectordb_assets.readers import ReadOptions, UnreadableFileError, read_batches
 
@@ -87,7 +90,8 @@ class ValidationReport:
         }
 
 
-def _find(names: Iterable[str], candidates: tuple[str, ...]) -> str | None:
+def find_column(names: Iterable[str], candidates: tuple[str, ...]) -> str | None:
+    """The first candidate present among `names`, matched without regard to case."""
     by_lower = {name.lower(): name for name in names}
     return next((by_lower[c] for c in candidates if c in by_lower), None)
 
@@ -165,7 +169,7 @@ class _CanonicalWriter:
 
 def _choose_column(names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str) -> str | None:
     if configured is None:
-        return _find(names, candidates)
+        return find_column(names, candidates)
     if configured not in names:
         raise UnreadableFileError(f"{key}: configured {role} column {configured!r} not found; columns are {names}")
     return configured
@@ -183,9 +187,43 @@ def validate_file(
 
     Raises `UnreadableFileError` when the file cannot be read at all.
     """
+    with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
+        id_finder = DuplicateIdFinder(Path(folder))
+        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder)
+        repeated = id_finder.duplicates()
+    if repeated:
+        _drop_rows(out_path, set(repeated), report)
+    return report
+
+
+def _drop_rows(out_path: Path, row_numbers: set[int], report: ValidationReport) -> None:
+    """Rewrite the output without the rows whose id repeated an earlier row's (rare: a second pass
+    is cheaper than holding every id of a large file in memory)."""
+    for row in sorted(row_numbers):
+        report.reject(row, "duplicate id within the file", report.id_column)
+    report.rows_kept -= len(row_numbers)
+    report.preview = [r for r in report.preview if r["row_number"] not in row_numbers]
+    report.examples.sort(key=lambda e: e["row"])
+    dropped = pa.array(sorted(row_numbers), pa.int64())
+    staging = out_path.with_name(out_path.name + ".dedup")
+    source = pq.ParquetFile(out_path)
+    with pq.ParquetWriter(staging, source.schema_arrow) as writer:
+        for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+            writer.write_batch(batch.filter(pc.invert(pc.is_in(batch.column("row_number"), dropped))))
+    staging.replace(out_path)
+
+
+def _write_canonical(
+    path: Path,
+    source_key: str,
+    source_etag: str,
+    out_path: Path,
+    lineage: dict[str, Any] | None,
+    options: ValidationOptions,
+    id_finder: DuplicateIdFinder,
+) -> ValidationReport:
     report = ValidationReport(source_key=source_key)
     writer: _CanonicalWriter | None = None
-    seen_ids: set[str] = set()
     numbering = _RowNumbers()
     lineage = {"source_key": source_key, "source_etag": source_etag, **(lineage or {})}
     for source in read_batches(path, source_key, options.read):
@@ -207,7 +245,7 @@ def validate_file(
             report.rows_read += 1
             report.reject(number or 0, reason, None)
             numbering.skipped.add(number)
-        _validate_batch(source.batch, source.repaired_rows, report, writer, seen_ids, options, numbering)
+        _validate_batch(source.batch, source.repaired_rows, report, writer, id_finder, options, numbering)
     if writer is None:
         raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
     writer.close()
@@ -237,7 +275,7 @@ def _validate_batch(
     repaired_rows: set[int],
     report: ValidationReport,
     writer: _CanonicalWriter,
-    seen_ids: set[str],
+    id_finder: DuplicateIdFinder,
     options: ValidationOptions,
     numbering: _RowNumbers,
 ) -> None:
@@ -288,10 +326,7 @@ def _validate_batch(
             doc_id = str(ids[i]).strip()
         else:
             doc_id = row_doc_id(report.source_key, f"{text}\x1f{metadata}")
-        if doc_id in seen_ids:
-            report.reject(row_number, "duplicate id within the file", report.id_column)
-            continue
-        seen_ids.add(doc_id)
+        id_finder.add(doc_id, row_number)
         writer.add(
             doc_id=doc_id,
             text=text or None,
@@ -303,7 +338,7 @@ def _validate_batch(
             row_number=row_number,
         )
         if len(report.preview) < PREVIEW_ROWS:
-            report.preview.append({"doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]})
+            report.preview.append({"row_number": row_number, "doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]})
         report.rows_kept += 1
 
 

@@ -64,9 +64,9 @@ def _quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, 
 
 
 def _preview_markdown(report: ValidationReport) -> str:
-    lines = ["| doc_id | text | metadata |", "| --- | --- | --- |"]
+    lines = ["| row | doc_id | text | metadata |", "| --- | --- | --- | --- |"]
     for row in report.preview:
-        cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in ("doc_id", "text", "metadata")]
+        cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in ("row_number", "doc_id", "text", "metadata")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
