@@ -7,7 +7,6 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-import dagster as dg
 import pytest
 from click.testing import CliRunner
 

@@ -4,6 +4,7 @@ import dagster as dg
 
 from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
+from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
 from vectordb_assets.assets.vector_index_checks import vector_index_matches_ledger
 from vectordb_assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
 from vectordb_assets.repair import repair_vector_index
@@ -30,10 +31,13 @@ def with_model_version(assets: list[dg.AssetsDefinition], embedder: Embedder) ->
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Assets, job, sensor and resources for the given settings."""
     resources = resources_for(settings)
+    question_assets = [build_question_asset(question) for question in settings.metabase_questions]
+    question_jobs, question_schedules = zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
     return dg.Definitions(
-        assets=with_model_version(PIPELINE_ASSETS, resources["embedder"]),
+        assets=[*with_model_version(PIPELINE_ASSETS, resources["embedder"]), *question_assets],
+        schedules=list(question_schedules),
         asset_checks=[vector_index_matches_ledger],
-        jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs],
+        jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
             build_landing_sensor(
                 ingest_files,

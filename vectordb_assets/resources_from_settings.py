@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from resources.embedders import LocalEmbedder
+from resources.metabase import MetabaseResource
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
 from resources.state_db import StateDatabase
@@ -32,6 +34,13 @@ def object_store(location: Location, settings: Settings) -> ObjectStore:
     return LocalObjectStore(root=location.root)
 
 
+def metabase_resource(settings: Settings) -> MetabaseResource:
+    """Metabase at VECTORDB_METABASE_URL; the API key or password is read by Dagster from the environment."""
+    secret = {name: dg.EnvVar(var) for name, var in (("api_key", "METABASE_API_KEY"), ("password", "METABASE_PASSWORD"))
+              if os.environ.get(var)}
+    return MetabaseResource(url=settings.metabase_url or "", username=os.environ.get("METABASE_USERNAME"), **secret)
+
+
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Resource instances keyed as the assets and sensors ask for them."""
     state_db = StateDatabase(
@@ -47,4 +56,5 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
+        **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),
     }

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from vectordb_assets.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the platform cannot use."""
@@ -75,6 +77,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _questions(env: Mapping[str, str]) -> tuple[MetabaseQuestion, ...]:
+    try:
+        questions = tuple(parse_questions(env.get("VECTORDB_METABASE_QUESTIONS", "")))
+    except QuestionSpecError as error:
+        raise SettingsError(str(error)) from None
+    if questions and not env.get("VECTORDB_METABASE_URL"):
+        raise SettingsError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
+    return questions
+
+
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -106,6 +118,8 @@ class Settings:
     max_deleted_fraction: float
     normalize_embeddings: bool
     link_expiry_seconds: int
+    metabase_url: str | None
+    metabase_questions: tuple[MetabaseQuestion, ...]
 
     @property
     def pgserver_dir(self) -> Path:
@@ -138,6 +152,8 @@ class Settings:
             sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
             link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
+            metabase_url=env.get("VECTORDB_METABASE_URL") or None,
+            metabase_questions=_questions(env),
             normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),
             max_deleted_fraction=_fraction(env, "VECTORDB_MAX_DELETED_FRACTION", 0.5),
             volatile_fields=tuple(f.strip() for f in env.get("VECTORDB_VOLATILE_FIELDS", "").split(",") if f.strip()),
