@@ -43,6 +43,23 @@ class Embedder(dg.ConfigurableResource, ABC):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """A float32 array of shape (len(texts), dimension), rows in input order."""
 
+    @property
+    @abstractmethod
+    def max_input_tokens(self) -> int:
+        """The longest input, in the model's tokens, that it embeds without truncating."""
+
+    @abstractmethod
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """How many of the model's own tokens each text is."""
+
+    @abstractmethod
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """The (start, end) character span of each of the model's tokens in `text`."""
+
+    def usage(self) -> dict[str, float]:
+        """Counters since the process started (requests, tokens, …), for run metadata."""
+        return {}
+
 
 def load_minilm(device: str | None) -> Any:
     """The bundled MiniLM model, loaded once per process and device."""
@@ -77,6 +94,21 @@ class LocalEmbedder(Embedder):
     @property
     def dimension(self) -> int:
         return MINILM_DIMENSION
+
+    @property
+    def max_input_tokens(self) -> int:
+        # The model reads 256 word pieces, two of which are its [CLS] and [SEP] markers.
+        return load_minilm(self.device).max_seq_length - 2
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = load_minilm(self.device).tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        tokenizer = load_minilm(self.device).tokenizer
+        return [tuple(span) for span in tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from resources.embedders import Embedder
 from resources.vector_store import DimensionMismatchError
 from vectordb_assets.canonical import embedding_type
+from vectordb_assets.chunking import expand_chunks
 from vectordb_assets.embedding_cache import EmbeddingCache
 
 PRECOMPUTED = "precomputed"
@@ -27,6 +28,7 @@ class EmbeddingStats:
     cache_hits: int = 0
     embed_calls: int = 0
     texts_embedded: int = 0
+    chunk_rows_added: int = 0  # rows added by splitting long texts into chunks
     embed_seconds: float = 0.0
 
 
@@ -43,14 +45,20 @@ def embed_file(
     embedder: Embedder,
     cache: EmbeddingCache,
     batch_rows: int = 1024,
+    chunk_tokens: int | None = None,
+    chunk_overlap: int = 32,
 ) -> EmbeddingStats:
-    """Give every row of the validated file `in_path` a vector; write the result to `out_path`."""
+    """Give every row of the validated file `in_path` a vector (chunking texts longer than
+    `chunk_tokens`, by default the model's window); write the result to `out_path`."""
     stats = EmbeddingStats()
     dimension = embedder.dimension
+    size = min(chunk_tokens or embedder.max_input_tokens, embedder.max_input_tokens)
     parquet = pq.ParquetFile(in_path)
     schema = embedded_schema(parquet.schema_arrow, dimension)
     with pq.ParquetWriter(out_path, schema) as writer:
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        for source_batch in parquet.iter_batches(batch_size=batch_rows):
+            batch = expand_chunks(source_batch, embedder, size, chunk_overlap)
+            stats.chunk_rows_added += batch.num_rows - source_batch.num_rows
             vectors, models = _vectors_for(batch, source_key, embedder, cache, stats)
             flat = pa.array(vectors.reshape(-1), type=pa.float32())
             columns = [

@@ -8,7 +8,8 @@ from typing import Any
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from resources.embedders import LocalEmbedder
+from resources.embedders import Embedder, LocalEmbedder
+from resources.openai_embedder import OpenAIEmbedder
 from resources.metabase import MetabaseResource
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
@@ -41,6 +42,20 @@ def metabase_resource(settings: Settings) -> MetabaseResource:
     return MetabaseResource(url=settings.metabase_url or "", username=os.environ.get("METABASE_USERNAME"), **secret)
 
 
+def embedder(settings: Settings) -> Embedder:
+    """The local MiniLM model, or OpenAI with the key read by Dagster from OPENAI_API_KEY."""
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            model=settings.openai_model,
+            dimensions=settings.openai_dimensions,
+            base_url=settings.openai_base_url,
+            requests_per_minute=settings.openai_requests_per_minute,
+            tokens_per_minute=settings.openai_tokens_per_minute,
+        )
+    return LocalEmbedder(normalize=settings.normalize_embeddings)
+
+
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Resource instances keyed as the assets and sensors ask for them."""
     state_db = StateDatabase(
@@ -52,7 +67,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
         "state_db": state_db,
-        "embedder": LocalEmbedder(normalize=settings.normalize_embeddings),
+        "embedder": embedder(settings),
         "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),

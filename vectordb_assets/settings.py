@@ -77,6 +77,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _questions(env: Mapping[str, str]) -> tuple[MetabaseQuestion, ...]:
     try:
         questions = tuple(parse_questions(env.get("VECTORDB_METABASE_QUESTIONS", "")))
@@ -118,6 +125,12 @@ class Settings:
     max_deleted_fraction: float
     normalize_embeddings: bool
     link_expiry_seconds: int
+    embedder: str
+    openai_model: str
+    openai_dimensions: int | None
+    openai_base_url: str | None
+    openai_requests_per_minute: int
+    openai_tokens_per_minute: int
     metabase_url: str | None
     metabase_questions: tuple[MetabaseQuestion, ...]
 
@@ -152,6 +165,12 @@ class Settings:
             sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
             link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
+            embedder=_choice(env, "VECTORDB_EMBEDDER", ("local", "openai"), "local"),
+            openai_model=env.get("VECTORDB_OPENAI_MODEL", "text-embedding-3-small"),
+            openai_dimensions=_int(env, "VECTORDB_OPENAI_DIMENSIONS", 0) or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            openai_requests_per_minute=_int(env, "VECTORDB_OPENAI_RPM", 3_000),
+            openai_tokens_per_minute=_int(env, "VECTORDB_OPENAI_TPM", 1_000_000),
             metabase_url=env.get("VECTORDB_METABASE_URL") or None,
             metabase_questions=_questions(env),
             normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),

