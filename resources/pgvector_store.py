@@ -9,13 +9,13 @@ Example::
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Literal, Mapping, Sequence
 
+import dagster as dg
 import numpy as np
 import pyarrow as pa
 from psycopg import sql
 from pydantic import Field
-
 
 from resources.state_db import StateDatabase
 from resources.vector_store import (
@@ -26,11 +26,23 @@ from resources.vector_store import (
 )
 
 
+# distance → (operator class of the HNSW index, distance operator, score from distance)
+DISTANCES = {
+    "cosine": ("vector_cosine_ops", "<=>", "1 - ({})"),
+    "l2": ("vector_l2_ops", "<->", "-({})"),
+    "inner_product": ("vector_ip_ops", "<#>", "-({})"),
+}
+
+
 class PgVectorStore(VectorStore):
-    """Vectors in a PostgreSQL table with an HNSW cosine index, in the state database by default."""
+    """Vectors in a PostgreSQL table with an HNSW index, in the state database by default."""
 
     state_db: StateDatabase
     collection: str = Field(default="documents", description="Table name (a plain identifier).")
+    distance: Literal["cosine", "l2", "inner_product"] = Field(default="cosine", description="Similarity measure.")
+    maintenance_work_mem: str | None = Field(
+        default=None, description="Memory for building the HNSW index, e.g. '1GB' (PostgreSQL's default if unset)."
+    )
 
     @property
     def collection_name(self) -> str:
@@ -40,7 +52,9 @@ class PgVectorStore(VectorStore):
         return sql.Identifier(self.collection_name)
 
     def with_collection(self, name: str) -> "PgVectorStore":
-        return PgVectorStore(state_db=self.state_db, collection=name)
+        return PgVectorStore(
+            state_db=self.state_db, collection=name, distance=self.distance, maintenance_work_mem=self.maintenance_work_mem
+        )
 
     def collection_dimension(self) -> int | None:
         with self.state_db.connect() as conn:
@@ -108,13 +122,23 @@ class PgVectorStore(VectorStore):
                 ).format(t=table),
                 (namespace,),
             )
-            # Building the graph after the bulk load is much faster than maintaining it row by row.
-            conn.execute(
-                sql.SQL("create index if not exists {} on {} using hnsw (embedding vector_cosine_ops)").format(
-                    sql.Identifier(f"{self.collection_name}_embedding_hnsw"), table
-                )
-            )
+            self._ensure_index(conn, table)
         return records.num_rows
+
+    def _ensure_index(self, conn: Any, table: sql.Identifier) -> None:
+        """Build the HNSW index after the first bulk load (much faster than row by row); pgvector's
+        notices, such as the graph outgrowing maintenance_work_mem, go to the run log."""
+        name = sql.Identifier(f"{self.collection_name}_embedding_{self.distance}_hnsw")
+        if conn.execute("select to_regclass(%s)", (f"{self.collection_name}_embedding_{self.distance}_hnsw",)).fetchone()[0]:
+            return
+        log = dg.get_dagster_logger()
+        conn.add_notice_handler(lambda notice: log.warning(f"PostgreSQL: {notice.message_primary}"))
+        if self.maintenance_work_mem:
+            conn.execute(sql.SQL("set local maintenance_work_mem = {}").format(sql.Literal(self.maintenance_work_mem)))
+        opclass = DISTANCES[self.distance][0]
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} using hnsw (embedding {})").format(name, table, sql.SQL(opclass))
+        )
 
     def _check_dimension(self, records: pa.Table) -> None:
         expected = self.collection_dimension()
@@ -134,17 +158,31 @@ class PgVectorStore(VectorStore):
             )
         return len(ids)
 
-    def query(self, namespace: str, vector: np.ndarray, top_k: int) -> list[SearchHit]:
+    def query(
+        self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
+    ) -> list[SearchHit]:
         if self.collection_dimension() is None:
             return []
         query_vector = np.asarray(vector, dtype=np.float32)
+        _, operator, score = DISTANCES[self.distance]
+        distance = sql.SQL("embedding {} %s").format(sql.SQL(operator))
+        conditions = [sql.SQL("namespace = %s")]
+        params: list[Any] = [query_vector, namespace]
+        for field_name, value in (filters or {}).items():
+            conditions.append(sql.SQL("metadata ->> %s = %s"))
+            params += [field_name, value]
         with self.state_db.connect() as conn:
             rows = conn.execute(
                 sql.SQL(
-                    "select id, 1 - (embedding <=> %s) as score, text, source_key, metadata"
-                    " from {} where namespace = %s order by embedding <=> %s limit %s"
-                ).format(self._table()),
-                (query_vector, namespace, query_vector, top_k),
+                    "select id, {score} as score, text, source_key, metadata"
+                    " from {table} where {conditions} order by {distance} limit %s"
+                ).format(
+                    score=sql.SQL(score).format(distance),
+                    table=self._table(),
+                    conditions=sql.SQL(" and ").join(conditions),
+                    distance=distance,
+                ),
+                (*params, query_vector, top_k),
             ).fetchall()
         return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import dagster as dg
 import numpy as np
@@ -83,8 +83,11 @@ class VectorStore(dg.ConfigurableResource, ABC):
         """Remove vectors by id; absent ids are ignored. Returns how many were asked to go."""
 
     @abstractmethod
-    def query(self, namespace: str, vector: np.ndarray, top_k: int) -> list[SearchHit]:
-        """The `top_k` nearest vectors, nearest first."""
+    def query(
+        self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
+    ) -> list[SearchHit]:
+        """The `top_k` nearest vectors, nearest first; `filters` keeps those whose metadata field
+        equals the given value (compared as text)."""
 
     @abstractmethod
     def count(self, namespace: str) -> int:

@@ -68,3 +68,12 @@ def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: 
     result = CliRunner().invoke(main, ["search", "x"])
     assert result.exit_code == 1
     assert "Error: unsupported location 'ftp://host/x'" in result.output
+
+
+def test_search_filters_on_metadata(indexed: Settings) -> None:
+    result = CliRunner().invoke(main, ["search", "something to wear on my feet", "--filter", "category=accessories", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits and all(h["metadata"]["category"] == "accessories" for h in hits)
+    bad = CliRunner().invoke(main, ["search", "x", "--filter", "category"])
+    assert bad.exit_code == 2 and "'category' is not key=value" in bad.output

@@ -32,6 +32,17 @@ def _settings() -> Settings:
         raise click.ClickException(str(error)) from None
 
 
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """key=value options as a dict."""
+    pairs = {}
+    for value in values:
+        name, sep, item = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not key=value", param_hint=option)
+        pairs[name] = item
+    return pairs
+
+
 @click.group()
 def main() -> None:
     """Keep vector indexes in step with the files that land in object storage."""
@@ -75,14 +86,16 @@ def dev(host: str, port: int) -> None:
 @click.argument("text")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
 @click.option("--namespace", default="default", show_default=True, help="Namespace to search.")
+@click.option("--filter", "filters", multiple=True, help="Only rows whose metadata field equals a value: key=value.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def search(text: str, top_k: int, namespace: str, as_json: bool) -> None:
+def search(text: str, top_k: int, namespace: str, filters: tuple[str, ...], as_json: bool) -> None:
     """Embed TEXT with the configured model and print the nearest indexed rows."""
     settings = _settings()
+    conditions = _pairs(filters, "--filter")
     with _resources(settings) as resources:
         vector = resources.embedder.embed([text])[0]
         store = resources.vector_store.for_dimension(resources.embedder.dimension)
-        hits = store.query(namespace, vector, top_k)
+        hits = store.query(namespace, vector, top_k, conditions)
     if as_json:
         click.echo(json.dumps([hit.__dict__ for hit in hits], ensure_ascii=False, indent=2))
         return
@@ -197,16 +210,6 @@ def _s3_client(settings: Settings) -> Any:
     return s3_resource(settings).get_client()
 
 
-def _tags(values: tuple[str, ...]) -> dict[str, str]:
-    tags = {}
-    for value in values:
-        name, sep, tag = value.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{value!r} is not key=value", param_hint="--tag")
-        tags[name] = tag
-    return tags
-
-
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("destination")
@@ -229,7 +232,7 @@ def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tu
         raise click.ClickException(f"destination {destination!r} is not an s3:// location")
     summary = upload_folder(
         _s3_client(settings), folder, target.root, target.prefix, include=include, exclude=exclude,
-        tags=_tags(tags), multipart_threshold=multipart_threshold_mb << 20,
+        tags=_pairs(tags, "--tag"), multipart_threshold=multipart_threshold_mb << 20,
     )
     _emit(summary.to_dict(), as_json)
     if summary.status != "success":

@@ -68,7 +68,12 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "output_store": object_store(settings.output, settings),
         "state_db": state_db,
         "embedder": embedder(settings),
-        "vector_store": PgVectorStore(state_db=state_db, collection=settings.collection),
+        "vector_store": PgVectorStore(
+            state_db=state_db,
+            collection=settings.collection,
+            distance=settings.distance,
+            maintenance_work_mem=settings.pg_maintenance_work_mem,
+        ),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),

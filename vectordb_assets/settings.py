@@ -126,6 +126,8 @@ class Settings:
     normalize_embeddings: bool
     link_expiry_seconds: int
     embedder: str
+    distance: str
+    pg_maintenance_work_mem: str | None
     openai_model: str
     openai_dimensions: int | None
     openai_base_url: str | None
@@ -166,6 +168,8 @@ class Settings:
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
             link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
             embedder=_choice(env, "VECTORDB_EMBEDDER", ("local", "openai"), "local"),
+            distance=_choice(env, "VECTORDB_DISTANCE", ("cosine", "l2", "inner_product"), "cosine"),
+            pg_maintenance_work_mem=env.get("VECTORDB_PG_MAINTENANCE_WORK_MEM") or None,
             openai_model=env.get("VECTORDB_OPENAI_MODEL", "text-embedding-3-small"),
             openai_dimensions=_int(env, "VECTORDB_OPENAI_DIMENSIONS", 0) or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,

@@ -75,3 +75,21 @@ def test_the_hnsw_index_is_created_once_after_the_first_load(store: PgVectorStor
     store.upsert("ns", records(["a"], np.array([[1, 0, 0]], np.float32)))
     store.upsert("ns", records(["b"], np.array([[0, 1, 0]], np.float32)))
     assert sum("hnsw" in i for i in indexes()) == 1
+
+
+@pytest.mark.parametrize("distance, expected", [("l2", ["c", "a", "b"]), ("inner_product", ["b", "c", "a"])])
+def test_other_distances_order_results_by_their_measure(state_db, distance: str, expected: list[str]) -> None:
+    store = PgVectorStore(state_db=state_db, collection=f"items_{distance}", distance=distance)
+    store.ensure_collection(2)
+    vectors = np.array([[1, 0], [10, 10], [2, 1]], np.float32)
+    store.upsert("ns", records(["a", "b", "c"], vectors))
+    assert [h.id for h in store.query("ns", np.array([2, 1.2], np.float32), 3)] == expected
+
+
+def test_the_graph_outgrowing_maintenance_work_mem_is_reported(state_db, caplog: pytest.LogCaptureFixture) -> None:
+    store = PgVectorStore(state_db=state_db, collection="big", maintenance_work_mem="1MB")
+    store.ensure_collection(384)
+    vectors = np.random.default_rng(1).standard_normal((3000, 384)).astype(np.float32)
+    with caplog.at_level("WARNING"):
+        store.upsert("ns", records([str(i) for i in range(3000)], vectors))
+    assert any("maintenance_work_mem" in r.getMessage() and r.getMessage().startswith("PostgreSQL: ") for r in caplog.records)
