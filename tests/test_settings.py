@@ -42,3 +42,12 @@ def test_outputs_inside_the_source_are_excluded_from_landing(tmp_path: Path) -> 
 def test_bad_values_name_the_variable(tmp_path: Path, env: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env, cwd=tmp_path)
+
+
+def test_embedder_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"VECTORDB_EMBEDDER": "OpenAI", "VECTORDB_OPENAI_DIMENSIONS": "256", "VECTORDB_LOCAL_BATCH_SIZE": "16"}, cwd=tmp_path
+    )
+    assert (settings.embedder, settings.openai_dimensions, settings.local_batch_size) == ("openai", 256, 16)
+    with pytest.raises(SettingsError, match="VECTORDB_EMBEDDER must be one of local, openai, not 'cohere'"):
+        Settings.from_env({"VECTORDB_EMBEDDER": "cohere"}, cwd=tmp_path)

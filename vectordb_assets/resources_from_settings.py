@@ -53,7 +53,7 @@ def embedder(settings: Settings) -> Embedder:
             requests_per_minute=settings.openai_requests_per_minute,
             tokens_per_minute=settings.openai_tokens_per_minute,
         )
-    return LocalEmbedder(normalize=settings.normalize_embeddings)
+    return LocalEmbedder(normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size)
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:

@@ -124,6 +124,7 @@ class Settings:
     volatile_fields: tuple[str, ...]
     max_deleted_fraction: float
     normalize_embeddings: bool
+    local_batch_size: int
     link_expiry_seconds: int
     embedder: str
     distance: str
@@ -177,6 +178,7 @@ class Settings:
             openai_tokens_per_minute=_int(env, "VECTORDB_OPENAI_TPM", 1_000_000),
             metabase_url=env.get("VECTORDB_METABASE_URL") or None,
             metabase_questions=_questions(env),
+            local_batch_size=_int(env, "VECTORDB_LOCAL_BATCH_SIZE", 64),
             normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),
             max_deleted_fraction=_fraction(env, "VECTORDB_MAX_DELETED_FRACTION", 0.5),
             volatile_fields=tuple(f.strip() for f in env.get("VECTORDB_VOLATILE_FIELDS", "").split(",") if f.strip()),
