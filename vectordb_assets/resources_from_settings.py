@@ -13,7 +13,9 @@ from resources.openai_embedder import OpenAIEmbedder
 from resources.metabase import MetabaseResource
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
+from resources.s3vectors_store import S3VectorsStore
 from resources.state_db import StateDatabase
+from resources.vector_store import VectorStore
 from vectordb_assets.index_policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
 
@@ -56,6 +58,24 @@ def embedder(settings: Settings) -> Embedder:
     return LocalEmbedder(normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size)
 
 
+def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
+    """pgvector in the state database (default), or an S3 Vectors bucket."""
+    if settings.store == "s3vectors":
+        return S3VectorsStore(
+            vector_bucket=settings.s3vectors_bucket or "",
+            collection=settings.collection,
+            distance="euclidean" if settings.distance == "l2" else "cosine",
+            region_name=settings.s3_region,
+            endpoint_url=settings.s3vectors_endpoint_url,
+        )
+    return PgVectorStore(
+        state_db=state_db,
+        collection=settings.collection,
+        distance=settings.distance,
+        maintenance_work_mem=settings.pg_maintenance_work_mem,
+    )
+
+
 def resources_for(settings: Settings) -> dict[str, Any]:
     """Resource instances keyed as the assets and sensors ask for them."""
     state_db = StateDatabase(
@@ -68,12 +88,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "output_store": object_store(settings.output, settings),
         "state_db": state_db,
         "embedder": embedder(settings),
-        "vector_store": PgVectorStore(
-            state_db=state_db,
-            collection=settings.collection,
-            distance=settings.distance,
-            maintenance_work_mem=settings.pg_maintenance_work_mem,
-        ),
+        "vector_store": vector_store(settings, state_db),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),

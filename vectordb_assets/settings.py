@@ -84,6 +84,16 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
+def _s3vectors_bucket(env: Mapping[str, str]) -> str | None:
+    bucket = env.get("VECTORDB_S3VECTORS_BUCKET") or None
+    if (env.get("VECTORDB_STORE") or "").strip().lower() == "s3vectors":
+        if not bucket:
+            raise SettingsError("VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET (a vector bucket name)")
+        if (env.get("VECTORDB_DISTANCE") or "cosine") == "inner_product":
+            raise SettingsError("S3 Vectors offers cosine and l2 (euclidean) distances, not inner_product")
+    return bucket
+
+
 def _questions(env: Mapping[str, str]) -> tuple[MetabaseQuestion, ...]:
     try:
         questions = tuple(parse_questions(env.get("VECTORDB_METABASE_QUESTIONS", "")))
@@ -127,6 +137,9 @@ class Settings:
     local_batch_size: int
     link_expiry_seconds: int
     embedder: str
+    store: str
+    s3vectors_bucket: str | None
+    s3vectors_endpoint_url: str | None
     distance: str
     pg_maintenance_work_mem: str | None
     openai_model: str
@@ -169,6 +182,9 @@ class Settings:
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
             link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
             embedder=_choice(env, "VECTORDB_EMBEDDER", ("local", "openai"), "local"),
+            store=_choice(env, "VECTORDB_STORE", ("pgvector", "s3vectors"), "pgvector"),
+            s3vectors_bucket=_s3vectors_bucket(env),
+            s3vectors_endpoint_url=env.get("VECTORDB_S3VECTORS_ENDPOINT_URL") or None,
             distance=_choice(env, "VECTORDB_DISTANCE", ("cosine", "l2", "inner_product"), "cosine"),
             pg_maintenance_work_mem=env.get("VECTORDB_PG_MAINTENANCE_WORK_MEM") or None,
             openai_model=env.get("VECTORDB_OPENAI_MODEL", "text-embedding-3-small"),

@@ -1,0 +1,213 @@
+"""AWS S3 Vectors: a vector bucket, one index per (collection, namespace), batched writes.
+
+Example::
+
+    store = S3VectorsStore(vector_bucket="my-vectors", collection="documents", region_name="us-east-1")
+    store.ensure_collection(384)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator, Mapping, Sequence
+
+import boto3
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+from pydantic import Field, PrivateAttr
+
+from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore, validate_collection_name
+
+MAX_VECTORS_PER_PUT = 500
+MAX_BYTES_PER_PUT = 20 << 20
+MAX_KEYS_PER_CALL = 500
+MAX_TOP_K = 100
+MAX_METADATA_BYTES = 40 * 1024
+MAX_FILTERABLE_BYTES = 2 * 1024
+NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+NON_FILTERABLE = ["text", "metadata_json"]
+
+
+class InvalidVectorError(ValueError):
+    """A vector S3 Vectors would refuse or could not compare: NaN, infinite, or all zeros."""
+
+
+class S3VectorsStore(VectorStore):
+    """Vectors in an S3 vector bucket; namespaces are separate indexes named `<collection>-<namespace>`."""
+
+    vector_bucket: str = Field(description="Vector bucket name (created if missing).")
+    collection: str = Field(default="documents", description="Prefix of the index names.")
+    distance: str = Field(default="cosine", description="cosine or euclidean.")
+    region_name: str | None = Field(default=None, description="AWS region.")
+    endpoint_url: str | None = Field(default=None, description="Another endpoint (tests, proxies).")
+
+    _client: Any = PrivateAttr(default=None)
+
+    def client(self) -> Any:
+        """The boto3 `s3vectors` client, made on first use; credentials from boto3's usual chain."""
+        if self._client is None:
+            self._client = boto3.client("s3vectors", region_name=self.region_name, endpoint_url=self.endpoint_url)
+        return self._client
+
+    @property
+    def collection_name(self) -> str:
+        return validate_collection_name(self.collection)
+
+    def index_name(self, namespace: str) -> str:
+        if not NAMESPACE.match(namespace):
+            raise ValueError(f"namespace {namespace!r} is not allowed in S3 Vectors: use 1-20 of a-z, 0-9 and -")
+        return f"{self.collection_name.replace('_', '-')}-{namespace}"
+
+    def with_collection(self, name: str) -> "S3VectorsStore":
+        return self.model_copy(update={"collection": name})
+
+    def _indexes(self) -> list[str]:
+        prefix = f"{self.collection_name.replace('_', '-')}-"
+        try:
+            pages = self.client().get_paginator("list_indexes").paginate(vectorBucketName=self.vector_bucket, prefix=prefix)
+            return [index["indexName"] for page in pages for index in page.get("indexes", [])]
+        except self.client().exceptions.NotFoundException:
+            return []
+
+    def collection_dimension(self) -> int | None:
+        names = self._indexes()
+        if not names:
+            return None
+        return self.client().get_index(vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
+
+    def ensure_collection(self, dimension: int) -> None:
+        try:
+            self.client().create_vector_bucket(vectorBucketName=self.vector_bucket)
+        except self.client().exceptions.ConflictException:
+            pass
+        existing = self.collection_dimension()
+        if existing is not None and existing != dimension:
+            raise DimensionMismatchError(f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}")
+        # The default namespace's index records the collection's dimension from the start.
+        self._ensure_index("default", dimension)
+
+    def _ensure_index(self, namespace: str, dimension: int) -> str:
+        name = self.index_name(namespace)
+        if name not in self._indexes():
+            self.client().create_index(
+                vectorBucketName=self.vector_bucket,
+                indexName=name,
+                dataType="float32",
+                dimension=dimension,
+                distanceMetric=self.distance,
+                metadataConfiguration={"nonFilterableMetadataKeys": NON_FILTERABLE},
+            )
+        return name
+
+    def _check_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
+        bad = ~np.isfinite(vectors).all(axis=1)
+        if bad.any():
+            raise InvalidVectorError(f"vector {ids[int(np.argmax(bad))]!r} has NaN or infinite values")
+        if self.distance == "cosine":
+            zero = ~vectors.any(axis=1)
+            if zero.any():
+                raise InvalidVectorError(f"vector {ids[int(np.argmax(zero))]!r} is all zeros: it has no cosine direction")
+
+    def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
+        log = dg.get_dagster_logger()
+        filterable = {"source_key": source_key, "content_hash": content_hash, **json.loads(metadata_json or "{}")}
+        if len(json.dumps(filterable)) > MAX_FILTERABLE_BYTES:
+            log.warning(f"{vid}: metadata over 2 KB is kept but cannot be filtered on")
+            filterable = {"source_key": source_key, "content_hash": content_hash, "metadata_json": metadata_json}
+        entry = {**filterable, "text": text or ""}
+        if len(json.dumps(entry).encode()) > MAX_METADATA_BYTES:
+            log.warning(f"{vid}: text dropped from the stored metadata (over 40 KB with it)")
+            entry["text"] = ""
+        return entry
+
+    def upsert(self, namespace: str, records: pa.Table) -> int:
+        if records.num_rows == 0:
+            return 0
+        column = records.column("embedding").combine_chunks()
+        dimension = column.type.list_size
+        vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dimension)
+        ids = records.column("id").to_pylist()
+        self._check_vectors(ids, vectors)
+        existing = self.collection_dimension()
+        if existing is not None and existing != dimension:
+            raise DimensionMismatchError(f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}")
+        index = self._ensure_index(namespace, dimension)
+        columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
+        batch: list[dict] = []
+        size = 0
+        for i, vid in enumerate(ids):
+            entry = {"key": vid, "data": {"float32": vectors[i].tolist()},
+                     "metadata": self._metadata(vid, *(col[i] for col in columns))}
+            entry_size = len(json.dumps(entry))
+            if batch and (len(batch) >= MAX_VECTORS_PER_PUT or size + entry_size > MAX_BYTES_PER_PUT):
+                self.client().put_vectors(vectorBucketName=self.vector_bucket, indexName=index, vectors=batch)
+                batch, size = [], 0
+            batch.append(entry)
+            size += entry_size
+        self.client().put_vectors(vectorBucketName=self.vector_bucket, indexName=index, vectors=batch)
+        return len(ids)
+
+    def delete(self, namespace: str, ids: Sequence[str]) -> int:
+        if not ids or self.index_name(namespace) not in self._indexes():
+            return 0
+        for start in range(0, len(ids), MAX_KEYS_PER_CALL):
+            self.client().delete_vectors(
+                vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
+                keys=list(ids[start : start + MAX_KEYS_PER_CALL]),
+            )
+        return len(ids)
+
+    def query(
+        self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
+    ) -> list[SearchHit]:
+        if top_k > MAX_TOP_K:
+            raise ValueError(f"S3 Vectors returns at most {MAX_TOP_K} results, not {top_k}")
+        if self.index_name(namespace) not in self._indexes():
+            return []
+        conditions = [{name: {"$eq": value}} for name, value in (filters or {}).items()]
+        extra = {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}} if conditions else {}
+        response = self.client().query_vectors(
+            vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace), topK=top_k,
+            queryVector={"float32": np.asarray(vector, dtype=np.float32).tolist()},
+            returnMetadata=True, returnDistance=True, **extra,
+        )
+        hits = []
+        for item in response.get("vectors", []):
+            metadata = dict(item.get("metadata") or {})
+            distance = float(item.get("distance", 0.0))
+            hits.append(SearchHit(
+                id=item["key"],
+                score=1 - distance if self.distance == "cosine" else -distance,
+                text=metadata.pop("text", None),
+                source_key=metadata.pop("source_key", ""),
+                metadata={k: v for k, v in metadata.items() if k != "content_hash"},
+            ))
+        return hits
+
+    def list_ids(self, namespace: str) -> Iterator[str]:
+        if self.index_name(namespace) not in self._indexes():
+            return
+        pages = self.client().get_paginator("list_vectors").paginate(
+            vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace)
+        )
+        for page in pages:
+            for item in page.get("vectors", []):
+                yield item["key"]
+
+    def count(self, namespace: str) -> int:
+        return sum(1 for _ in self.list_ids(namespace))
+
+    def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
+        if not ids or self.index_name(namespace) not in self._indexes():
+            return {}
+        hashes = {}
+        for start in range(0, len(ids), 100):
+            response = self.client().get_vectors(
+                vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
+                keys=list(ids[start : start + 100]), returnMetadata=True,
+            )
+            for item in response.get("vectors", []):
+                hashes[item["key"]] = (item.get("metadata") or {}).get("content_hash")
+        return hashes

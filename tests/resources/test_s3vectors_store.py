@@ -1,0 +1,79 @@
+"""S3 Vectors through real boto3 against moto's server (query through a recorded-shape check)."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from botocore.stub import Stubber
+
+from resources.s3vectors_store import InvalidVectorError, S3VectorsStore
+from resources.vector_store import DimensionMismatchError
+from tests.resources.test_pgvector_store import records
+
+
+@pytest.fixture
+def store(moto_endpoint: str, aws_env: None) -> S3VectorsStore:
+    store = S3VectorsStore(vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}", endpoint_url=moto_endpoint, region_name="us-east-1")
+    store.ensure_collection(3)
+    return store
+
+
+def test_put_list_count_and_replace(store: S3VectorsStore) -> None:
+    store.upsert("default", records(["a", "b"], np.array([[1, 0, 0], [0, 1, 0]], np.float32)))
+    store.upsert("default", records(["a"], np.array([[0, 0, 1]], np.float32), ["h-new"]))
+    assert sorted(store.list_ids("default")) == ["a", "b"]
+    assert store.count("default") == 2
+    assert store.content_hashes("default", ["a", "b", "zz"]) == {"a": "h-new", "b": "h-b"}
+    assert store.collection_dimension() == 3
+
+
+def test_namespaces_are_separate_indexes(store: S3VectorsStore) -> None:
+    store.upsert("one", records(["a"], np.array([[1, 0, 0]], np.float32)))
+    store.upsert("two", records(["a", "b"], np.eye(3, dtype=np.float32)[:2]))
+    assert (store.count("one"), store.count("two"), store.count("three"), store.count("default")) == (1, 2, 0, 0)
+    with pytest.raises(ValueError, match="namespace 'Bad_NS' is not allowed"):
+        store.count("Bad_NS")
+
+
+def test_deletes_go_in_batches(store: S3VectorsStore) -> None:
+    ids = [f"v{i}" for i in range(1200)]
+    vectors = np.random.default_rng(0).standard_normal((1200, 3)).astype(np.float32)
+    assert store.upsert("default", records(ids, vectors)) == 1200
+    store.delete("default", ids[:1100])
+    assert sorted(store.list_ids("default")) == sorted(ids[1100:])
+
+
+def test_bad_vectors_are_refused_before_the_call(store: S3VectorsStore) -> None:
+    with pytest.raises(InvalidVectorError, match="vector 'b' has NaN or infinite values"):
+        store.upsert("default", records(["a", "b"], np.array([[1, 0, 0], [np.nan, 0, 0]], np.float32)))
+    with pytest.raises(InvalidVectorError, match="vector 'z' is all zeros"):
+        store.upsert("default", records(["z"], np.zeros((1, 3), np.float32)))
+    with pytest.raises(DimensionMismatchError, match="expects 3 dimensions, not 4"):
+        store.upsert("default", records(["a"], np.ones((1, 4), np.float32)))
+    assert store.count("default") == 0
+
+
+def test_query_request_and_response_follow_the_service_shape(store: S3VectorsStore) -> None:
+    # moto does not implement QueryVectors: botocore's stubber checks the request against the
+    # service model and parses a response of the documented shape.
+    store.upsert("default", records(["a"], np.array([[1, 0, 0]], np.float32)))
+    client = store.client()
+    with Stubber(client) as stub:
+        stub.add_response("list_indexes", {"indexes": [{"vectorBucketName": store.vector_bucket, "indexName": "documents-default",
+                                                         "indexArn": "arn:aws:s3vectors:us-east-1:1:bucket/b/index/i",
+                                                         "creationTime": "2026-11-01T00:00:00Z"}]})
+        stub.add_response(
+            "query_vectors",
+            {"vectors": [{"key": "a", "distance": 0.25, "metadata": {"text": "text a", "source_key": "src.csv",
+                                                                   "content_hash": "h-a", "n": 1}}],
+             "distanceMetric": "cosine"},
+            {"vectorBucketName": store.vector_bucket, "indexName": "documents-default", "topK": 5,
+             "queryVector": {"float32": [1.0, 0.0, 0.0]}, "returnMetadata": True, "returnDistance": True,
+             "filter": {"n": {"$eq": "1"}}},
+        )
+        (hit,) = store.query("default", np.array([1, 0, 0], np.float32), 5, {"n": "1"})
+    assert (hit.id, hit.score, hit.text, hit.source_key, hit.metadata) == ("a", 0.75, "text a", "src.csv", {"n": 1})
+    with pytest.raises(ValueError, match="at most 100 results"):
+        store.query("default", np.array([1, 0, 0], np.float32), 101)
