@@ -14,7 +14,9 @@ from typing import Any, Iterator, Literal, Mapping, Sequence
 import dagster as dg
 import numpy as np
 import pyarrow as pa
+import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from pydantic import Field
 
 from resources.state_db import StateDatabase
@@ -90,44 +92,58 @@ class PgVectorStore(VectorStore):
                 ).format(self._table(), sql.Literal(dimension))
             )
 
-    def upsert(self, namespace: str, records: pa.Table) -> int:
+    def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
         self._check_dimension(records)
         table = self._table()
+        columns = sql.SQL("(namespace, id, embedding, text, metadata, content_hash, source_key)")
         with self.state_db.connect() as conn:
+            if assume_new:
+                # Ids the ledger has never seen go straight in with one COPY; if the store holds
+                # some after all (drift), the upsert below takes over.
+                try:
+                    with conn.transaction():
+                        self._copy_rows(conn, sql.SQL("{} {}").format(table, columns), records, namespace)
+                    return records.num_rows
+                except psycopg.errors.UniqueViolation:
+                    pass
             conn.execute(
-                "create temp table vectordb_staging ("
-                " id text, embedding vector, text text, metadata text, content_hash text, source_key text)"
-                " on commit drop"
+                "create temp table vectordb_staging (namespace text, id text, embedding vector, text text,"
+                " metadata jsonb, content_hash text, source_key text) on commit drop"
             )
-            with conn.cursor().copy(
-                "copy vectordb_staging (id, embedding, text, metadata, content_hash, source_key)"
-                " from stdin with (format binary)"
-            ) as copy:
-                copy.set_types(["text", "vector", "text", "text", "text", "text"])
-                vectors = _vectors(records)
-                columns = [records.column(name).to_pylist() for name in ("id", "text", "metadata", "content_hash", "source_key")]
-                for i, (vid, text, meta, chash, source) in enumerate(zip(*columns)):
-                    copy.write_row((vid, vectors[i], text, meta, chash, source))
+            self._copy_rows(conn, sql.SQL("vectordb_staging {}").format(columns), records, namespace)
             conn.execute(
                 sql.SQL(
-                    "insert into {t} (namespace, id, embedding, text, metadata, content_hash, source_key)"
-                    " select %s, id, embedding, text, metadata::jsonb, content_hash, source_key"
-                    " from vectordb_staging"
-                    " on conflict (namespace, id) do update set"
+                    "insert into {t} {c} select namespace, id, embedding, text, metadata, content_hash, source_key"
+                    " from vectordb_staging on conflict (namespace, id) do update set"
                     " embedding = excluded.embedding, text = excluded.text, metadata = excluded.metadata,"
-                    " content_hash = excluded.content_hash, source_key = excluded.source_key,"
-                    " updated_at = now()"
-                ).format(t=table),
-                (namespace,),
+                    " content_hash = excluded.content_hash, source_key = excluded.source_key, updated_at = now()"
+                ).format(t=table, c=columns)
             )
-            self._ensure_index(conn, table)
         return records.num_rows
 
+    @staticmethod
+    def _copy_rows(conn: Any, target: sql.Composable, records: pa.Table, namespace: str) -> None:
+        """One binary COPY of the records into `target`."""
+        with conn.cursor().copy(sql.SQL("copy {} from stdin with (format binary)").format(target)) as copy:
+            copy.set_types(["text", "text", "vector", "text", "jsonb", "text", "text"])
+            vectors = _vectors(records)
+            columns = [records.column(name).to_pylist() for name in ("id", "text", "metadata", "content_hash", "source_key")]
+            for i, (vid, text, meta, chash, source) in enumerate(zip(*columns)):
+                # Metadata is JSON text already: sent as jsonb without parsing it again.
+                copy.write_row((namespace, vid, vectors[i], text, Jsonb(meta or "{}", dumps=str), chash, source))
+
+    def after_writes(self) -> None:
+        if self.collection_dimension() is None:
+            return
+        with self.state_db.connect() as conn:
+            self._ensure_index(conn, self._table())
+
     def _ensure_index(self, conn: Any, table: sql.Identifier) -> None:
-        """Build the HNSW index after the first bulk load (much faster than row by row); pgvector's
-        notices, such as the graph outgrowing maintenance_work_mem, go to the run log."""
+        """Build the HNSW index once the first bulk load is in (much faster than row by row, and
+        off the load's path); pgvector's notices, such as the graph outgrowing
+        maintenance_work_mem, go to the run log."""
         name = sql.Identifier(f"{self.collection_name}_embedding_{self.distance}_hnsw")
         if conn.execute("select to_regclass(%s)", (f"{self.collection_name}_embedding_{self.distance}_hnsw",)).fetchone()[0]:
             return
@@ -220,5 +236,7 @@ def _vectors(records: pa.Table) -> np.ndarray:
     """The `embedding` column as a 2-D float32 array, without a Python list per row."""
     column = records.column("embedding").combine_chunks()
     dim = column.type.list_size
-    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+    # The child values of a fixed-size list without nulls are the vectors back to back.
+    values = column.values.slice(column.offset * dim, len(column) * dim)
+    return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
 

@@ -122,7 +122,7 @@ class S3VectorsStore(VectorStore):
             entry["text"] = ""
         return entry
 
-    def upsert(self, namespace: str, records: pa.Table) -> int:
+    def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
         column = records.column("embedding").combine_chunks()

@@ -74,9 +74,13 @@ class VectorStore(dg.ConfigurableResource, ABC):
     def ensure_collection(self, dimension: int) -> None:
         """Create the collection if missing; raise `DimensionMismatchError` if it has another dimension."""
 
+    def after_writes(self) -> None:
+        """Called once a run's writes are done (pgvector builds its index here, after the first load)."""
+
     @abstractmethod
-    def upsert(self, namespace: str, records: pa.Table) -> int:
-        """Insert or replace the records (columns `RECORD_COLUMNS`); returns how many were written."""
+    def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
+        """Insert or replace the records (columns `RECORD_COLUMNS`); returns how many were written.
+        `assume_new` says the ledger has never seen these ids (a store may load them faster)."""
 
     @abstractmethod
     def delete(self, namespace: str, ids: Sequence[str]) -> int:

@@ -90,7 +90,7 @@ def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypa
     edited = embedded("a.csv", {"2": "two, edited", "3": "three"})
     real_upsert = PgVectorStore.upsert
 
-    def upsert_dies(self, namespace, records):
+    def upsert_dies(self, namespace, records, assume_new=False):
         raise RuntimeError("connection lost after the delete, before the upsert")
 
     monkeypatch.setattr(PgVectorStore, "upsert", upsert_dies)

@@ -38,6 +38,8 @@ def store_records(embedded: pa.Table) -> pa.Table:
 
 def take_records(embedded: pa.Table, ids: list[str]) -> pa.Table:
     """The store records of the given ids."""
+    if len(ids) == embedded.num_rows:
+        return store_records(embedded)  # every row (a first load): no filtering to do
     return store_records(embedded.filter(pc.is_in(embedded.column("doc_id"), pa.array(ids, pa.string()))))
 
 
@@ -63,8 +65,12 @@ def sync_source(
         current = ledger.current_claims(conn, source_key, list(incoming))
         plan = plan_sync(source_key, incoming, current)
         store.delete(ledger.namespace, plan.delete)
-        if plan.write_own:
-            store.upsert(ledger.namespace, take_records(embedded, plan.write_own))
+        added = [vid for vid in plan.write_own if vid in plan.new_ids]
+        updated = [vid for vid in plan.write_own if vid not in plan.new_ids]
+        if added:
+            store.upsert(ledger.namespace, take_records(embedded, added), assume_new=True)
+        if updated:
+            store.upsert(ledger.namespace, take_records(embedded, updated))
         for other_key, ids in plan.write_from.items():
             store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
         previous = {vid: claims[source_key] for vid, claims in current.items() if source_key in claims}

@@ -13,6 +13,7 @@ from resources.openai_embedder import OpenAIEmbedder
 from resources.metabase import MetabaseResource
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
+from resources.pinecone_store import PineconeStore
 from resources.s3vectors_store import S3VectorsStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
@@ -59,7 +60,17 @@ def embedder(settings: Settings) -> Embedder:
 
 
 def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
-    """pgvector in the state database (default), or an S3 Vectors bucket."""
+    """pgvector in the state database (default), a Pinecone index, or an S3 Vectors bucket."""
+    if settings.store == "pinecone":
+        return PineconeStore(
+            api_key=dg.EnvVar("PINECONE_API_KEY"),
+            index_name=settings.pinecone_index,
+            host=settings.pinecone_host,
+            create_if_missing=settings.pinecone_create,
+            cloud=settings.pinecone_cloud,
+            region=settings.pinecone_region,
+            metric={"l2": "euclidean", "inner_product": "dotproduct"}.get(settings.distance, "cosine"),
+        )
     if settings.store == "s3vectors":
         return S3VectorsStore(
             vector_bucket=settings.s3vectors_bucket or "",

@@ -138,6 +138,11 @@ class Settings:
     link_expiry_seconds: int
     embedder: str
     store: str
+    pinecone_index: str
+    pinecone_host: str | None
+    pinecone_create: bool
+    pinecone_cloud: str
+    pinecone_region: str
     s3vectors_bucket: str | None
     s3vectors_endpoint_url: str | None
     distance: str
@@ -182,7 +187,12 @@ class Settings:
             max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
             link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
             embedder=_choice(env, "VECTORDB_EMBEDDER", ("local", "openai"), "local"),
-            store=_choice(env, "VECTORDB_STORE", ("pgvector", "s3vectors"), "pgvector"),
+            store=_choice(env, "VECTORDB_STORE", ("pgvector", "pinecone", "s3vectors"), "pgvector"),
+            pinecone_index=env.get("VECTORDB_PINECONE_INDEX") or env.get("VECTORDB_COLLECTION", "documents").replace("_", "-"),
+            pinecone_host=env.get("VECTORDB_PINECONE_HOST") or None,
+            pinecone_create=(env.get("VECTORDB_PINECONE_CREATE") or "false").lower() in ("1", "true", "yes"),
+            pinecone_cloud=env.get("VECTORDB_PINECONE_CLOUD", "aws"),
+            pinecone_region=env.get("VECTORDB_PINECONE_REGION", "us-east-1"),
             s3vectors_bucket=_s3vectors_bucket(env),
             s3vectors_endpoint_url=env.get("VECTORDB_S3VECTORS_ENDPOINT_URL") or None,
             distance=_choice(env, "VECTORDB_DISTANCE", ("cosine", "l2", "inner_product"), "cosine"),

@@ -40,6 +40,7 @@ class SyncPlan:
     """What syncing one source must do to the store and to the ledger."""
 
     write_own: list[str] = field(default_factory=list)
+    new_ids: set[str] = field(default_factory=set)  # of write_own, the ids no source claimed before
     write_from: dict[str, list[str]] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
     added: int = 0
@@ -54,6 +55,12 @@ def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[s
     `current` maps each id that `source_key` claims now or will claim to all of its claims.
     """
     plan = SyncPlan()
+    if not current:
+        # No claim on any of these ids yet (a first load): every row is new.
+        plan.write_own = list(incoming)
+        plan.new_ids = set(incoming)
+        plan.added = len(incoming)
+        return plan
     affected = set(incoming) | {vid for vid, claims in current.items() if source_key in claims}
     for vid in sorted(affected):
         before = dict(current.get(vid, {}))
@@ -67,6 +74,7 @@ def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[s
             if old is None:
                 plan.added += 1
                 plan.write_own.append(vid)
+                plan.new_ids.add(vid)
             elif (old.source_key, old.record_hash, old.model) == (source_key, new.record_hash, new.model):
                 plan.skipped += 1
             else:

@@ -110,6 +110,7 @@ def vector_index(
             "namespace": config.namespace,
         }
         context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
+    vector_store.after_writes()
     metadata = batch_metadata(per_partition)
     metadata["vectors_in_namespace"] = vector_store.count(config.namespace)
     if deleted_sources:

@@ -1,0 +1,142 @@
+"""Load N×384-d vectors with metadata into pgvector on the embedded server, three ways:
+bare binary COPY into a plain table (the limit), this project's loader (ledger + staging COPY
++ upsert), and langchain-postgres's `PGVector.add_embeddings`.
+
+langchain-postgres pins an older pgvector package than this project, so it runs in its own
+virtual environment, made on first use under bench/.venv-langchain (needs the package index).
+Run: .venv/bin/python bench/pgvector_load.py [--rows 100000] [--skip-langchain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+warnings.simplefilter("ignore")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from pgvector.psycopg import register_vector  # noqa: E402
+from psycopg.types.json import Jsonb  # noqa: E402
+
+from resources.pgvector_store import PgVectorStore  # noqa: E402
+from resources.state_db import StateDatabase, embedded_server_uri  # noqa: E402
+from vectordb_assets.index_policy import IndexPolicy  # noqa: E402
+from vectordb_assets.index_sync import sync_source  # noqa: E402
+from vectordb_assets.vector_ledger import VectorLedger  # noqa: E402
+
+LANGCHAIN_VENV = Path(__file__).resolve().parent / ".venv-langchain"
+LANGCHAIN_CHILD = '''
+import json, sys, time
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_postgres import PGVector
+
+class Unused(Embeddings):
+    def embed_documents(self, texts): raise RuntimeError("vectors are given")
+    def embed_query(self, text): raise RuntimeError("vectors are given")
+
+uri, data = sys.argv[1], np.load(sys.argv[2])
+meta = json.loads(open(sys.argv[3]).read())
+store = PGVector(embeddings=Unused(), connection=uri, collection_name="langchain_bench", use_jsonb=True)
+started = time.perf_counter()
+# In calls of 1,000 rows: one call with every row passes PostgreSQL's limit of bind parameters.
+for i in range(0, len(meta["ids"]), 1000):
+    store.add_embeddings(texts=meta["texts"][i:i + 1000], embeddings=data[i:i + 1000].tolist(),
+                         metadatas=meta["metadatas"][i:i + 1000], ids=meta["ids"][i:i + 1000])
+print(time.perf_counter() - started)
+'''
+
+
+def data(rows: int) -> tuple[list[str], np.ndarray, list[str], list[dict]]:
+    rng = np.random.default_rng(42)
+    vectors = rng.standard_normal((rows, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"doc-{i}" for i in range(rows)]
+    texts = [f"row {i} about topic {i % 97}" for i in range(rows)]
+    metadatas = [{"category": f"c{i % 13}", "rank": i % 1000} for i in range(rows)]
+    return ids, vectors, texts, metadatas
+
+
+def bare_copy(uri: str, ids, vectors, texts, metadatas) -> float:
+    with psycopg.connect(uri) as conn:
+        register_vector(conn)
+        conn.execute("create table bare_copy (id text, embedding vector(384), text text, metadata jsonb)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy("copy bare_copy (id, embedding, text, metadata) from stdin with (format binary)") as copy:
+            copy.set_types(["text", "vector", "text", "jsonb"])
+            for i, vid in enumerate(ids):
+                copy.write_row((vid, vectors[i], texts[i], Jsonb(metadatas[i])))
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def ours(uri: str, ids, vectors, texts, metadatas) -> float:
+    state_db = StateDatabase(database_url=uri)
+    store = PgVectorStore(state_db=state_db, collection="ours")
+    store.ensure_collection(384)
+    table = pa.table({
+        "doc_id": ids,
+        "text": texts,
+        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 384),
+        "metadata": [json.dumps(m) for m in metadatas],
+        "content_hash": [f"h{i}" for i in range(len(ids))],
+        "source_key": ["bench.parquet"] * len(ids),
+        "embedding_model": ["bench"] * len(ids),
+    })
+    ledger = VectorLedger(state_db, "ours", "default")
+    started = time.perf_counter()
+    sync_source(store, ledger, "bench.parquet", datetime.now(timezone.utc), table, lambda key: table, IndexPolicy())
+    return time.perf_counter() - started
+
+
+def langchain(uri: str, ids, vectors, texts, metadatas, folder: Path) -> float:
+    python = LANGCHAIN_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LANGCHAIN_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "langchain-postgres", "psycopg[binary]", "numpy"], check=True)
+    np.save(folder / "vectors.npy", vectors)
+    (folder / "meta.json").write_text(json.dumps({"ids": ids, "texts": texts, "metadatas": metadatas}))
+    (folder / "child.py").write_text(LANGCHAIN_CHILD)
+    sqlalchemy_uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    out = subprocess.run([str(python), str(folder / "child.py"), sqlalchemy_uri, str(folder / "vectors.npy"),
+                          str(folder / "meta.json")], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the langchain-postgres load failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--skip-langchain", action="store_true")
+    args = parser.parse_args()
+    rows = data(args.rows)
+    with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
+        uri = embedded_server_uri(Path(folder, "pgdata"))
+        with psycopg.connect(uri, autocommit=True) as conn:
+            conn.execute("create extension if not exists vector")
+        results = {"bare binary COPY (the limit)": bare_copy(uri, *rows), "this project's loader": ours(uri, *rows)}
+        if not args.skip_langchain:
+            results["langchain-postgres add_embeddings"] = langchain(uri, *rows, Path(folder))
+    limit, mine = results["bare binary COPY (the limit)"], results["this project's loader"]
+    print(f"| loader ({args.rows} × 384-d, with metadata) | seconds | rows/s | vs bare COPY |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, seconds in results.items():
+        print(f"| {name} | {seconds:.1f} | {args.rows / seconds:,.0f} | {limit / seconds:.2f}× |")
+    if "langchain-postgres add_embeddings" in results:
+        print(f"this project's loader / langchain-postgres: {results['langchain-postgres add_embeddings'] / mine:.1f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""A local HTTP server speaking Pinecone's data-plane API, enforcing its limits, with 429s on demand."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+
+MAX_VECTORS, MAX_BODY, MAX_METADATA, MAX_DELETE, PAGE = 1000, 2 * 1000 * 1000, 40 * 1024, 1000, 100
+
+
+def _matches(metadata: dict, condition: dict) -> bool:
+    if "$and" in condition:
+        return all(_matches(metadata, c) for c in condition["$and"])
+    return all(str(metadata.get(k)) == str(v["$eq"]) for k, v in condition.items())
+
+
+@dataclass
+class FakePinecone:
+    """An index of `dimension`; `faults` ('429') are consumed one per request."""
+
+    dimension: int = 3
+    namespaces: dict[str, dict[str, tuple[list[float], dict]]] = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    url: str = ""
+
+    def start(self) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, status: int, message: str) -> None:
+                self._json(status, {"code": status, "message": message})
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                query = parse_qs(url.query)
+                namespace = query.get("namespace", [""])[0]
+                vectors = server.namespaces.get(namespace, {})
+                server.requests.append({"path": url.path})
+                if url.path == "/vectors/list":
+                    ids = sorted(vectors)
+                    start = int(query.get("paginationToken", ["0"])[0])
+                    body = {"vectors": [{"id": i} for i in ids[start : start + PAGE]], "namespace": namespace}
+                    if start + PAGE < len(ids):
+                        body["pagination"] = {"next": str(start + PAGE)}
+                    return self._json(200, body)
+                found = {i: {"id": i, "values": vectors[i][0], "metadata": vectors[i][1]} for i in query.get("ids", []) if i in vectors}
+                self._json(200, {"vectors": found, "namespace": namespace})
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw or b"{}")
+                fault = server.faults.pop(0) if server.faults else None
+                server.requests.append({"path": self.path, "bytes": len(raw), "body": body, "fault": fault})
+                if fault == "429":
+                    return self._error(429, "Too Many Requests")
+                namespace = body.get("namespace", "")
+                store = server.namespaces.setdefault(namespace, {})
+                if self.path == "/vectors/upsert":
+                    if len(raw) > MAX_BODY or len(body["vectors"]) > MAX_VECTORS:
+                        return self._error(400, "request too large")
+                    for vector in body["vectors"]:
+                        if len(vector["values"]) != server.dimension:
+                            return self._error(400, f"Vector dimension {len(vector['values'])} does not match the dimension of the index {server.dimension}")
+                        if len(json.dumps(vector.get("metadata", {})).encode()) > MAX_METADATA:
+                            return self._error(400, f"Metadata size exceeds the limit of 40960 bytes per vector ({vector['id']})")
+                    for vector in body["vectors"]:
+                        store[vector["id"]] = (vector["values"], vector.get("metadata", {}))
+                    return self._json(200, {"upsertedCount": len(body["vectors"])})
+                if self.path == "/vectors/delete":
+                    if len(body.get("ids", [])) > MAX_DELETE:
+                        return self._error(400, "too many ids")
+                    for vid in body.get("ids", []):
+                        store.pop(vid, None)
+                    return self._json(200, {})
+                if self.path == "/query":
+                    query = np.asarray(body["vector"], dtype=np.float64)
+                    scored = []
+                    for vid, (values, metadata) in store.items():
+                        if body.get("filter") and not _matches(metadata, body["filter"]):
+                            continue
+                        v = np.asarray(values, dtype=np.float64)
+                        scored.append((float(v @ query / (np.linalg.norm(v) * np.linalg.norm(query))), vid, metadata))
+                    scored.sort(reverse=True)
+                    matches = [{"id": vid, "score": score, "metadata": meta} for score, vid, meta in scored[: body["topK"]]]
+                    return self._json(200, {"matches": matches, "namespace": namespace})
+                if self.path == "/describe_index_stats":
+                    namespaces = {ns: {"vectorCount": len(v)} for ns, v in server.namespaces.items() if v}
+                    return self._json(200, {"namespaces": namespaces, "dimension": server.dimension,
+                                            "totalVectorCount": sum(len(v) for v in server.namespaces.values())})
+                self._error(404, f"no route {self.path}")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,92 @@
+"""Pinecone through the real SDK against a local server speaking its data-plane API."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from resources.pinecone_store import PineconeStore
+from resources.vector_store import DimensionMismatchError
+from tests.fake_pinecone import FakePinecone
+from tests.resources.test_pgvector_store import records
+
+
+@pytest.fixture
+def server() -> FakePinecone:
+    fake = FakePinecone(dimension=3)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def store(server: FakePinecone) -> PineconeStore:
+    store = PineconeStore(api_key="pc-test", index_name="documents", host=server.url)
+    store.ensure_collection(3)
+    return store
+
+
+def upserts(server: FakePinecone) -> list[dict]:
+    return [r for r in server.requests if r["path"] == "/vectors/upsert"]
+
+
+def test_upsert_query_count_and_fetch(store: PineconeStore, server: FakePinecone) -> None:
+    store.upsert("ns", records(["a", "b", "c"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], np.float32)))
+    hits = store.query("ns", np.array([1, 0, 0], np.float32), 2)
+    assert [h.id for h in hits] == ["a", "c"] and hits[0].text == "text a" and hits[0].metadata == {"n": 1}
+    assert store.count("ns") == 3 and store.count("other") == 0
+    assert store.content_hashes("ns", ["a", "zz"]) == {"a": "h-a"}
+    assert [h.id for h in store.query("ns", np.array([1, 0, 0], np.float32), 5, {"source_key": "src.csv", "n": "1"})] == ["a", "c", "b"]
+
+
+def test_batches_stay_within_1000_vectors_and_2_mb(store: PineconeStore, server: FakePinecone) -> None:
+    ids = [f"v{i}" for i in range(2500)]
+    store.upsert("ns", records(ids, np.random.default_rng(0).standard_normal((2500, 3)).astype(np.float32)))
+    assert [len(r["body"]["vectors"]) for r in upserts(server)] == [1000, 1000, 500]
+    table = records([f"w{i}" for i in range(300)], np.ones((300, 3), np.float32))
+    table = table.set_column(table.schema.get_field_index("text"), "text", pa.array(["x" * 20_000] * 300))
+    store.upsert("big", table)
+    big = [r for r in upserts(server)[3:]]
+    assert len(big) > 1 and all(r["bytes"] <= 2_000_000 for r in big)
+    assert store.count("big") == 300
+
+
+def test_oversized_metadata_fields_are_dropped_with_a_warning(store: PineconeStore, caplog: pytest.LogCaptureFixture) -> None:
+    table = records(["a"], np.ones((1, 3), np.float32))
+    table = table.set_column(table.schema.get_field_index("metadata"), "metadata", pa.array([json.dumps({"blob": "y" * 50_000, "tag": "t"})]))
+    with caplog.at_level("WARNING"):
+        store.upsert("ns", table)
+    assert any("a: metadata field 'blob' dropped" in r.getMessage() for r in caplog.records)
+    (hit,) = store.query("ns", np.ones(3, np.float32), 1)
+    assert hit.metadata == {"tag": "t"}
+
+
+def test_deletes_go_in_batches_of_1000(store: PineconeStore, server: FakePinecone) -> None:
+    ids = [f"v{i}" for i in range(1500)]
+    store.upsert("ns", records(ids, np.ones((1500, 3), np.float32)))
+    store.delete("ns", ids[:1200])
+    deletes = [r for r in server.requests if r["path"] == "/vectors/delete"]
+    assert [len(r["body"]["ids"]) for r in deletes] == [1000, 200]
+    assert sorted(store.list_ids("ns")) == sorted(ids[1200:])
+
+
+def test_429_is_retried(store: PineconeStore, server: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("resources.pinecone_store._wait", lambda state: 0)
+    server.requests.clear()
+    server.faults = ["429", "429"]
+    store.upsert("ns", records(["a"], np.ones((1, 3), np.float32)))
+    answered = [(r["path"], r["fault"]) for r in server.requests if "fault" in r]
+    assert answered[:2] == [("/describe_index_stats", "429"), ("/describe_index_stats", "429")]
+    assert answered[2:] == [("/describe_index_stats", None), ("/vectors/upsert", None)]
+    server.faults = ["429"]
+    store.delete("ns", ["a"])
+    assert [(r["path"], r["fault"]) for r in server.requests[-2:]] == [("/vectors/delete", "429"), ("/vectors/delete", None)]
+    assert store.count("ns") == 0
+
+
+def test_another_dimension_is_refused(store: PineconeStore) -> None:
+    with pytest.raises(DimensionMismatchError, match="collection 'documents' expects 3 dimensions, not 384"):
+        store.ensure_collection(384)
