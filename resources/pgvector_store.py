@@ -24,6 +24,7 @@ from resources.vector_store import (
     DimensionMismatchError,
     SearchHit,
     VectorStore,
+    record_vectors,
     validate_collection_name,
 )
 
@@ -128,7 +129,7 @@ class PgVectorStore(VectorStore):
         """One binary COPY of the records into `target`."""
         with conn.cursor().copy(sql.SQL("copy {} from stdin with (format binary)").format(target)) as copy:
             copy.set_types(["text", "text", "vector", "text", "jsonb", "text", "text"])
-            vectors = _vectors(records)
+            vectors = record_vectors(records)
             columns = [records.column(name).to_pylist() for name in ("id", "text", "metadata", "content_hash", "source_key")]
             for i, (vid, text, meta, chash, source) in enumerate(zip(*columns)):
                 # Metadata is JSON text already: sent as jsonb without parsing it again.
@@ -230,13 +231,4 @@ class PgVectorStore(VectorStore):
                 (namespace, list(ids)),
             ).fetchall()
         return dict(rows)
-
-
-def _vectors(records: pa.Table) -> np.ndarray:
-    """The `embedding` column as a 2-D float32 array, without a Python list per row."""
-    column = records.column("embedding").combine_chunks()
-    dim = column.type.list_size
-    # The child values of a fixed-size list without nulls are the vectors back to back.
-    values = column.values.slice(column.offset * dim, len(column) * dim)
-    return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
 

@@ -20,7 +20,7 @@ from pinecone.exceptions import PineconeApiException
 from pydantic import Field, PrivateAttr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore
+from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore, equality_filter, record_vectors
 
 MAX_VECTORS_PER_UPSERT = 1000
 MAX_REQUEST_BYTES = 2 * 1000 * 1000
@@ -104,12 +104,11 @@ class PineconeStore(VectorStore):
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
-        column = records.column("embedding").combine_chunks()
-        dimension = column.type.list_size
+        vectors = record_vectors(records)
+        dimension = vectors.shape[1]
         existing = self.collection_dimension()
         if existing is not None and existing != dimension:
             raise DimensionMismatchError(f"collection {self.index_name!r} expects {existing} dimensions, not {dimension}")
-        vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dimension)
         ids = records.column("id").to_pylist()
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
         batch: list[dict] = []
@@ -134,8 +133,7 @@ class PineconeStore(VectorStore):
     def query(
         self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
     ) -> list[SearchHit]:
-        conditions = [{name: {"$eq": value}} for name, value in (filters or {}).items()]
-        extra = {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}} if conditions else {}
+        extra = equality_filter(filters)
         response = self._retrying()(
             self.index().query, vector=np.asarray(vector, dtype=np.float32).tolist(), top_k=top_k,
             namespace=namespace, include_metadata=True, **extra,

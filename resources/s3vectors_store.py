@@ -18,7 +18,14 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
-from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore, validate_collection_name
+from resources.vector_store import (
+    DimensionMismatchError,
+    SearchHit,
+    VectorStore,
+    equality_filter,
+    record_vectors,
+    validate_collection_name,
+)
 
 MAX_VECTORS_PER_PUT = 500
 MAX_BYTES_PER_PUT = 20 << 20
@@ -125,9 +132,8 @@ class S3VectorsStore(VectorStore):
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
-        column = records.column("embedding").combine_chunks()
-        dimension = column.type.list_size
-        vectors = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dimension)
+        vectors = record_vectors(records)
+        dimension = vectors.shape[1]
         ids = records.column("id").to_pylist()
         self._check_vectors(ids, vectors)
         existing = self.collection_dimension()
@@ -166,8 +172,7 @@ class S3VectorsStore(VectorStore):
             raise ValueError(f"S3 Vectors returns at most {MAX_TOP_K} results, not {top_k}")
         if self.index_name(namespace) not in self._indexes():
             return []
-        conditions = [{name: {"$eq": value}} for name, value in (filters or {}).items()]
-        extra = {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}} if conditions else {}
+        extra = equality_filter(filters)
         response = self.client().query_vectors(
             vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace), topK=top_k,
             queryVector={"float32": np.asarray(vector, dtype=np.float32).tolist()},

@@ -104,3 +104,20 @@ class VectorStore(dg.ConfigurableResource, ABC):
     @abstractmethod
     def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
         """The content hash stored with each of `ids` that exists."""
+
+
+def record_vectors(records: pa.Table) -> np.ndarray:
+    """The `embedding` column of store records as a 2-D float32 array, without a list per row."""
+    column = records.column("embedding").combine_chunks()
+    dim = column.type.list_size
+    # The child values of a fixed-size list without nulls are the vectors back to back.
+    values = column.values.slice(column.offset * dim, len(column) * dim)
+    return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+
+
+def equality_filter(filters: Mapping[str, str] | None) -> dict[str, Any]:
+    """`{key: value}` as the `$eq` filter that Pinecone and S3 Vectors take, or {} for none."""
+    conditions = [{name: {"$eq": value}} for name, value in (filters or {}).items()]
+    if not conditions:
+        return {}
+    return {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}}
