@@ -21,6 +21,7 @@ import openai
 from pydantic import Field, PrivateAttr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from resources.batching import pack
 from resources.embedders import Embedder
 from resources.rate_limit import RateLimiter, shared_limiter
 
@@ -45,20 +46,6 @@ class OpenAIUsage:
     retries: int = 0
     rate_limit_wait_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
-
-
-def pack_requests(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> list[range]:
-    """Consecutive slices of inputs, each within both limits (inputs keep their order)."""
-    batches: list[range] = []
-    start, tokens = 0, 0
-    for i, count in enumerate(token_counts):
-        if i > start and (i - start >= max_inputs or tokens + count > max_tokens):
-            batches.append(range(start, i))
-            start, tokens = i, 0
-        tokens += count
-    if start < len(token_counts):
-        batches.append(range(start, len(token_counts)))
-    return batches
 
 
 class OpenAIEmbedder(Embedder):
@@ -174,6 +161,6 @@ class OpenAIEmbedder(Embedder):
             reraise=True,
         )
         parts = []
-        for batch in pack_requests(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST):
+        for batch in pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST):
             parts.append(retrying(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch)))
         return np.concatenate(parts)

@@ -20,6 +20,7 @@ from pinecone.exceptions import PineconeApiException
 from pydantic import Field, PrivateAttr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from resources.batching import pack
 from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore, equality_filter, record_vectors
 
 MAX_VECTORS_PER_UPSERT = 1000
@@ -111,18 +112,14 @@ class PineconeStore(VectorStore):
             raise DimensionMismatchError(f"collection {self.index_name!r} expects {existing} dimensions, not {dimension}")
         ids = records.column("id").to_pylist()
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
-        batch: list[dict] = []
-        size = 0
-        for i, vid in enumerate(ids):
-            item = {"id": vid, "values": vectors[i].tolist(), "metadata": self._metadata(vid, *(c[i] for c in columns))}
-            # Measured as the request body carries it, with room for the envelope.
-            item_size = len(json.dumps(item).encode()) + 1
-            if batch and (len(batch) >= MAX_VECTORS_PER_UPSERT or size + item_size > MAX_REQUEST_BYTES - 1024):
-                self._retrying()(self.index().upsert, vectors=batch, namespace=namespace)
-                batch, size = [], 0
-            batch.append(item)
-            size += item_size
-        self._retrying()(self.index().upsert, vectors=batch, namespace=namespace)
+        items = [
+            {"id": vid, "values": vectors[i].tolist(), "metadata": self._metadata(vid, *(c[i] for c in columns))}
+            for i, vid in enumerate(ids)
+        ]
+        # Measured as the request body carries each vector, with room for the envelope.
+        sizes = [len(json.dumps(item).encode()) + 1 for item in items]
+        for batch in pack(sizes, MAX_VECTORS_PER_UPSERT, MAX_REQUEST_BYTES - 1024):
+            self._retrying()(self.index().upsert, vectors=items[batch.start : batch.stop], namespace=namespace)
         return len(ids)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:

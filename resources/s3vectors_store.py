@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
+from resources.batching import pack
 from resources.vector_store import (
     DimensionMismatchError,
     SearchHit,
@@ -141,18 +142,15 @@ class S3VectorsStore(VectorStore):
             raise DimensionMismatchError(f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}")
         index = self._ensure_index(namespace, dimension)
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
-        batch: list[dict] = []
-        size = 0
-        for i, vid in enumerate(ids):
-            entry = {"key": vid, "data": {"float32": vectors[i].tolist()},
-                     "metadata": self._metadata(vid, *(col[i] for col in columns))}
-            entry_size = len(json.dumps(entry))
-            if batch and (len(batch) >= MAX_VECTORS_PER_PUT or size + entry_size > MAX_BYTES_PER_PUT):
-                self.client().put_vectors(vectorBucketName=self.vector_bucket, indexName=index, vectors=batch)
-                batch, size = [], 0
-            batch.append(entry)
-            size += entry_size
-        self.client().put_vectors(vectorBucketName=self.vector_bucket, indexName=index, vectors=batch)
+        entries = [
+            {"key": vid, "data": {"float32": vectors[i].tolist()}, "metadata": self._metadata(vid, *(c[i] for c in columns))}
+            for i, vid in enumerate(ids)
+        ]
+        sizes = [len(json.dumps(entry)) for entry in entries]
+        for batch in pack(sizes, MAX_VECTORS_PER_PUT, MAX_BYTES_PER_PUT):
+            self.client().put_vectors(
+                vectorBucketName=self.vector_bucket, indexName=index, vectors=entries[batch.start : batch.stop]
+            )
         return len(ids)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:

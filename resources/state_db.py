@@ -60,13 +60,6 @@ class StateDatabase(dg.ConfigurableResource):
             return self.database_url
         return embedded_server_uri(Path(self.pgserver_dir))
 
-    def describe(self) -> str:
-        """Where the state lives, without credentials."""
-        if self.database_url:
-            info = psycopg.conninfo.conninfo_to_dict(self.database_url)
-            return f"postgresql://{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-        return f"embedded PostgreSQL in {Path(self.pgserver_dir).resolve()}"
-
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         """A connection with pgvector's types registered; commits on success, rolls back on error."""

