@@ -9,16 +9,18 @@ Example::
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
 import dagster as dg
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 from pydantic import Field
 
+from resources.pg_binary_copy import BLOCK_ROWS, copy_binary, jsonb_field, text_field, vector_field
 from resources.state_db import StateDatabase
 from resources.vector_store import (
     DimensionMismatchError,
@@ -37,12 +39,19 @@ DISTANCES = {
 }
 
 
+# A write is split over several connections only when each gets at least this many rows.
+PARALLEL_PART_MIN_ROWS = 10_000
+
+
 class PgVectorStore(VectorStore):
     """Vectors in a PostgreSQL table with an HNSW index, in the state database by default."""
 
     state_db: StateDatabase
     collection: str = Field(default="documents", description="Table name (a plain identifier).")
     distance: Literal["cosine", "l2", "inner_product"] = Field(default="cosine", description="Similarity measure.")
+    load_connections: int = Field(
+        default=2, ge=1, description="Connections that share a large write, one COPY each (one CPU core each on the server)."
+    )
     maintenance_work_mem: str | None = Field(
         default=None, description="Memory for building the HNSW index, e.g. '1GB' (PostgreSQL's default if unset)."
     )
@@ -56,7 +65,11 @@ class PgVectorStore(VectorStore):
 
     def with_collection(self, name: str) -> "PgVectorStore":
         return PgVectorStore(
-            state_db=self.state_db, collection=name, distance=self.distance, maintenance_work_mem=self.maintenance_work_mem
+            state_db=self.state_db,
+            collection=name,
+            distance=self.distance,
+            load_connections=self.load_connections,
+            maintenance_work_mem=self.maintenance_work_mem,
         )
 
     def collection_dimension(self) -> int | None:
@@ -97,6 +110,21 @@ class PgVectorStore(VectorStore):
         if records.num_rows == 0:
             return 0
         self._check_dimension(records)
+        # A large write is split over several connections: each server process then decodes,
+        # stores and indexes its share of the rows on its own CPU core.
+        parts = max(1, min(self.load_connections, records.num_rows // PARALLEL_PART_MIN_ROWS))
+        size = -(-records.num_rows // parts)
+        slices = [records.slice(start, size) for start in range(0, records.num_rows, size)]
+        if len(slices) == 1:
+            self._write(namespace, records, assume_new)
+        else:
+            with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+                for written in [pool.submit(self._write, namespace, part, assume_new) for part in slices]:
+                    written.result()
+        return records.num_rows
+
+    def _write(self, namespace: str, records: pa.Table, assume_new: bool) -> None:
+        """Insert or replace `records` over one connection."""
         table = self._table()
         columns = sql.SQL("(namespace, id, embedding, text, metadata, content_hash, source_key)")
         with self.state_db.connect() as conn:
@@ -106,7 +134,7 @@ class PgVectorStore(VectorStore):
                 try:
                     with conn.transaction():
                         self._copy_rows(conn, sql.SQL("{} {}").format(table, columns), records, namespace)
-                    return records.num_rows
+                    return
                 except psycopg.errors.UniqueViolation:
                     pass
             conn.execute(
@@ -122,18 +150,27 @@ class PgVectorStore(VectorStore):
                     " content_hash = excluded.content_hash, source_key = excluded.source_key, updated_at = now()"
                 ).format(t=table, c=columns)
             )
-        return records.num_rows
 
     @staticmethod
     def _copy_rows(conn: Any, target: sql.Composable, records: pa.Table, namespace: str) -> None:
-        """One binary COPY of the records into `target`."""
-        with conn.cursor().copy(sql.SQL("copy {} from stdin with (format binary)").format(target)) as copy:
-            copy.set_types(["text", "text", "vector", "text", "jsonb", "text", "text"])
-            vectors = record_vectors(records)
-            columns = [records.column(name).to_pylist() for name in ("id", "text", "metadata", "content_hash", "source_key")]
-            for i, (vid, text, meta, chash, source) in enumerate(zip(*columns)):
-                # Metadata is JSON text already: sent as jsonb without parsing it again.
-                copy.write_row((namespace, vid, vectors[i], text, Jsonb(meta or "{}", dumps=str), chash, source))
+        """One binary COPY of the records into `target`, encoded a block of rows at a time."""
+        vectors = record_vectors(records)
+
+        def blocks() -> Iterator[list]:
+            for start in range(0, records.num_rows, BLOCK_ROWS):
+                block = records.slice(start, BLOCK_ROWS)
+                metadata = block.column("metadata")
+                yield [
+                    text_field(namespace),
+                    text_field(block.column("id")),
+                    vector_field(vectors[start : start + BLOCK_ROWS]),
+                    text_field(block.column("text")),
+                    jsonb_field(pc.if_else(pc.fill_null(pc.not_equal(metadata, ""), False), metadata, "{}")),
+                    text_field(block.column("content_hash")),
+                    text_field(block.column("source_key")),
+                ]
+
+        copy_binary(conn, sql.SQL("copy {} from stdin with (format binary)").format(target), blocks())
 
     def after_writes(self) -> None:
         if self.collection_dimension() is None:

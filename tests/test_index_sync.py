@@ -101,3 +101,16 @@ def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypa
     retry = sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
     assert (retry.added, retry.updated, retry.deleted) == (1, 1, 1)
     assert texts(store) == {"2": ("two, edited", "a.csv"), "3": ("three", "a.csv")}
+
+
+def test_an_unchanged_file_leaves_the_ledger_untouched(setup, monkeypatch) -> None:
+    store, ledger = setup
+    table = embedded("a.csv", {"1": "one", "2": "two"})
+    sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+
+    def no_rewrite(*args, **kwargs):
+        raise AssertionError("the claims were rewritten although nothing changed")
+
+    monkeypatch.setattr(ledger, "replace_claims", no_rewrite)
+    again = sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+    assert (again.added, again.updated, again.skipped) == (0, 0, 2)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from resources.pgvector_store import PgVectorStore
+from resources.state_db import StateDatabase
+from vectordb_assets.resources_from_settings import vector_store
 from vectordb_assets.settings import Location, Settings, SettingsError
 
 
@@ -51,3 +54,16 @@ def test_embedder_settings(tmp_path: Path) -> None:
     assert (settings.embedder, settings.openai_dimensions, settings.local_batch_size) == ("openai", 256, 16)
     with pytest.raises(SettingsError, match="VECTORDB_EMBEDDER must be one of local, openai, not 'cohere'"):
         Settings.from_env({"VECTORDB_EMBEDDER": "cohere"}, cwd=tmp_path)
+
+
+def test_pgvector_settings_reach_the_store(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"VECTORDB_PG_LOAD_CONNECTIONS": "4", "VECTORDB_PG_MAINTENANCE_WORK_MEM": "256MB", "VECTORDB_DISTANCE": "l2"},
+        cwd=tmp_path,
+    )
+    store = vector_store(settings, StateDatabase(pgserver_dir=str(tmp_path / "pgdata")))
+    assert isinstance(store, PgVectorStore)
+    assert (store.load_connections, store.maintenance_work_mem, store.distance) == (4, "256MB", "l2")
+    assert Settings.from_env({}, cwd=tmp_path).pg_load_connections == 2
+    with pytest.raises(SettingsError, match="VECTORDB_PG_LOAD_CONNECTIONS must be at least 1"):
+        Settings.from_env({"VECTORDB_PG_LOAD_CONNECTIONS": "0"}, cwd=tmp_path)

@@ -58,3 +58,10 @@ def test_deleting_an_older_source_leaves_the_newer_owner_alone() -> None:
 def test_deleting_the_only_source_deletes_the_vector() -> None:
     plan = plan_sync("a.csv", {}, {"1": {"a.csv": claim("a.csv")}})
     assert plan.delete == ["1"]
+
+
+def test_the_claims_are_rewritten_only_when_they_change() -> None:
+    current = {"1": {"a.csv": claim("a.csv")}, "2": {"a.csv": claim("a.csv")}}
+    assert not plan_sync("a.csv", {"1": claim("a.csv"), "2": claim("a.csv")}, current).claims_changed
+    assert plan_sync("a.csv", {"1": claim("a.csv")}, current).claims_changed
+    assert plan_sync("a.csv", {"1": claim("a.csv"), "2": claim("a.csv", hours=1)}, current).claims_changed

@@ -7,6 +7,7 @@ which are idempotent (upserts by id, deletes of ids).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -16,7 +17,7 @@ import pyarrow.compute as pc
 
 from resources.vector_store import RECORD_COLUMNS, VectorStore
 from vectordb_assets.index_policy import IndexPolicy
-from vectordb_assets.vector_ledger import Claim, VectorLedger, plan_sync
+from vectordb_assets.vector_ledger import CLAIM_COLUMNS, VectorLedger
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,22 @@ def take_records(embedded: pa.Table, ids: list[str]) -> pa.Table:
     return store_records(embedded.filter(pc.is_in(embedded.column("doc_id"), pa.array(ids, pa.string()))))
 
 
+def incoming_claims(embedded: pa.Table | None, policy: IndexPolicy) -> pa.Table:
+    """The claims (`CLAIM_COLUMNS`) of a source's embedded rows; none when the source is gone."""
+    if embedded is None:
+        return pa.table({name: pa.array([], pa.string()) for name in CLAIM_COLUMNS})
+    content_hashes, metadata = (embedded.column(name).to_pylist() for name in ("content_hash", "metadata"))
+    record_hashes = [policy.record_hash(content_hash, meta) for content_hash, meta in zip(content_hashes, metadata)]
+    return pa.table(
+        {
+            "vector_id": embedded.column("doc_id"),
+            "record_hash": pa.array(record_hashes, pa.string()),
+            "content_hash": embedded.column("content_hash"),
+            "model": embedded.column("embedding_model"),
+        }
+    )
+
+
 def sync_source(
     store: VectorStore,
     ledger: VectorLedger,
@@ -56,14 +73,14 @@ def sync_source(
 
     `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
     """
-    incoming = {}
-    if embedded is not None and landed_at is not None:
-        columns = ("doc_id", "content_hash", "metadata", "embedding_model")
-        for vid, content_hash, metadata, model in zip(*(embedded.column(c).to_pylist() for c in columns)):
-            incoming[vid] = Claim(source_key, policy.record_hash(content_hash, metadata), model, landed_at, content_hash)
-    with ledger.locked() as conn:
-        current = ledger.current_claims(conn, source_key, list(incoming))
-        plan = plan_sync(source_key, incoming, current)
+    claims = incoming_claims(embedded if landed_at is not None else None, policy)
+    with ledger.locked() as conn, ThreadPoolExecutor(max_workers=1) as background:
+        plan = ledger.plan(conn, source_key, landed_at, claims)
+        # The claims are written while the store is (both wait mostly on the database); the
+        # ledger's transaction still commits only once every store write has succeeded.
+        claims_written = (
+            background.submit(ledger.replace_claims, conn, source_key, landed_at, claims) if plan.claims_changed else None
+        )
         store.delete(ledger.namespace, plan.delete)
         added = [vid for vid in plan.write_own if vid in plan.new_ids]
         updated = [vid for vid in plan.write_own if vid not in plan.new_ids]
@@ -73,9 +90,8 @@ def sync_source(
             store.upsert(ledger.namespace, take_records(embedded, updated))
         for other_key, ids in plan.write_from.items():
             store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
-        previous = {vid: claims[source_key] for vid, claims in current.items() if source_key in claims}
-        if previous != incoming:
-            ledger.replace_claims(conn, source_key, incoming)
+        if claims_written is not None:
+            claims_written.result()
     return SyncResult(
         added=plan.added,
         updated=plan.updated,

@@ -84,6 +84,7 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
         collection=settings.collection,
         distance=settings.distance,
         maintenance_work_mem=settings.pg_maintenance_work_mem,
+        load_connections=settings.pg_load_connections,
     )
 
 

@@ -147,6 +147,7 @@ class Settings:
     s3vectors_endpoint_url: str | None
     distance: str
     pg_maintenance_work_mem: str | None
+    pg_load_connections: int
     openai_model: str
     openai_dimensions: int | None
     openai_base_url: str | None
@@ -197,6 +198,7 @@ class Settings:
             s3vectors_endpoint_url=env.get("VECTORDB_S3VECTORS_ENDPOINT_URL") or None,
             distance=_choice(env, "VECTORDB_DISTANCE", ("cosine", "l2", "inner_product"), "cosine"),
             pg_maintenance_work_mem=env.get("VECTORDB_PG_MAINTENANCE_WORK_MEM") or None,
+            pg_load_connections=_int(env, "VECTORDB_PG_LOAD_CONNECTIONS", 2),
             openai_model=env.get("VECTORDB_OPENAI_MODEL", "text-embedding-3-small"),
             openai_dimensions=_int(env, "VECTORDB_OPENAI_DIMENSIONS", 0) or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from resources.pgvector_store import PgVectorStore
+from resources.pgvector_store import PARALLEL_PART_MIN_ROWS, PgVectorStore
 from resources.vector_store import CollectionNameError, DimensionMismatchError
 
 
@@ -105,3 +105,20 @@ def test_ids_assumed_new_that_exist_after_all_are_upserted(store: PgVectorStore)
     store.upsert("ns", records(["a", "b"], np.array([[0, 1, 0], [0, 0, 1]], np.float32), ["h-new", "h-b"]), assume_new=True)
     assert store.count("ns") == 2
     assert store.content_hashes("ns", ["a", "b"]) == {"a": "h-new", "b": "h-b"}
+
+
+def test_a_large_write_shared_by_two_connections_lands_every_row_once(state_db) -> None:
+    store = PgVectorStore(state_db=state_db, collection="big", load_connections=2)
+    store.ensure_collection(3)
+    rows = 2 * PARALLEL_PART_MIN_ROWS + 1
+    ids = [f"id-{i}" for i in range(rows)]
+    vectors = np.random.default_rng(5).standard_normal((rows, 3)).astype(np.float32)
+    store.upsert("ns", records(ids, vectors), assume_new=True)
+    assert store.count("ns") == rows and set(store.list_ids("ns")) == set(ids)
+    # The parts overlap the stored rows this time (drift): each falls back to the upsert.
+    store.upsert("ns", records(ids, vectors, [f"v2-{i}" for i in ids]), assume_new=True)
+    assert store.count("ns") == rows
+    assert store.content_hashes("ns", [ids[0], ids[-1]]) == {ids[0]: f"v2-{ids[0]}", ids[-1]: f"v2-{ids[-1]}"}
+    with state_db.connect() as conn:
+        parts = conn.execute("select count(distinct xmin::text) from big").fetchone()[0]
+    assert parts == 2  # written by two transactions, one per connection

@@ -1,0 +1,112 @@
+"""Rows for PostgreSQL's binary COPY, encoded a column at a time with Arrow and numpy.
+
+psycopg's `write_row` formats one row per Python call; for the hundreds of thousands of rows of a
+file, encoding each column in one vectorized step and joining the fields row-wise is several
+times faster. Format: https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
+
+Example::
+
+    fields = [text_field(ids), vector_field(vectors), jsonb_field(metadata)]
+    copy_binary(conn, "copy docs (id, embedding, metadata) from stdin with (format binary)", [fields])
+"""
+
+from __future__ import annotations
+
+import struct
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import psycopg
+from psycopg import sql
+
+# Rows encoded at once by the callers (bounds the memory of a COPY's encoded copy).
+BLOCK_ROWS = 8192
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+TRAILER = struct.pack(">h", -1)
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+# One field of every row: the pieces (arrays with a value per row, or scalars shared by all rows)
+# whose bytes, joined, are the field's length word and its value.
+Field = list[Union[pa.Array, pa.Scalar]]
+
+
+def _bytes(value: bytes) -> pa.Scalar:
+    return pa.scalar(value, pa.large_binary())
+
+
+def _int32_words(values: np.ndarray) -> pa.Array:
+    """Big-endian int32 values as 4-byte binary values."""
+    words = np.ascontiguousarray(values, dtype=">i4")
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4), len(words), [None, pa.py_buffer(words)])
+    return fixed.cast(pa.large_binary())
+
+
+def text_field(values: pa.Array | pa.ChunkedArray | str | None, prefix: bytes = b"") -> Field:
+    """A text column (nulls become SQL NULL), or one string (or NULL) for every row; `prefix` goes
+    before each non-null value."""
+    if values is None or isinstance(values, str):
+        if values is None:
+            return [_bytes(struct.pack(">i", -1))]
+        payload = prefix + values.encode("utf-8")
+        return [_bytes(struct.pack(">i", len(payload)) + payload)]
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    data = values.cast(pa.large_binary())
+    lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
+    if data.null_count:
+        lengths = np.where(data.is_null().to_numpy(zero_copy_only=False), -1, lengths + len(prefix))
+        data = data.fill_null(b"")
+    else:
+        lengths = lengths + len(prefix)
+    return [_int32_words(lengths), _bytes(prefix), data] if prefix else [_int32_words(lengths), data]
+
+
+def jsonb_field(values: pa.Array | pa.ChunkedArray) -> Field:
+    """A column of JSON texts as jsonb (its binary form is a version byte, 1, and the text)."""
+    return text_field(values, prefix=b"\x01")
+
+
+def vector_field(vectors: np.ndarray) -> Field:
+    """A float matrix as pgvector `vector` values: dimension and a reserved 0 as big-endian int16,
+    then the values as big-endian float32."""
+    rows, dimension = vectors.shape
+    encoded = np.empty(
+        rows, dtype=[("length", ">i4"), ("dimension", ">u2"), ("unused", ">u2"), ("values", ">f4", (dimension,))]
+    )
+    encoded["length"] = 4 + 4 * dimension
+    encoded["dimension"] = dimension
+    encoded["unused"] = 0
+    encoded["values"] = vectors
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(encoded.itemsize), rows, [None, pa.py_buffer(encoded)])
+    return [fixed.cast(pa.large_binary())]
+
+
+def timestamptz_field(value: datetime) -> Field:
+    """One aware timestamp for every row (microseconds since 2000-01-01 UTC)."""
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {value.isoformat()} has no time zone")
+    microseconds = (value - POSTGRES_EPOCH) // timedelta(microseconds=1)
+    return [_bytes(struct.pack(">iq", 8, microseconds))]
+
+
+def encode_rows(fields: Sequence[Field]) -> pa.Buffer:
+    """The rows made of `fields` (in column order), back to back, as the COPY stream carries them."""
+    pieces = [_bytes(struct.pack(">h", len(fields)))] + [piece for field in fields for piece in field]
+    rows = pc.binary_join_element_wise(*pieces, _bytes(b""))
+    if isinstance(rows, pa.Scalar):
+        raise ValueError("at least one field must have a value per row")
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)
+    start, end = offsets[rows.offset], offsets[rows.offset + len(rows)]
+    return rows.buffers()[2].slice(int(start), int(end - start))
+
+
+def copy_binary(conn: psycopg.Connection, statement: sql.Composable | str, batches: Iterable[Sequence[Field]]) -> None:
+    """Run `statement` (a `COPY … FROM STDIN WITH (FORMAT binary)`) with the rows of every batch."""
+    with conn.cursor().copy(statement) as copy:
+        copy.write(SIGNATURE)
+        for fields in batches:
+            copy.write(memoryview(encode_rows(fields)))
+        copy.write(TRAILER)
