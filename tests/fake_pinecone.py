@@ -1,4 +1,5 @@
-"""A local HTTP server speaking Pinecone's data-plane API, enforcing its limits, with 429s on demand."""
+"""A local HTTP server speaking Pinecone's API (the data plane, and the control plane's index
+create/describe/list), enforcing its limits, with 429s on demand."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ def _matches(metadata: dict, condition: dict) -> bool:
 
 @dataclass
 class FakePinecone:
-    """An index of `dimension`; `faults` ('429') are consumed one per request."""
+    """An index of `dimension` (data plane) and the indexes the control plane knows, by name;
+    `faults` ('429') are consumed one per POST."""
 
     dimension: int = 3
+    indexes: dict[str, dict] = field(default_factory=dict)
     namespaces: dict[str, dict[str, tuple[list[float], dict]]] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
@@ -36,8 +39,20 @@ class FakePinecone:
             def _error(self, status: int, message: str) -> None:
                 self.send_json(status, {"code": status, "message": message})
 
+            def index_model(self, name: str) -> dict:
+                return {**server.indexes[name], "host": server.url}
+
             def do_GET(self) -> None:
                 url = urlparse(self.path)
+                if url.path == "/indexes":
+                    server.requests.append({"path": url.path, "method": "GET"})
+                    return self.send_json(200, {"indexes": [self.index_model(name) for name in server.indexes]})
+                if url.path.startswith("/indexes/"):
+                    name = url.path.removeprefix("/indexes/")
+                    server.requests.append({"path": url.path, "method": "GET"})
+                    if name not in server.indexes:
+                        return self.send_json(404, {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404})
+                    return self.send_json(200, self.index_model(name))
                 query = parse_qs(url.query)
                 namespace = query.get("namespace", [""])[0]
                 vectors = server.namespaces.get(namespace, {})
@@ -59,6 +74,16 @@ class FakePinecone:
                 server.requests.append({"path": self.path, "bytes": len(raw), "body": body, "fault": fault})
                 if fault == "429":
                     return self._error(429, "Too Many Requests")
+                if self.path == "/indexes":
+                    name, vectors = body["name"], body["schema"]["fields"]["_values"]
+                    if name in server.indexes:
+                        return self._error(409, f"Resource {name} already exists")
+                    server.indexes[name] = {
+                        "name": name, "status": {"ready": True, "state": "Ready"}, "schema": body["schema"],
+                        "deployment": body["deployment"], "deletion_protection": body.get("deletion_protection", "disabled"),
+                    }
+                    server.dimension = vectors["dimension"]
+                    return self.send_json(201, self.index_model(name))
                 namespace = body.get("namespace", "")
                 store = server.namespaces.setdefault(namespace, {})
                 if self.path == "/vectors/upsert":

@@ -90,3 +90,22 @@ def test_429_is_retried(store: PineconeStore, server: FakePinecone, monkeypatch:
 def test_another_dimension_is_refused(store: PineconeStore) -> None:
     with pytest.raises(DimensionMismatchError, match="collection 'documents' expects 3 dimensions, not 384"):
         store.ensure_collection(384)
+
+
+def test_a_missing_index_is_created_serverless_only_when_asked(server: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's own variable points its control plane at the local server.
+    monkeypatch.setenv("PINECONE_CONTROLLER_HOST", server.url)
+    refused = PineconeStore(api_key="pc-test", index_name="fresh")
+    with pytest.raises(ValueError, match="Pinecone index 'fresh' does not exist"):
+        refused.ensure_collection(3)
+    assert refused.collection_dimension() is None and server.indexes == {}
+
+    store = PineconeStore(api_key="pc-test", index_name="fresh", create_if_missing=True, cloud="gcp", region="europe-west4")
+    store.ensure_collection(3)
+    store.ensure_collection(3)  # exists now: not created twice
+    (created,) = [r["body"] for r in server.requests if r["path"] == "/indexes" and "body" in r]
+    assert created["name"] == "fresh"
+    assert created["schema"]["fields"]["_values"] == {"type": "dense_vector", "dimension": 3, "metric": "cosine"}
+    assert (created["deployment"]["cloud"], created["deployment"]["region"]) == ("gcp", "europe-west4")
+    store.upsert("ns", records(["a", "b"], np.eye(2, 3, dtype=np.float32)))
+    assert store.count("ns") == 2 and store.collection_dimension() == 3
