@@ -37,6 +37,8 @@ def test_each_text_is_embedded_once_across_files(tmp_path: Path, state_db, embed
     vectors = pq.read_table(tmp_path / "a.out").column("embedding").to_pylist()
     assert vectors[0] == vectors[2]
     np.testing.assert_allclose(vectors[0], embedder.embed(["alpha"])[0], atol=1e-5)
+    # "beta" in the second file came back from the cache exactly as it was embedded.
+    assert pq.read_table(tmp_path / "b.out").column("embedding")[0].as_py() == vectors[1]
 
 
 def test_results_do_not_depend_on_batch_size(tmp_path: Path, state_db, embedder) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 import numpy as np
+import pyarrow as pa
 
+from resources.pg_binary_copy import BLOCK_ROWS, copy_binary, text_field, vector_field
 from resources.state_db import StateDatabase
 from vectordb_assets.state_schema import ensure_state_schema
 
@@ -41,12 +43,19 @@ class EmbeddingCache:
             conn.execute(
                 "create temp table vectordb_cache_staging (content_hash text, embedding vector) on commit drop"
             )
-            with conn.cursor().copy(
-                "copy vectordb_cache_staging (content_hash, embedding) from stdin with (format binary)"
-            ) as copy:
-                copy.set_types(["text", "vector"])
-                for content_hash, vector in vectors.items():
-                    copy.write_row((content_hash, np.asarray(vector, dtype=np.float32)))
+            hashes = list(vectors)
+            matrix = np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])
+            copy_binary(
+                conn,
+                "copy vectordb_cache_staging (content_hash, embedding) from stdin with (format binary)",
+                (
+                    [
+                        text_field(pa.array(hashes[start : start + BLOCK_ROWS], pa.string())),
+                        vector_field(matrix[start : start + BLOCK_ROWS]),
+                    ]
+                    for start in range(0, len(hashes), BLOCK_ROWS)
+                ),
+            )
             conn.execute(
                 "insert into vectordb_embedding_cache (model, content_hash, embedding)"
                 " select %s, content_hash, embedding from vectordb_cache_staging"
