@@ -136,7 +136,7 @@ def checkpoint(uri: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3, help="timed loads of each kind; the median is reported")
+    parser.add_argument("--repeats", type=int, default=5, help="timed loads of each kind; the median is reported")
     parser.add_argument("--skip-langchain", action="store_true")
     args = parser.parse_args()
     rows = data(args.rows)

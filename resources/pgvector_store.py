@@ -64,13 +64,7 @@ class PgVectorStore(VectorStore):
         return sql.Identifier(self.collection_name)
 
     def with_collection(self, name: str) -> "PgVectorStore":
-        return PgVectorStore(
-            state_db=self.state_db,
-            collection=name,
-            distance=self.distance,
-            load_connections=self.load_connections,
-            maintenance_work_mem=self.maintenance_work_mem,
-        )
+        return self.model_copy(update={"collection": name})
 
     def collection_dimension(self) -> int | None:
         with self.state_db.connect() as conn:
@@ -160,12 +154,13 @@ class PgVectorStore(VectorStore):
             for start in range(0, records.num_rows, BLOCK_ROWS):
                 block = records.slice(start, BLOCK_ROWS)
                 metadata = block.column("metadata")
+                has_metadata = pc.fill_null(pc.not_equal(metadata, ""), False)
                 yield [
                     text_field(namespace),
                     text_field(block.column("id")),
                     vector_field(vectors[start : start + BLOCK_ROWS]),
                     text_field(block.column("text")),
-                    jsonb_field(pc.if_else(pc.fill_null(pc.not_equal(metadata, ""), False), metadata, "{}")),
+                    jsonb_field(pc.if_else(has_metadata, metadata, "{}")),
                     text_field(block.column("content_hash")),
                     text_field(block.column("source_key")),
                 ]
