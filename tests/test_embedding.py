@@ -39,6 +39,10 @@ def test_each_text_is_embedded_once_across_files(tmp_path: Path, state_db, embed
     np.testing.assert_allclose(vectors[0], embedder.embed(["alpha"])[0], atol=1e-5)
     # "beta" in the second file came back from the cache exactly as it was embedded.
     assert pq.read_table(tmp_path / "b.out").column("embedding")[0].as_py() == vectors[1]
+    # Vectors are written without a dictionary (distinct floats would only fill one).
+    chunk = pq.ParquetFile(tmp_path / "a.out").metadata.row_group(0)
+    encodings = {chunk.column(i).path_in_schema.split(".")[0]: chunk.column(i).encodings for i in range(chunk.num_columns)}
+    assert not any("DICTIONARY" in e for e in encodings["embedding"]) and any("DICTIONARY" in e for e in encodings["doc_id"])
 
 
 def test_results_do_not_depend_on_batch_size(tmp_path: Path, state_db, embedder) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 _WHITESPACE = re.compile(r"\s+")
 # C0/C1 control characters other than tab and newline, which carry layout.
@@ -32,6 +34,13 @@ def canonical_schema(dimension: int | None) -> pa.Schema:
             pa.field("row_number", pa.int64(), nullable=False),
         ]
     )
+
+
+def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer of canonical (or embedded) rows: dictionary encoding for every column but the
+    vectors, whose distinct floats would fill a dictionary only for the writer to abandon it (a
+    slower write and a larger file)."""
+    return pq.ParquetWriter(path, schema, use_dictionary=[name for name in schema.names if name != "embedding"])
 
 
 def sanitise_text(text: str) -> str:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from resources.embedders import Embedder
 from resources.vector_store import DimensionMismatchError
-from vectordb_assets.canonical import embedding_type
+from vectordb_assets.canonical import embedding_type, parquet_writer
 from vectordb_assets.chunking import expand_chunks
 from vectordb_assets.embedding_cache import EmbeddingCache
 
@@ -55,7 +55,7 @@ def embed_file(
     size = min(chunk_tokens or embedder.max_input_tokens, embedder.max_input_tokens)
     parquet = pq.ParquetFile(in_path)
     schema = embedded_schema(parquet.schema_arrow, dimension)
-    with pq.ParquetWriter(out_path, schema) as writer:
+    with parquet_writer(out_path, schema) as writer:
         for source_batch in parquet.iter_batches(batch_size=batch_rows):
             batch = expand_chunks(source_batch, embedder, size, chunk_overlap)
             stats.chunk_rows_added += batch.num_rows - source_batch.num_rows

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vectordb_assets.duplicate_ids import DuplicateIdFinder
-from vectordb_assets.canonical import canonical_schema, row_doc_id, sanitise_text, text_hash, vector_hash
+from vectordb_assets.canonical import canonical_schema, parquet_writer, row_doc_id, sanitise_text, text_hash, vector_hash
 from vectordb_assets.readers import ReadOptions, UnreadableFileError, read_batches
 
 ID_CANDIDATES = ("id", "doc_id", "document_id", "uuid", "key", "_id")
@@ -148,7 +148,7 @@ class _CanonicalWriter:
     def __init__(self, out_path: Path, dimension: int | None, lineage: dict[str, Any]):
         self.schema = canonical_schema(dimension).with_metadata({LINEAGE_KEY: json.dumps(lineage).encode()})
         self.lineage = lineage
-        self.writer = pq.ParquetWriter(out_path, self.schema)
+        self.writer = parquet_writer(out_path, self.schema)
         self.rows: dict[str, list] = {name: [] for name in self.schema.names}
 
     def add(self, **row: Any) -> None:
@@ -207,7 +207,7 @@ def _drop_rows(out_path: Path, row_numbers: set[int], report: ValidationReport) 
     dropped = pa.array(sorted(row_numbers), pa.int64())
     staging = out_path.with_name(out_path.name + ".dedup")
     source = pq.ParquetFile(out_path)
-    with pq.ParquetWriter(staging, source.schema_arrow) as writer:
+    with parquet_writer(staging, source.schema_arrow) as writer:
         for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
             writer.write_batch(batch.filter(pc.invert(pc.is_in(batch.column("row_number"), dropped))))
     staging.replace(out_path)
