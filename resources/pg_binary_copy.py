@@ -6,15 +6,15 @@ times faster. Format: https://www.postgresql.org/docs/current/sql-copy.html#id-1
 
 Example::
 
-    fields = [text_field(ids), vector_field(vectors), jsonb_field(metadata)]
-    copy_binary(conn, "copy docs (id, embedding, metadata) from stdin with (format binary)", [fields])
+    columns = [text_column(ids), vector_column(vectors), jsonb_column(metadata)]
+    copy_binary(conn, "copy docs (id, embedding, metadata) from stdin with (format binary)", len(ids), columns)
 """
 
 from __future__ import annotations
 
 import struct
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -22,15 +22,17 @@ import pyarrow.compute as pc
 import psycopg
 from psycopg import sql
 
-# Rows encoded at once by the callers (bounds the memory of a COPY's encoded copy).
+# Rows encoded at once (bounds the memory of a COPY's encoded copy).
 BLOCK_ROWS = 8192
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
-# One field of every row: the pieces (arrays with a value per row, or scalars shared by all rows)
-# whose bytes, joined, are the field's length word and its value.
+# One field of a block of rows: the pieces (arrays with a value per row, or scalars shared by all
+# rows) whose bytes, joined, are the field's length word and its value.
 Field = list[Union[pa.Array, pa.Scalar]]
+# A column to copy: gives the field of rows [start, stop).
+Column = Callable[[int, int], Field]
 
 
 def _bytes(value: bytes) -> pa.Scalar:
@@ -44,34 +46,35 @@ def _int32_words(values: np.ndarray) -> pa.Array:
     return fixed.cast(pa.large_binary())
 
 
-def text_field(values: pa.Array | pa.ChunkedArray | str | None, prefix: bytes = b"") -> Field:
+def _text_field(data: pa.Array, prefix: bytes) -> Field:
+    data = data.cast(pa.large_binary())
+    lengths = pc.binary_length(data).to_numpy(zero_copy_only=False) + len(prefix)
+    if data.null_count:
+        lengths = np.where(data.is_null().to_numpy(zero_copy_only=False), -1, lengths)
+        data = data.fill_null(b"")
+    return [_int32_words(lengths), _bytes(prefix), data] if prefix else [_int32_words(lengths), data]
+
+
+def text_column(values: pa.Array | pa.ChunkedArray | str | None, prefix: bytes = b"") -> Column:
     """A text column (nulls become SQL NULL), or one string (or NULL) for every row; `prefix` goes
     before each non-null value."""
     if values is None or isinstance(values, str):
         if values is None:
-            return [_bytes(struct.pack(">i", -1))]
-        payload = prefix + values.encode("utf-8")
-        return [_bytes(struct.pack(">i", len(payload)) + payload)]
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    data = values.cast(pa.large_binary())
-    lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
-    if data.null_count:
-        lengths = np.where(data.is_null().to_numpy(zero_copy_only=False), -1, lengths + len(prefix))
-        data = data.fill_null(b"")
-    else:
-        lengths = lengths + len(prefix)
-    return [_int32_words(lengths), _bytes(prefix), data] if prefix else [_int32_words(lengths), data]
+            constant = [_bytes(struct.pack(">i", -1))]
+        else:
+            payload = prefix + values.encode("utf-8")
+            constant = [_bytes(struct.pack(">i", len(payload)) + payload)]
+        return lambda start, stop: constant
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return lambda start, stop: _text_field(array.slice(start, stop - start), prefix)
 
 
-def jsonb_field(values: pa.Array | pa.ChunkedArray) -> Field:
+def jsonb_column(values: pa.Array | pa.ChunkedArray) -> Column:
     """A column of JSON texts as jsonb (its binary form is a version byte, 1, and the text)."""
-    return text_field(values, prefix=b"\x01")
+    return text_column(values, prefix=b"\x01")
 
 
-def vector_field(vectors: np.ndarray) -> Field:
-    """A float matrix as pgvector `vector` values: dimension and a reserved 0 as big-endian int16,
-    then the values as big-endian float32."""
+def _vector_field(vectors: np.ndarray) -> Field:
     rows, dimension = vectors.shape
     encoded = np.empty(
         rows, dtype=[("length", ">i4"), ("dimension", ">u2"), ("unused", ">u2"), ("values", ">f4", (dimension,))]
@@ -84,12 +87,19 @@ def vector_field(vectors: np.ndarray) -> Field:
     return [fixed.cast(pa.large_binary())]
 
 
-def timestamptz_field(value: datetime) -> Field:
+def vector_column(vectors: np.ndarray) -> Column:
+    """A float matrix as pgvector `vector` values: dimension and a reserved 0 as big-endian int16,
+    then the values as big-endian float32."""
+    return lambda start, stop: _vector_field(vectors[start:stop])
+
+
+def timestamptz_column(value: datetime) -> Column:
     """One aware timestamp for every row (microseconds since 2000-01-01 UTC)."""
     if value.tzinfo is None:
         raise ValueError(f"timestamp {value.isoformat()} has no time zone")
     microseconds = (value - POSTGRES_EPOCH) // timedelta(microseconds=1)
-    return [_bytes(struct.pack(">iq", 8, microseconds))]
+    constant = [_bytes(struct.pack(">iq", 8, microseconds))]
+    return lambda start, stop: constant
 
 
 def encode_rows(fields: Sequence[Field]) -> pa.Buffer:
@@ -103,10 +113,18 @@ def encode_rows(fields: Sequence[Field]) -> pa.Buffer:
     return rows.buffers()[2].slice(int(start), int(end - start))
 
 
-def copy_binary(conn: psycopg.Connection, statement: sql.Composable | str, batches: Iterable[Sequence[Field]]) -> None:
-    """Run `statement` (a `COPY … FROM STDIN WITH (FORMAT binary)`) with the rows of every batch."""
+def copy_binary(
+    conn: psycopg.Connection,
+    statement: sql.Composable | str,
+    rows: int,
+    columns: Sequence[Column],
+    block_rows: int = BLOCK_ROWS,
+) -> None:
+    """Run `statement` (a `COPY … FROM STDIN WITH (FORMAT binary)`) with `rows` rows made of
+    `columns`, encoded and sent `block_rows` at a time."""
     with conn.cursor().copy(statement) as copy:
         copy.write(SIGNATURE)
-        for fields in batches:
-            copy.write(memoryview(encode_rows(fields)))
+        for start in range(0, rows, block_rows):
+            stop = min(start + block_rows, rows)
+            copy.write(memoryview(encode_rows([column(start, stop) for column in columns])))
         copy.write(TRAILER)

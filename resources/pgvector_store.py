@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 from pydantic import Field
 
-from resources.pg_binary_copy import BLOCK_ROWS, copy_binary, jsonb_field, text_field, vector_field
+from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vector_column
 from resources.state_db import StateDatabase
 from resources.vector_store import (
     DimensionMismatchError,
@@ -147,25 +147,19 @@ class PgVectorStore(VectorStore):
 
     @staticmethod
     def _copy_rows(conn: Any, target: sql.Composable, records: pa.Table, namespace: str) -> None:
-        """One binary COPY of the records into `target`, encoded a block of rows at a time."""
-        vectors = record_vectors(records)
-
-        def blocks() -> Iterator[list]:
-            for start in range(0, records.num_rows, BLOCK_ROWS):
-                block = records.slice(start, BLOCK_ROWS)
-                metadata = block.column("metadata")
-                has_metadata = pc.fill_null(pc.not_equal(metadata, ""), False)
-                yield [
-                    text_field(namespace),
-                    text_field(block.column("id")),
-                    vector_field(vectors[start : start + BLOCK_ROWS]),
-                    text_field(block.column("text")),
-                    jsonb_field(pc.if_else(has_metadata, metadata, "{}")),
-                    text_field(block.column("content_hash")),
-                    text_field(block.column("source_key")),
-                ]
-
-        copy_binary(conn, sql.SQL("copy {} from stdin with (format binary)").format(target), blocks())
+        """One binary COPY of the records into `target`."""
+        metadata = records.column("metadata")
+        has_metadata = pc.fill_null(pc.not_equal(metadata, ""), False)
+        columns = [
+            text_column(namespace),
+            text_column(records.column("id")),
+            vector_column(record_vectors(records)),
+            text_column(records.column("text")),
+            jsonb_column(pc.if_else(has_metadata, metadata, "{}")),
+            text_column(records.column("content_hash")),
+            text_column(records.column("source_key")),
+        ]
+        copy_binary(conn, sql.SQL("copy {} from stdin with (format binary)").format(target), records.num_rows, columns)
 
     def after_writes(self) -> None:
         if self.collection_dimension() is None:

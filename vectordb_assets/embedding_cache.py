@@ -7,7 +7,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pyarrow as pa
 
-from resources.pg_binary_copy import BLOCK_ROWS, copy_binary, text_field, vector_field
+from resources.pg_binary_copy import copy_binary, text_column, vector_column
 from resources.state_db import StateDatabase
 from vectordb_assets.state_schema import ensure_state_schema
 
@@ -44,17 +44,14 @@ class EmbeddingCache:
                 "create temp table vectordb_cache_staging (content_hash text, embedding vector) on commit drop"
             )
             hashes = list(vectors)
-            matrix = np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])
             copy_binary(
                 conn,
                 "copy vectordb_cache_staging (content_hash, embedding) from stdin with (format binary)",
-                (
-                    [
-                        text_field(pa.array(hashes[start : start + BLOCK_ROWS], pa.string())),
-                        vector_field(matrix[start : start + BLOCK_ROWS]),
-                    ]
-                    for start in range(0, len(hashes), BLOCK_ROWS)
-                ),
+                len(hashes),
+                [
+                    text_column(pa.array(hashes, pa.string())),
+                    vector_column(np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])),
+                ],
             )
             conn.execute(
                 "insert into vectordb_embedding_cache (model, content_hash, embedding)"

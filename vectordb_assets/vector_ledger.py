@@ -16,7 +16,7 @@ from typing import Iterator, Mapping, NamedTuple
 import psycopg
 import pyarrow as pa
 
-from resources.pg_binary_copy import BLOCK_ROWS, copy_binary, text_field, timestamptz_field
+from resources.pg_binary_copy import copy_binary, text_column, timestamptz_column
 from resources.state_db import StateDatabase
 from vectordb_assets.state_schema import ensure_state_schema
 
@@ -154,25 +154,23 @@ class VectorLedger:
         )
         if claims.num_rows == 0 or landed_at is None:
             return
-        blocks = (
-            [
-                text_field(self.collection),
-                text_field(self.namespace),
-                text_field(block.column("vector_id")),
-                text_field(source_key),
-                text_field(block.column("record_hash")),
-                text_field(block.column("content_hash")),
-                text_field(block.column("model")),
-                timestamptz_field(landed_at),
-            ]
-            for block in claims.to_batches(max_chunksize=BLOCK_ROWS)
-        )
+        columns = [
+            text_column(self.collection),
+            text_column(self.namespace),
+            text_column(claims.column("vector_id")),
+            text_column(source_key),
+            text_column(claims.column("record_hash")),
+            text_column(claims.column("content_hash")),
+            text_column(claims.column("model")),
+            timestamptz_column(landed_at),
+        ]
         copy_binary(
             conn,
             "copy vectordb_ledger"
             " (collection, namespace, vector_id, source_key, record_hash, content_hash, model, landed_at)"
             " from stdin with (format binary)",
-            blocks,
+            claims.num_rows,
+            columns,
         )
 
     def count(self, conn: psycopg.Connection) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from resources.pg_binary_copy import copy_binary, jsonb_field, text_field, timestamptz_field, vector_field
+from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, timestamptz_column, vector_column
 
 AWKWARD = ["plain", "", None, "tab\there, newline\nthere", 'quote " and \\ backslash', "日本語 ✓", "x" * 70_000]
 
@@ -22,12 +22,10 @@ def test_every_field_type_reads_back_as_written(state_db) -> None:
         conn.execute(
             "create table t (k text, c text, v vector(5), m jsonb, at timestamptz, nothing text)"
         )
-        fields = [text_field(pa.array(AWKWARD)), text_field("same"), vector_field(vectors),
-                  jsonb_field(pa.array(metadata)), timestamptz_field(landed), text_field(None)]
-        # Two batches in one COPY, split unevenly.
-        copy_binary(conn, "copy t from stdin with (format binary)",
-                    [[[p.slice(0, 3) if isinstance(p, pa.Array) else p for p in f] for f in fields],
-                     [[p.slice(3) if isinstance(p, pa.Array) else p for p in f] for f in fields]])
+        columns = [text_column(pa.array(AWKWARD)), text_column("same"), vector_column(vectors),
+                   jsonb_column(pa.chunked_array([metadata[:2], metadata[2:]])), timestamptz_column(landed), text_column(None)]
+        # Blocks of 3 rows: the COPY is sent in several pieces, the last one short.
+        copy_binary(conn, "copy t from stdin with (format binary)", rows, columns, block_rows=3)
         got = conn.execute("select k, c, v, m, at, nothing from t").fetchall()
     assert [r[0] for r in got] == AWKWARD
     assert {r[1] for r in got} == {"same"}
@@ -39,11 +37,11 @@ def test_every_field_type_reads_back_as_written(state_db) -> None:
 
 def test_a_naive_timestamp_is_refused() -> None:
     with pytest.raises(ValueError, match="has no time zone"):
-        timestamptz_field(datetime(2026, 1, 1))
+        timestamptz_column(datetime(2026, 1, 1))
 
 
 def test_a_wrong_field_count_is_reported_by_the_server(state_db) -> None:
     with state_db.connect() as conn:
         conn.execute("create table t (a text, b text)")
         with pytest.raises(Exception, match="row field count"):
-            copy_binary(conn, "copy t from stdin with (format binary)", [[text_field(pa.array(["x"]))]])
+            copy_binary(conn, "copy t from stdin with (format binary)", 1, [text_column(pa.array(["x"]))])
