@@ -28,6 +28,7 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+import pgserver  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 import pyarrow as pa  # noqa: E402
@@ -35,7 +36,7 @@ from pgvector.psycopg import register_vector  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from resources.pgvector_store import PgVectorStore  # noqa: E402
-from resources.state_db import StateDatabase, embedded_server_uri  # noqa: E402
+from resources.state_db import StateDatabase  # noqa: E402
 from vectordb_assets.canonical import text_hash  # noqa: E402
 from vectordb_assets.index_policy import IndexPolicy  # noqa: E402
 from vectordb_assets.index_sync import sync_source  # noqa: E402
@@ -141,8 +142,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = data(args.rows)
     times: dict[str, list[float]] = {BARE: [], OURS: []}
-    with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
-        uri = embedded_server_uri(Path(folder, "pgdata"))
+    # The server stops before its folder is removed (it may still be writing when the loads end).
+    with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder, \
+            pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server:
+        uri = server.get_uri()
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute("create extension if not exists vector")
         bare_copy(uri, "warm_up", *rows)  # a fresh server creates its WAL files during its first load
