@@ -18,8 +18,13 @@ def _start_and_query(data_dir: str) -> str:
 
 def test_several_processes_starting_at_once_share_one_server(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "pgdata")
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
+    pool = multiprocessing.get_context("spawn").Pool(3)
+    try:
         versions = pool.map(_start_and_query, [data_dir] * 3)
+    finally:
+        # Workers that exit normally run pgserver's exit handlers: the last one stops the server.
+        pool.close()
+        pool.join()
     assert len(set(versions)) == 1 and versions[0]
     # The data directory is kept, so the next start reuses it.
     assert (Path(data_dir) / "PG_VERSION").is_file()
