@@ -82,12 +82,10 @@ def sync_source(
             background.submit(ledger.replace_claims, conn, source_key, landed_at, claims) if plan.claims_changed else None
         )
         store.delete(ledger.namespace, plan.delete)
-        added = [vid for vid in plan.write_own if vid in plan.new_ids]
-        updated = [vid for vid in plan.write_own if vid not in plan.new_ids]
-        if added:
-            store.upsert(ledger.namespace, take_records(embedded, added), assume_new=True)
-        if updated:
-            store.upsert(ledger.namespace, take_records(embedded, updated))
+        if plan.write_new:
+            store.upsert(ledger.namespace, take_records(embedded, plan.write_new), assume_new=True)
+        if plan.write_changed:
+            store.upsert(ledger.namespace, take_records(embedded, plan.write_changed))
         for other_key, ids in plan.write_from.items():
             store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
         if claims_written is not None:

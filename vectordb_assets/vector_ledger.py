@@ -44,12 +44,10 @@ CLAIM_COLUMNS = ("vector_id", "record_hash", "content_hash", "model")
 class SyncPlan:
     """What syncing one source must do to the store and to the ledger."""
 
-    write_own: list[str] = field(default_factory=list)
-    new_ids: set[str] = field(default_factory=set)  # of write_own, the ids no source claimed before
+    write_new: list[str] = field(default_factory=list)  # ids no source claimed before
+    write_changed: list[str] = field(default_factory=list)  # ids whose stored vector must change
     write_from: dict[str, list[str]] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
-    added: int = 0
-    updated: int = 0
     skipped: int = 0
     shadowed: int = 0
     claims_changed: bool = True  # whether the ledger's claims of the source must be rewritten
@@ -57,7 +55,20 @@ class SyncPlan:
     @classmethod
     def first_load(cls, ids: list[str]) -> "SyncPlan":
         """The plan when no source claims any of `ids` yet: every row is new."""
-        return cls(write_own=list(ids), new_ids=set(ids), added=len(ids), claims_changed=bool(ids))
+        return cls(write_new=list(ids), claims_changed=bool(ids))
+
+    @property
+    def write_own(self) -> list[str]:
+        """Every id that this source's own rows write."""
+        return self.write_new + self.write_changed
+
+    @property
+    def added(self) -> int:
+        return len(self.write_new)
+
+    @property
+    def updated(self) -> int:
+        return len(self.write_changed)
 
 
 def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]]) -> SyncPlan:
@@ -65,8 +76,6 @@ def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[s
 
     `current` maps each id that `source_key` claims now or will claim to all of its claims.
     """
-    if not current:
-        return SyncPlan.first_load(list(incoming))
     plan = SyncPlan()
     previous = {vid: claims[source_key] for vid, claims in current.items() if source_key in claims}
     plan.claims_changed = previous != incoming
@@ -81,14 +90,11 @@ def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[s
             plan.delete.append(vid)
         elif new.source_key == source_key:
             if old is None:
-                plan.added += 1
-                plan.write_own.append(vid)
-                plan.new_ids.add(vid)
+                plan.write_new.append(vid)
             elif (old.source_key, old.record_hash, old.model) == (source_key, new.record_hash, new.model):
                 plan.skipped += 1
             else:
-                plan.updated += 1
-                plan.write_own.append(vid)
+                plan.write_changed.append(vid)
         elif old is not None and old.source_key == new.source_key:
             plan.shadowed += 1  # a newer source owns this id; this source's row waits behind it
         else:
