@@ -17,7 +17,7 @@ warnings.simplefilter("ignore")
 import dagster as dg  # noqa: E402
 
 from vectordb_assets.definitions import build_definitions  # noqa: E402
-from vectordb_assets.partitions import source_files  # noqa: E402
+from vectordb_assets.landing.partitions import source_files  # noqa: E402
 from vectordb_assets.settings import Settings  # noqa: E402
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()

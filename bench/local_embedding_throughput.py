@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resources.embedders import LocalEmbedder, load_minilm  # noqa: E402
 from resources.state_db import StateDatabase  # noqa: E402
-from vectordb_assets.embedding import embed_file  # noqa: E402
-from vectordb_assets.embedding_cache import EmbeddingCache  # noqa: E402
-from vectordb_assets.validation import validate_file  # noqa: E402
+from vectordb_assets.embedding.stage import embed_file  # noqa: E402
+from vectordb_assets.embedding.cache import EmbeddingCache  # noqa: E402
+from vectordb_assets.validation.validate import validate_file  # noqa: E402
 
 TOPICS = "invoices refunds passwords teams plans exports alerts integrations quotas regions".split()
 

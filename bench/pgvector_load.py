@@ -37,10 +37,10 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from resources.pgvector_store import PgVectorStore  # noqa: E402
 from resources.state_db import StateDatabase  # noqa: E402
-from vectordb_assets.canonical import text_hash  # noqa: E402
-from vectordb_assets.index_policy import IndexPolicy  # noqa: E402
-from vectordb_assets.index_sync import sync_source  # noqa: E402
-from vectordb_assets.vector_ledger import VectorLedger  # noqa: E402
+from vectordb_assets.validation.canonical import text_hash  # noqa: E402
+from vectordb_assets.indexing.policy import IndexPolicy  # noqa: E402
+from vectordb_assets.indexing.sync import sync_source  # noqa: E402
+from vectordb_assets.indexing.ledger import VectorLedger  # noqa: E402
 
 BARE = "bare binary COPY (the limit)"
 OURS = "this project's loader"

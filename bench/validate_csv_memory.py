@@ -34,7 +34,7 @@ def write_csv(path: Path, target_bytes: int) -> int:
 
 
 def child(path: str) -> None:
-    from vectordb_assets.validation import validate_file
+    from vectordb_assets.validation.validate import validate_file
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:

@@ -13,14 +13,14 @@ Example::
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from resources.retry import RetryPolicy
 
 
 class MetabaseAuthError(PermissionError):
@@ -33,14 +33,6 @@ class MetabaseTransientError(IOError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def _wait(state: Any) -> float:
-    """Retry-After when the server sent one, else exponential backoff with jitter."""
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, MetabaseTransientError) and error.retry_after is not None:
-        return min(error.retry_after, 60.0)
-    return min(0.5 * 2 ** (state.attempt_number - 1), 30.0) * random.uniform(0.5, 1.0)
 
 
 class MetabaseResource(dg.ConfigurableResource):
@@ -84,13 +76,8 @@ class MetabaseResource(dg.ConfigurableResource):
 
     def export_csv(self, question_id: int, dest: Path, parameters: list[dict[str, Any]] | None = None) -> int:
         """Write the question's results as CSV to `dest` (raw, unformatted values); returns bytes written."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_wait,
-            retry=retry_if_exception_type(MetabaseTransientError),
-            reraise=True,
-        )
-        return retrying(self._export_once, question_id, dest, parameters or [])
+        policy = RetryPolicy(lambda error: isinstance(error, MetabaseTransientError), attempts=self.max_attempts)
+        return policy.call(self._export_once, question_id, dest, parameters or [])
 
     def _export_once(self, question_id: int, dest: Path, parameters: list[dict[str, Any]]) -> int:
         what = f"POST /api/card/{question_id}/query/csv"

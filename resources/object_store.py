@@ -34,6 +34,11 @@ class ObjectNotFoundError(FileNotFoundError):
     """The key names no object in the store."""
 
 
+def is_not_found(error: BaseException) -> bool:
+    """Whether an S3 client error says the object (or key) does not exist."""
+    return getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """What the store says about one object."""
@@ -191,7 +196,7 @@ class S3ObjectStore(ObjectStore):
         try:
             response = self.client().head_object(Bucket=self.bucket, Key=self._full_key(key))
         except self.client().exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if is_not_found(error):
                 raise ObjectNotFoundError(f"no object {self.describe(key)}") from None
             raise
         return StoredObject(

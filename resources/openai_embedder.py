@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import base64
-import random
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -19,11 +18,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import openai
 from pydantic import Field, PrivateAttr
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from resources.batching import pack
 from resources.embedders import Embedder
 from resources.rate_limit import RateLimiter, shared_limiter
+from resources.retry import RetryPolicy
 
 MODELS = {  # model → (native dimension, US$ per million input tokens)
     "text-embedding-3-small": (1536, 0.02),
@@ -116,18 +115,15 @@ class OpenAIEmbedder(Embedder):
     def usage(self) -> dict[str, float]:
         return asdict(self._usage)
 
-    def _wait(self, state: Any) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        response = getattr(error, "response", None)
-        retry_after = response.headers.get("retry-after") if response is not None else None
+    def _count_retry(self, state: Any) -> None:
         with self._lock:
             self._usage.retries += 1
-        if retry_after:
-            try:
-                return min(float(retry_after), 120.0)
-            except ValueError:
-                pass
-        return min(2 ** (state.attempt_number - 1), 60.0) * random.uniform(0.5, 1.0)
+
+    def _retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            transient=lambda error: isinstance(error, RETRYABLE), attempts=self.max_attempts,
+            base_seconds=1.0, max_seconds=60.0, sleep=self._sleep, on_retry=self._count_retry,
+        )
 
     def _request(self, texts: list[str], tokens: int) -> np.ndarray:
         waited = self.limiter().acquire(tokens)
@@ -153,14 +149,8 @@ class OpenAIEmbedder(Embedder):
         for i, count in enumerate(counts):
             if count > MAX_TOKENS_PER_INPUT:
                 raise ValueError(f"input {i} has {count} tokens; {self.model} takes at most {MAX_TOKENS_PER_INPUT}")
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(RETRYABLE),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        policy = self._retry_policy()
         parts = []
         for batch in pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST):
-            parts.append(retrying(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch)))
+            parts.append(policy.call(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch)))
         return np.concatenate(parts)

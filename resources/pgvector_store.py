@@ -23,8 +23,8 @@ from pydantic import Field
 from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vector_column
 from resources.state_db import StateDatabase
 from resources.vector_store import (
-    DimensionMismatchError,
     SearchHit,
+    check_dimension,
     VectorStore,
     record_vectors,
     validate_collection_name,
@@ -78,10 +78,7 @@ class PgVectorStore(VectorStore):
     def ensure_collection(self, dimension: int) -> None:
         existing = self.collection_dimension()
         if existing is not None:
-            if existing != dimension:
-                raise DimensionMismatchError(
-                    f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}"
-                )
+            check_dimension(self.collection_name, existing, dimension)
             return
         with self.state_db.connect() as conn:
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.{self.collection_name}",))
@@ -103,7 +100,7 @@ class PgVectorStore(VectorStore):
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
-        self._check_dimension(records)
+        check_dimension(self.collection_name, self.collection_dimension(), records.schema.field("embedding").type.list_size)
         # A large write is split over several connections: each server process then decodes,
         # stores and indexes its share of the rows on its own CPU core.
         parts = max(1, min(self.load_connections, records.num_rows // PARALLEL_PART_MIN_ROWS))
@@ -171,9 +168,12 @@ class PgVectorStore(VectorStore):
         """Build the HNSW index once the first bulk load is in (much faster than row by row, and
         off the load's path); pgvector's notices, such as the graph outgrowing
         maintenance_work_mem, go to the run log."""
-        name = sql.Identifier(f"{self.collection_name}_embedding_{self.distance}_hnsw")
-        if conn.execute("select to_regclass(%s)", (f"{self.collection_name}_embedding_{self.distance}_hnsw",)).fetchone()[0]:
+        index_name = f"{self.collection_name}_embedding_{self.distance}_hnsw"
+        # Runs of the same collection finishing together take turns: only one builds the index.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.index/{index_name}",))
+        if conn.execute("select to_regclass(%s)", (index_name,)).fetchone()[0]:
             return
+        name = sql.Identifier(index_name)
         log = dg.get_dagster_logger()
         conn.add_notice_handler(lambda notice: log.warning(f"PostgreSQL: {notice.message_primary}"))
         if self.maintenance_work_mem:
@@ -182,14 +182,6 @@ class PgVectorStore(VectorStore):
         conn.execute(
             sql.SQL("create index if not exists {} on {} using hnsw (embedding {})").format(name, table, sql.SQL(opclass))
         )
-
-    def _check_dimension(self, records: pa.Table) -> None:
-        expected = self.collection_dimension()
-        got = records.schema.field("embedding").type.list_size
-        if expected is not None and got != expected:
-            raise DimensionMismatchError(
-                f"collection {self.collection_name!r} expects {expected} dimensions, not {got}"
-            )
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
         if not ids:

@@ -9,34 +9,33 @@ Example::
 from __future__ import annotations
 
 import json
-import random
+import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import dagster as dg
 import numpy as np
 import pyarrow as pa
 from pinecone import Pinecone, ServerlessSpec
-from pinecone.exceptions import PineconeApiException
 from pydantic import Field, PrivateAttr
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from resources.batching import pack
-from resources.vector_store import DimensionMismatchError, SearchHit, VectorStore, equality_filter, record_vectors
+from resources.retry import RetryPolicy, status_transient
+from resources.vector_store import (
+    TEXT_FIELD,
+    SearchHit,
+    VectorStore,
+    check_dimension,
+    equality_filter,
+    hit_from_metadata,
+    record_vectors,
+    stored_metadata,
+)
 
 MAX_VECTORS_PER_UPSERT = 1000
 MAX_REQUEST_BYTES = 2 * 1000 * 1000
 MAX_METADATA_BYTES = 40 * 1024
 MAX_IDS_PER_DELETE = 1000
 MAX_IDS_PER_FETCH = 100
-
-
-def _retryable(error: BaseException) -> bool:
-    status = getattr(error, "status_code", None) or getattr(error, "status", None)
-    return isinstance(error, PineconeApiException) and status is not None and (status == 429 or status >= 500)
-
-
-def _wait(state: Any) -> float:
-    return min(2 ** (state.attempt_number - 1), 30.0) * random.uniform(0.5, 1.0)
 
 
 class PineconeStore(VectorStore):
@@ -52,6 +51,7 @@ class PineconeStore(VectorStore):
     max_attempts: int = Field(default=5, description="Attempts per request on 429 and 5xx.")
 
     _index: Any = PrivateAttr(default=None)
+    _sleep: Any = PrivateAttr(default=time.sleep)
 
     @property
     def collection_name(self) -> str:
@@ -60,8 +60,9 @@ class PineconeStore(VectorStore):
     def with_collection(self, name: str) -> "PineconeStore":
         return self.model_copy(update={"index_name": name.replace("_", "-"), "host": None})
 
-    def _retrying(self) -> Retrying:
-        return Retrying(stop=stop_after_attempt(self.max_attempts), wait=_wait, retry=retry_if_exception(_retryable), reraise=True)
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """A data-plane call, retried on 429 and 5xx."""
+        return RetryPolicy(status_transient, attempts=self.max_attempts, sleep=self._sleep).call(fn, *args, **kwargs)
 
     def index(self) -> Any:
         """The data-plane client, made on first use."""
@@ -73,7 +74,7 @@ class PineconeStore(VectorStore):
     def collection_dimension(self) -> int | None:
         if not self.host and not self._index_exists():
             return None
-        return self._retrying()(self.index().describe_index_stats).dimension or None
+        return self._call(self.index().describe_index_stats).dimension or None
 
     def _index_exists(self) -> bool:
         return Pinecone(api_key=self.api_key).has_index(self.index_name)
@@ -86,12 +87,10 @@ class PineconeStore(VectorStore):
                 name=self.index_name, dimension=dimension, metric=self.metric,
                 spec=ServerlessSpec(cloud=self.cloud, region=self.region),
             )
-        existing = self.collection_dimension()
-        if existing is not None and existing != dimension:
-            raise DimensionMismatchError(f"collection {self.index_name!r} expects {existing} dimensions, not {dimension}")
+        check_dimension(self.index_name, self.collection_dimension(), dimension)
 
     def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
-        metadata = {**json.loads(metadata_json or "{}"), "text": text or "", "source_key": source_key, "content_hash": content_hash}
+        metadata = {**stored_metadata(metadata_json, content_hash, source_key), TEXT_FIELD: text or ""}
         metadata = {k: v for k, v in metadata.items() if v is not None}
         # Pinecone holds metadata values as strings, numbers, booleans or lists of strings.
         metadata = {k: v if isinstance(v, (str, int, float, bool)) else json.dumps(v) for k, v in metadata.items()}
@@ -107,9 +106,7 @@ class PineconeStore(VectorStore):
             return 0
         vectors = record_vectors(records)
         dimension = vectors.shape[1]
-        existing = self.collection_dimension()
-        if existing is not None and existing != dimension:
-            raise DimensionMismatchError(f"collection {self.index_name!r} expects {existing} dimensions, not {dimension}")
+        check_dimension(self.index_name, self.collection_dimension(), dimension)
         ids = records.column("id").to_pylist()
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
         items = [
@@ -119,34 +116,26 @@ class PineconeStore(VectorStore):
         # Measured as the request body carries each vector, with room for the envelope.
         sizes = [len(json.dumps(item).encode()) + 1 for item in items]
         for batch in pack(sizes, MAX_VECTORS_PER_UPSERT, MAX_REQUEST_BYTES - 1024):
-            self._retrying()(self.index().upsert, vectors=items[batch.start : batch.stop], namespace=namespace)
+            self._call(self.index().upsert, vectors=items[batch.start : batch.stop], namespace=namespace)
         return len(ids)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
         for start in range(0, len(ids), MAX_IDS_PER_DELETE):
-            self._retrying()(self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace)
+            self._call(self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace)
         return len(ids)
 
     def query(
         self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
     ) -> list[SearchHit]:
         extra = equality_filter(filters)
-        response = self._retrying()(
+        response = self._call(
             self.index().query, vector=np.asarray(vector, dtype=np.float32).tolist(), top_k=top_k,
             namespace=namespace, include_metadata=True, **extra,
         )
-        hits = []
-        for match in response.matches:
-            metadata = dict(match.metadata or {})
-            hits.append(SearchHit(
-                id=match.id, score=float(match.score), text=metadata.pop("text", None),
-                source_key=metadata.pop("source_key", ""),
-                metadata={k: v for k, v in metadata.items() if k != "content_hash"},
-            ))
-        return hits
+        return [hit_from_metadata(match.id, match.score, match.metadata) for match in response.matches]
 
     def count(self, namespace: str) -> int:
-        stats = self._retrying()(self.index().describe_index_stats)
+        stats = self._call(self.index().describe_index_stats)
         summary = (stats.namespaces or {}).get(namespace)
         return int(summary.vector_count) if summary else 0
 
@@ -157,6 +146,6 @@ class PineconeStore(VectorStore):
     def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
         hashes = {}
         for start in range(0, len(ids), MAX_IDS_PER_FETCH):
-            response = self._retrying()(self.index().fetch, ids=list(ids[start : start + MAX_IDS_PER_FETCH]), namespace=namespace)
+            response = self._call(self.index().fetch, ids=list(ids[start : start + MAX_IDS_PER_FETCH]), namespace=namespace)
             hashes.update({vid: (v.metadata or {}).get("content_hash") for vid, v in response.vectors.items()})
         return hashes

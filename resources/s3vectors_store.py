@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import boto3
@@ -19,12 +20,17 @@ import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from resources.batching import pack
+from resources.retry import RetryPolicy, boto_transient
 from resources.vector_store import (
-    DimensionMismatchError,
+    METADATA_JSON_FIELD,
+    TEXT_FIELD,
     SearchHit,
     VectorStore,
+    check_dimension,
     equality_filter,
+    hit_from_metadata,
     record_vectors,
+    stored_metadata,
     validate_collection_name,
 )
 
@@ -35,7 +41,7 @@ MAX_TOP_K = 100
 MAX_METADATA_BYTES = 40 * 1024
 MAX_FILTERABLE_BYTES = 2 * 1024
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
-NON_FILTERABLE = ["text", "metadata_json"]
+NON_FILTERABLE = [TEXT_FIELD, METADATA_JSON_FIELD]
 
 
 class InvalidVectorError(ValueError):
@@ -50,14 +56,21 @@ class S3VectorsStore(VectorStore):
     distance: str = Field(default="cosine", description="cosine or euclidean.")
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(default=None, description="Another endpoint (tests, proxies).")
+    max_attempts: int = Field(default=5, description="Attempts per request on throttling, 5xx and timeouts.")
 
     _client: Any = PrivateAttr(default=None)
+    _sleep: Any = PrivateAttr(default=time.sleep)
 
     def client(self) -> Any:
         """The boto3 `s3vectors` client, made on first use; credentials from boto3's usual chain."""
         if self._client is None:
             self._client = boto3.client("s3vectors", region_name=self.region_name, endpoint_url=self.endpoint_url)
         return self._client
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One S3 Vectors API call, retried on throttling, 5xx, timeouts and dropped connections."""
+        policy = RetryPolicy(boto_transient, attempts=self.max_attempts, sleep=self._sleep)
+        return policy.call(getattr(self.client(), operation), **kwargs)
 
     @property
     def collection_name(self) -> str:
@@ -83,23 +96,22 @@ class S3VectorsStore(VectorStore):
         names = self._indexes()
         if not names:
             return None
-        return self.client().get_index(vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
+        return self._call("get_index", vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
 
     def ensure_collection(self, dimension: int) -> None:
         try:
-            self.client().create_vector_bucket(vectorBucketName=self.vector_bucket)
+            self._call("create_vector_bucket", vectorBucketName=self.vector_bucket)
         except self.client().exceptions.ConflictException:
             pass
-        existing = self.collection_dimension()
-        if existing is not None and existing != dimension:
-            raise DimensionMismatchError(f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}")
+        check_dimension(self.collection_name, self.collection_dimension(), dimension)
         # The default namespace's index records the collection's dimension from the start.
         self._ensure_index("default", dimension)
 
     def _ensure_index(self, namespace: str, dimension: int) -> str:
         name = self.index_name(namespace)
         if name not in self._indexes():
-            self.client().create_index(
+            self._call(
+                "create_index",
                 vectorBucketName=self.vector_bucket,
                 indexName=name,
                 dataType="float32",
@@ -120,14 +132,14 @@ class S3VectorsStore(VectorStore):
 
     def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
         log = dg.get_dagster_logger()
-        filterable = {"source_key": source_key, "content_hash": content_hash, **json.loads(metadata_json or "{}")}
+        filterable = stored_metadata(metadata_json, content_hash, source_key)
         if len(json.dumps(filterable)) > MAX_FILTERABLE_BYTES:
             log.warning(f"{vid}: metadata over 2 KB is kept but cannot be filtered on")
-            filterable = {"source_key": source_key, "content_hash": content_hash, "metadata_json": metadata_json}
-        entry = {**filterable, "text": text or ""}
+            filterable = {**stored_metadata(None, content_hash, source_key), METADATA_JSON_FIELD: metadata_json}
+        entry = {**filterable, TEXT_FIELD: text or ""}
         if len(json.dumps(entry).encode()) > MAX_METADATA_BYTES:
             log.warning(f"{vid}: text dropped from the stored metadata (over 40 KB with it)")
-            entry["text"] = ""
+            entry[TEXT_FIELD] = ""
         return entry
 
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
@@ -137,9 +149,7 @@ class S3VectorsStore(VectorStore):
         dimension = vectors.shape[1]
         ids = records.column("id").to_pylist()
         self._check_vectors(ids, vectors)
-        existing = self.collection_dimension()
-        if existing is not None and existing != dimension:
-            raise DimensionMismatchError(f"collection {self.collection_name!r} expects {existing} dimensions, not {dimension}")
+        check_dimension(self.collection_name, self.collection_dimension(), dimension)
         index = self._ensure_index(namespace, dimension)
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
         entries = [
@@ -148,7 +158,8 @@ class S3VectorsStore(VectorStore):
         ]
         sizes = [len(json.dumps(entry)) for entry in entries]
         for batch in pack(sizes, MAX_VECTORS_PER_PUT, MAX_BYTES_PER_PUT):
-            self.client().put_vectors(
+            self._call(
+                "put_vectors",
                 vectorBucketName=self.vector_bucket, indexName=index, vectors=entries[batch.start : batch.stop]
             )
         return len(ids)
@@ -157,7 +168,8 @@ class S3VectorsStore(VectorStore):
         if not ids or self.index_name(namespace) not in self._indexes():
             return 0
         for start in range(0, len(ids), MAX_KEYS_PER_CALL):
-            self.client().delete_vectors(
+            self._call(
+                "delete_vectors",
                 vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
                 keys=list(ids[start : start + MAX_KEYS_PER_CALL]),
             )
@@ -171,23 +183,20 @@ class S3VectorsStore(VectorStore):
         if self.index_name(namespace) not in self._indexes():
             return []
         extra = equality_filter(filters)
-        response = self.client().query_vectors(
+        response = self._call(
+                "query_vectors",
             vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace), topK=top_k,
             queryVector={"float32": np.asarray(vector, dtype=np.float32).tolist()},
             returnMetadata=True, returnDistance=True, **extra,
         )
-        hits = []
-        for item in response.get("vectors", []):
-            metadata = dict(item.get("metadata") or {})
-            distance = float(item.get("distance", 0.0))
-            hits.append(SearchHit(
-                id=item["key"],
-                score=1 - distance if self.distance == "cosine" else -distance,
-                text=metadata.pop("text", None),
-                source_key=metadata.pop("source_key", ""),
-                metadata={k: v for k, v in metadata.items() if k != "content_hash"},
-            ))
-        return hits
+        return [
+            hit_from_metadata(
+                item["key"],
+                1 - float(item.get("distance", 0.0)) if self.distance == "cosine" else -float(item.get("distance", 0.0)),
+                item.get("metadata"),
+            )
+            for item in response.get("vectors", [])
+        ]
 
     def list_ids(self, namespace: str) -> Iterator[str]:
         if self.index_name(namespace) not in self._indexes():
@@ -207,7 +216,8 @@ class S3VectorsStore(VectorStore):
             return {}
         hashes = {}
         for start in range(0, len(ids), 100):
-            response = self.client().get_vectors(
+            response = self._call(
+                "get_vectors",
                 vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
                 keys=list(ids[start : start + 100]), returnMetadata=True,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import dagster as dg
 import numpy as np
 import pyarrow as pa
 
-COLLECTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
+COLLECTION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
 
 # Columns of the table passed to `upsert`.
 RECORD_COLUMNS = ("id", "embedding", "text", "metadata", "content_hash", "source_key")
@@ -25,9 +26,15 @@ class DimensionMismatchError(ValueError):
     """Vectors whose length differs from the collection's."""
 
 
+def check_dimension(collection: str, expected: int | None, got: int) -> None:
+    """Refuse vectors of another dimension than the collection's, in pgvector's words."""
+    if expected is not None and expected != got:
+        raise DimensionMismatchError(f"collection {collection!r} expects {expected} dimensions, not {got}")
+
+
 def validate_collection_name(name: str) -> str:
     """Return `name` if it is a safe identifier, else raise `CollectionNameError`."""
-    if not COLLECTION_NAME.match(name):
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
         raise CollectionNameError(
             f"collection name {name!r} is not allowed: use 1-48 characters of a-z, 0-9 and _, "
             "starting with a letter or _"
@@ -121,3 +128,25 @@ def equality_filter(filters: Mapping[str, str] | None) -> dict[str, Any]:
     if not conditions:
         return {}
     return {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}}
+
+
+# Fields every hosted store keeps beside a vector's own metadata; a search returns them apart.
+LINEAGE_FIELDS = ("source_key", "content_hash")
+TEXT_FIELD = "text"
+# Metadata too large to filter on is kept whole under this field (S3 Vectors).
+METADATA_JSON_FIELD = "metadata_json"
+
+
+def stored_metadata(metadata_json: str | None, content_hash: str, source_key: str) -> dict[str, Any]:
+    """A record's metadata with its lineage, as a hosted store (Pinecone, S3 Vectors) keeps it."""
+    return {**json.loads(metadata_json or "{}"), "source_key": source_key, "content_hash": content_hash}
+
+
+def hit_from_metadata(vid: str, score: float, metadata: Mapping[str, Any] | None) -> SearchHit:
+    """A search hit from what a hosted store returned: text and lineage apart from the metadata."""
+    fields = dict(metadata or {})
+    text = fields.pop(TEXT_FIELD, None)
+    source_key = fields.pop("source_key", "")
+    fields.pop("content_hash", None)
+    fields.update(json.loads(fields.pop(METADATA_JSON_FIELD, None) or "{}"))
+    return SearchHit(id=vid, score=float(score), text=text or None, source_key=source_key, metadata=fields)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from resources.object_store import StoredObject
-from vectordb_assets.partitions import partition_key_for, unusable_partition_key_reason
+from vectordb_assets.landing.partitions import partition_key_for, unusable_partition_key_reason
 
 
 @dataclass

@@ -8,7 +8,7 @@ import dagster as dg
 from resources.object_store import ObjectStore
 from sensors.landing_plan import LandingCursor, plan_landing
 from vectordb_assets.assets.vector_index import DELETED_SOURCES
-from vectordb_assets.partitions import source_files
+from vectordb_assets.landing.partitions import source_files
 
 # Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -13,7 +13,7 @@ from psycopg import sql
 from resources.state_db import StateDatabase
 from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
-from vectordb_assets.partitions import source_files
+from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()

@@ -16,7 +16,7 @@ from resources.object_store import LocalObjectStore
 from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.cli import main
 from vectordb_assets.definitions import build_definitions
-from vectordb_assets.partitions import source_files
+from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from resources.pgvector_store import PgVectorStore
 from resources.state_db import StateDatabase
 from vectordb_assets.resources_from_settings import vector_store
-from vectordb_assets.settings import Location, Settings, SettingsError
+from vectordb_assets.settings import Location, Settings, SettingsError, documented_variables
 
 
 def test_defaults_put_everything_under_the_home_folder(tmp_path: Path) -> None:
@@ -38,8 +39,12 @@ def test_outputs_inside_the_source_are_excluded_from_landing(tmp_path: Path) -> 
     [
         ({"VECTORDB_SOURCE": "gs://bucket/x"}, "unsupported location 'gs://bucket/x'"),
         ({"VECTORDB_SOURCE": "s3:///x"}, "no bucket"),
-        ({"VECTORDB_MAX_PARTITIONS_PER_RUN": "ten"}, "VECTORDB_MAX_PARTITIONS_PER_RUN must be a whole number"),
-        ({"VECTORDB_SENSOR_INTERVAL": "0"}, "VECTORDB_SENSOR_INTERVAL must be at least 1"),
+        ({"VECTORDB_MAX_PARTITIONS_PER_RUN": "ten"}, "VECTORDB_MAX_PARTITIONS_PER_RUN: Input should be a valid integer.*'ten'"),
+        ({"VECTORDB_SENSOR_INTERVAL": "0"}, "VECTORDB_SENSOR_INTERVAL: Input should be greater than or equal to 1"),
+        ({"VECTORDB_MAX_DELETED_FRACTION": "2"}, "VECTORDB_MAX_DELETED_FRACTION: Input should be less than or equal to 1"),
+        ({"VECTORDB_COLLECTION": "docs\n"}, re.escape("collection name 'docs\\n' is not allowed")),
+        ({"VECTORDB_COLLECTION": "Docs; drop table x"}, "is not allowed: use 1-48 characters"),
+        ({"VECTORDB_STORE": "s3vectors"}, "VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, env: dict, message: str) -> None:
@@ -52,7 +57,7 @@ def test_embedder_settings(tmp_path: Path) -> None:
         {"VECTORDB_EMBEDDER": "OpenAI", "VECTORDB_OPENAI_DIMENSIONS": "256", "VECTORDB_LOCAL_BATCH_SIZE": "16"}, cwd=tmp_path
     )
     assert (settings.embedder, settings.openai_dimensions, settings.local_batch_size) == ("openai", 256, 16)
-    with pytest.raises(SettingsError, match="VECTORDB_EMBEDDER must be one of local, openai, not 'cohere'"):
+    with pytest.raises(SettingsError, match="VECTORDB_EMBEDDER: Input should be 'local' or 'openai' \\(got 'cohere'\\)"):
         Settings.from_env({"VECTORDB_EMBEDDER": "cohere"}, cwd=tmp_path)
 
 
@@ -65,5 +70,24 @@ def test_pgvector_settings_reach_the_store(tmp_path: Path) -> None:
     assert isinstance(store, PgVectorStore)
     assert (store.load_connections, store.maintenance_work_mem, store.distance) == (4, "256MB", "l2")
     assert Settings.from_env({}, cwd=tmp_path).pg_load_connections == 2
-    with pytest.raises(SettingsError, match="VECTORDB_PG_LOAD_CONNECTIONS must be at least 1"):
+    with pytest.raises(SettingsError, match="VECTORDB_PG_LOAD_CONNECTIONS: Input should be greater than or equal to 1"):
         Settings.from_env({"VECTORDB_PG_LOAD_CONNECTIONS": "0"}, cwd=tmp_path)
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_table_and_env_example_name_exactly_the_variables_read() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    table = readme[readme.index("| variable |", readme.index("## Configuration")):]
+    table = table[: table.index("\n\n")]
+    in_readme = {name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+    assert in_readme == documented_variables()
+    example = (PROJECT / ".env.example").read_text()
+    assert set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE)) <= documented_variables()
+
+
+def test_every_setting_says_what_it_is_and_secrets_never_show() -> None:
+    assert all(field.description for field in Settings.model_fields.values())
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://u:hunter2@db/x", "OPENAI_API_KEY": "sk-hunter2"})
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())

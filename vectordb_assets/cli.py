@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -59,7 +58,7 @@ def seed(force: bool) -> None:
     if not force and landing.is_dir() and any(landing.rglob("*")):
         click.echo(f"{landing} already holds files; nothing written (use --force to add the samples)")
         return
-    from vectordb_assets.samples import write_samples
+    from vectordb_assets.landing.samples import write_samples
 
     with _resources(settings) as resources:
         for path in write_samples(landing, resources.embedder):
@@ -123,7 +122,7 @@ def _emit(data: Any, as_json: bool, table_rows: list[tuple] | None = None) -> No
 @contextmanager
 def _readable() -> Iterator[None]:
     from resources.object_store import ObjectNotFoundError
-    from vectordb_assets.readers import UnreadableFileError
+    from vectordb_assets.validation.readers import UnreadableFileError
 
     try:
         yield
@@ -144,7 +143,7 @@ def inspect() -> None:
 @_json_option
 def inspect_list(uri: str, as_json: bool) -> None:
     """Files under a folder or prefix, with size and modification time."""
-    from vectordb_assets.inspection import list_files
+    from vectordb_assets.validation.inspection import list_files
 
     with _readable():
         files = list_files(uri, _settings())
@@ -156,7 +155,7 @@ def inspect_list(uri: str, as_json: bool) -> None:
 @_json_option
 def inspect_metadata(uri: str, as_json: bool) -> None:
     """Rows, columns, and for Parquet row groups, writer and format version."""
-    from vectordb_assets.inspection import file_metadata
+    from vectordb_assets.validation.inspection import file_metadata
 
     with _readable():
         _emit(file_metadata(uri, _settings()), as_json)
@@ -169,7 +168,7 @@ def inspect_metadata(uri: str, as_json: bool) -> None:
 @_json_option
 def inspect_validate(uri: str, required_columns: str, max_rejected_ratio: float, as_json: bool) -> None:
     """The validation report; exits with status 1 when the file is not valid."""
-    from vectordb_assets.inspection import validation_report
+    from vectordb_assets.validation.inspection import validation_report
 
     required = [c.strip() for c in required_columns.split(",") if c.strip()]
     with _readable():
@@ -185,7 +184,7 @@ def inspect_validate(uri: str, required_columns: str, max_rejected_ratio: float,
 @_json_option
 def inspect_sample(uri: str, count: int, as_json: bool) -> None:
     """The first COUNT rows as they are in the file."""
-    from vectordb_assets.inspection import sample_rows
+    from vectordb_assets.validation.inspection import sample_rows
 
     with _readable():
         rows = sample_rows(uri, _settings(), count)
@@ -198,7 +197,7 @@ def inspect_sample(uri: str, count: int, as_json: bool) -> None:
 @_json_option
 def inspect_ids(uri: str, id_column: str | None, as_json: bool) -> None:
     """The id column, total and unique ids, and repeated ones."""
-    from vectordb_assets.inspection import id_summary
+    from vectordb_assets.validation.inspection import id_summary
 
     with _readable():
         _emit(id_summary(uri, _settings(), id_column), as_json)
@@ -224,7 +223,7 @@ def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tu
 
     Exits with status 1 unless every file was uploaded or skipped."""
     from vectordb_assets.settings import Location
-    from vectordb_assets.uploads import upload_folder
+    from vectordb_assets.transfer.uploads import upload_folder
 
     settings = _settings()
     target = Location.parse(destination, base=Path.cwd())
@@ -246,12 +245,12 @@ def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tu
 def url(key: str, expires: int | None, in_source: bool) -> None:
     """Print a link to KEY: an object of the outputs (validated/…, embeddings/…), of the landing area
     with --source, or any s3://bucket/key. Presigned on S3, file:// locally."""
-    from vectordb_assets.inspection import store_and_key
+    from vectordb_assets.validation.inspection import store_and_key
     from vectordb_assets.resources_from_settings import object_store
 
     settings = _settings()
     if expires:
-        settings = dataclasses.replace(settings, link_expiry_seconds=expires)
+        settings = settings.with_changes(link_expiry_seconds=expires)
     if key.startswith("s3://"):
         store, key = store_and_key(key, settings)
     else:
@@ -266,7 +265,7 @@ def url(key: str, expires: int | None, in_source: bool) -> None:
 @_json_option
 def migrate(target: str, as_json: bool) -> None:
     """Copy the local landing folder (and the outputs beside it) to S3, verifying every copy."""
-    from vectordb_assets.migration import files_to_copy, migrate as run_migration, migration_target
+    from vectordb_assets.transfer.migration import files_to_copy, migrate as run_migration, migration_target
 
     settings = _settings()
     try:

@@ -6,9 +6,9 @@ from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
 from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
 from vectordb_assets.assets.vector_index_checks import vector_index_matches_ledger
-from vectordb_assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
-from vectordb_assets.repair import repair_vector_index
-from vectordb_assets.upload_job import upload_job_outputs
+from vectordb_assets.assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
+from vectordb_assets.assets.repair_job import repair_vector_index
+from vectordb_assets.assets.upload_job import upload_job_outputs
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
@@ -17,7 +16,7 @@ from resources.pinecone_store import PineconeStore
 from resources.s3vectors_store import S3VectorsStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.index_policy import IndexPolicy
+from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
 
 
@@ -40,9 +39,12 @@ def object_store(location: Location, settings: Settings) -> ObjectStore:
 
 def metabase_resource(settings: Settings) -> MetabaseResource:
     """Metabase at VECTORDB_METABASE_URL; the API key or password is read by Dagster from the environment."""
-    secret = {name: dg.EnvVar(var) for name, var in (("api_key", "METABASE_API_KEY"), ("password", "METABASE_PASSWORD"))
-              if os.environ.get(var)}
-    return MetabaseResource(url=settings.metabase_url or "", username=os.environ.get("METABASE_USERNAME"), **secret)
+    secret = {}
+    if settings.metabase_api_key is not None:
+        secret["api_key"] = dg.EnvVar("METABASE_API_KEY")
+    if settings.metabase_password is not None:
+        secret["password"] = dg.EnvVar("METABASE_PASSWORD")
+    return MetabaseResource(url=settings.metabase_url or "", username=settings.metabase_username, **secret)
 
 
 def embedder(settings: Settings) -> Embedder:

@@ -1,13 +1,24 @@
-"""Settings read from the environment when the code location (or the CLI) is built."""
+"""Settings: every environment variable the platform reads, with its type, default and meaning.
+
+Read once through pydantic-settings when the code location (or the CLI) starts. Secrets are
+read here only to know whether they are set: resources take their values from the environment
+through `dg.EnvVar`, so they are never stored in run config or logged.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from vectordb_assets.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from resources.vector_store import CollectionNameError, validate_collection_name
+from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
+
+# Documented in the README's configuration table, read by boto3's own credential chain.
+READ_BY_BOTO3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 
 class SettingsError(ValueError):
@@ -64,97 +75,122 @@ def default_output(source: Location, home: Path) -> Location:
     return Location("file", str(home / "store"))
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, not {value}")
-    return value
+def env(name: str, *more: str) -> Any:
+    """The environment variable(s) a field is read from."""
+    return AliasChoices(name, *more) if more else name
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    value = (env.get(name) or default).strip().lower()
-    if value not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
-def _s3vectors_bucket(env: Mapping[str, str]) -> str | None:
-    bucket = env.get("VECTORDB_S3VECTORS_BUCKET") or None
-    if (env.get("VECTORDB_STORE") or "").strip().lower() == "s3vectors":
-        if not bucket:
-            raise SettingsError("VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET (a vector bucket name)")
-        if (env.get("VECTORDB_DISTANCE") or "cosine") == "inner_product":
-            raise SettingsError("S3 Vectors offers cosine and l2 (euclidean) distances, not inner_product")
-    return bucket
-
-
-def _questions(env: Mapping[str, str]) -> tuple[MetabaseQuestion, ...]:
-    try:
-        questions = tuple(parse_questions(env.get("VECTORDB_METABASE_QUESTIONS", "")))
-    except QuestionSpecError as error:
-        raise SettingsError(str(error)) from None
-    if questions and not env.get("VECTORDB_METABASE_URL"):
-        raise SettingsError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
-    return questions
-
-
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number from 0 to 1, not {raw!r}") from None
-    if not 0 <= value <= 1:
-        raise SettingsError(f"{name} must be a number from 0 to 1, not {value}")
-    return value
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Every choice the environment makes: where files land, where outputs and vectors go."""
 
-    home: Path
-    source: Location
-    output: Location
-    s3_endpoint_url: str | None
-    s3_region: str | None
-    database_url: str | None
-    collection: str
-    namespace: str
-    sensor_interval_seconds: int
-    max_partitions_per_run: int
-    volatile_fields: tuple[str, ...]
-    max_deleted_fraction: float
-    normalize_embeddings: bool
-    local_batch_size: int
-    link_expiry_seconds: int
-    embedder: str
-    store: str
-    pinecone_index: str
-    pinecone_host: str | None
-    pinecone_create: bool
-    pinecone_cloud: str
-    pinecone_region: str
-    s3vectors_bucket: str | None
-    s3vectors_endpoint_url: str | None
-    distance: str
-    pg_maintenance_work_mem: str | None
-    pg_load_connections: int
-    openai_model: str
-    openai_dimensions: int | None
-    openai_base_url: str | None
-    openai_requests_per_minute: int
-    openai_tokens_per_minute: int
-    metabase_url: str | None
-    metabase_questions: tuple[MetabaseQuestion, ...]
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    home_dir: str = Field(".vectordb", validation_alias=env("VECTORDB_HOME"), description="Folder of the embedded PostgreSQL data and the default landing and output folders.")
+    source_uri: str | None = Field(None, validation_alias=env("VECTORDB_SOURCE"), description="Where files land: a folder or s3://bucket/prefix.")
+    output_uri: str | None = Field(None, validation_alias=env("VECTORDB_OUTPUT"), description="Where validated/, embeddings/ and quarantine/ are written.")
+    s3_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"), description="Any S3-compatible endpoint.")
+    s3_region: str | None = Field(None, validation_alias=env("AWS_REGION", "AWS_DEFAULT_REGION"), description="AWS region.")
+    database_url: SecretStr | None = Field(None, validation_alias=env("DATABASE_URL"), description="PostgreSQL with pgvector; unset starts the embedded server.")
+    store: Literal["pgvector", "pinecone", "s3vectors"] = Field("pgvector", validation_alias=env("VECTORDB_STORE"), description="Where vectors go.")
+    collection: str = Field("documents", validation_alias=env("VECTORDB_COLLECTION"), description="pgvector table, or S3 Vectors index prefix (a plain identifier).")
+    distance: Literal["cosine", "l2", "inner_product"] = Field("cosine", validation_alias=env("VECTORDB_DISTANCE"), description="Distance of the index and the search order.")
+    pg_load_connections: int = Field(2, ge=1, validation_alias=env("VECTORDB_PG_LOAD_CONNECTIONS"), description="Connections that share a large pgvector write.")
+    pg_maintenance_work_mem: str | None = Field(None, validation_alias=env("VECTORDB_PG_MAINTENANCE_WORK_MEM"), description="Memory for building the HNSW index.")
+    pinecone_api_key: SecretStr | None = Field(None, validation_alias=env("PINECONE_API_KEY"), description="Pinecone key (read by Dagster through EnvVar).")
+    pinecone_index_name: str | None = Field(None, validation_alias=env("VECTORDB_PINECONE_INDEX"), description="Pinecone index; default: the collection with - for _.")
+    pinecone_host: str | None = Field(None, validation_alias=env("VECTORDB_PINECONE_HOST"), description="Pinecone index host; default: looked up.")
+    pinecone_create: bool = Field(False, validation_alias=env("VECTORDB_PINECONE_CREATE"), description="Create a missing Pinecone index.")
+    pinecone_cloud: str = Field("aws", validation_alias=env("VECTORDB_PINECONE_CLOUD"), description="Cloud of a created Pinecone index.")
+    pinecone_region: str = Field("us-east-1", validation_alias=env("VECTORDB_PINECONE_REGION"), description="Region of a created Pinecone index.")
+    s3vectors_bucket: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_BUCKET"), description="S3 Vectors bucket.")
+    s3vectors_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint.")
+    sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
+    max_partitions_per_run: int = Field(100, ge=1, validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"), description="Partitions per sensor-requested run.")
+    volatile_fields: CommaList = Field((), validation_alias=env("VECTORDB_VOLATILE_FIELDS"), description="Metadata fields whose changes alone rewrite nothing.")
+    max_deleted_fraction: float = Field(0.5, ge=0, le=1, validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"), description="Above this share of vanished files, deletions wait.")
+    embedder: Literal["local", "openai"] = Field("local", validation_alias=env("VECTORDB_EMBEDDER"), description="The embedding model's backend.")
+    openai_api_key: SecretStr | None = Field(None, validation_alias=env("OPENAI_API_KEY"), description="OpenAI key (read by Dagster through EnvVar).")
+    openai_model: str = Field("text-embedding-3-small", validation_alias=env("VECTORDB_OPENAI_MODEL"), description="OpenAI embedding model.")
+    openai_dimensions: int | None = Field(None, ge=1, validation_alias=env("VECTORDB_OPENAI_DIMENSIONS"), description="Shorter v3 vectors.")
+    openai_base_url: str | None = Field(None, validation_alias=env("OPENAI_BASE_URL"), description="Azure or an OpenAI-compatible server.")
+    openai_requests_per_minute: int = Field(3_000, ge=1, validation_alias=env("VECTORDB_OPENAI_RPM"), description="Request budget per minute, per process.")
+    openai_tokens_per_minute: int = Field(1_000_000, ge=1, validation_alias=env("VECTORDB_OPENAI_TPM"), description="Token budget per minute, per process.")
+    normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
+    local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")
+    link_expiry_seconds: int = Field(3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links.")
+    metabase_url: str | None = Field(None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL.")
+    metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")
+    metabase_username: str | None = Field(None, validation_alias=env("METABASE_USERNAME"), description="Metabase user for a session.")
+    metabase_password: SecretStr | None = Field(None, validation_alias=env("METABASE_PASSWORD"), description="Metabase password (read by Dagster through EnvVar).")
+    metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field((), validation_alias=env("VECTORDB_METABASE_QUESTIONS"), description="question_id:date_column:start_date[:parameter], comma-separated.")
+
+    _base: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("store", "distance", "embedder", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("volatile_fields", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+    @field_validator("metabase_questions", mode="before")
+    @classmethod
+    def _questions(cls, value: Any) -> Any:
+        return tuple(parse_questions(value)) if isinstance(value, str) else value
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        return validate_collection_name(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        if self.store == "s3vectors":
+            if not self.s3vectors_bucket:
+                raise ValueError("VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET (a vector bucket name)")
+            if self.distance == "inner_product":
+                raise ValueError("S3 Vectors offers cosine and l2 (euclidean) distances, not inner_product")
+        if self.metabase_questions and not self.metabase_url:
+            raise ValueError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
+        """The settings of `environ` (default: the process environment); relative paths from `cwd`."""
+        try:
+            if environ is None:
+                settings = cls()
+            else:
+                settings = cls.model_validate({k: v for k, v in environ.items() if v != ""})
+            settings._base = cwd or Path.cwd()
+            _ = (settings.source, settings.output)  # locations are checked now, not at first use
+        except ValidationError as error:
+            raise SettingsError(_explain(error)) from None
+        except (QuestionSpecError, CollectionNameError) as error:
+            raise SettingsError(str(error)) from None
+        return settings
+
+    @property
+    def home(self) -> Path:
+        return (self._base / self.home_dir).resolve()
+
+    @property
+    def source(self) -> Location:
+        return Location.parse(self.source_uri or str(self.home / "landing"), base=self._base)
+
+    @property
+    def output(self) -> Location:
+        return Location.parse(self.output_uri, base=self._base) if self.output_uri else default_output(self.source, self.home)
+
+    @property
+    def pinecone_index(self) -> str:
+        return self.pinecone_index_name or self.collection.replace("_", "-")
 
     @property
     def pgserver_dir(self) -> Path:
@@ -165,49 +201,29 @@ class Settings:
         """Outputs written inside the landing area must not be picked up as new files."""
         return self.source.contains(self.output)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
-        env = os.environ if env is None else env
-        base = cwd or Path.cwd()
-        home = (base / env.get("VECTORDB_HOME", ".vectordb")).resolve()
-        source = Location.parse(env.get("VECTORDB_SOURCE") or str(home / "landing"), base=base)
-        if env.get("VECTORDB_OUTPUT"):
-            output = Location.parse(env["VECTORDB_OUTPUT"], base=base)
-        else:
-            output = default_output(source, home)
-        return cls(
-            home=home,
-            source=source,
-            output=output,
-            s3_endpoint_url=env.get("VECTORDB_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
-            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            database_url=env.get("DATABASE_URL") or None,
-            collection=env.get("VECTORDB_COLLECTION", "documents"),
-            namespace=env.get("VECTORDB_NAMESPACE", "default"),
-            sensor_interval_seconds=_int(env, "VECTORDB_SENSOR_INTERVAL", 30),
-            max_partitions_per_run=_int(env, "VECTORDB_MAX_PARTITIONS_PER_RUN", 100),
-            link_expiry_seconds=_int(env, "VECTORDB_LINK_EXPIRY_SECONDS", 3600),
-            embedder=_choice(env, "VECTORDB_EMBEDDER", ("local", "openai"), "local"),
-            store=_choice(env, "VECTORDB_STORE", ("pgvector", "pinecone", "s3vectors"), "pgvector"),
-            pinecone_index=env.get("VECTORDB_PINECONE_INDEX") or env.get("VECTORDB_COLLECTION", "documents").replace("_", "-"),
-            pinecone_host=env.get("VECTORDB_PINECONE_HOST") or None,
-            pinecone_create=(env.get("VECTORDB_PINECONE_CREATE") or "false").lower() in ("1", "true", "yes"),
-            pinecone_cloud=env.get("VECTORDB_PINECONE_CLOUD", "aws"),
-            pinecone_region=env.get("VECTORDB_PINECONE_REGION", "us-east-1"),
-            s3vectors_bucket=_s3vectors_bucket(env),
-            s3vectors_endpoint_url=env.get("VECTORDB_S3VECTORS_ENDPOINT_URL") or None,
-            distance=_choice(env, "VECTORDB_DISTANCE", ("cosine", "l2", "inner_product"), "cosine"),
-            pg_maintenance_work_mem=env.get("VECTORDB_PG_MAINTENANCE_WORK_MEM") or None,
-            pg_load_connections=_int(env, "VECTORDB_PG_LOAD_CONNECTIONS", 2),
-            openai_model=env.get("VECTORDB_OPENAI_MODEL", "text-embedding-3-small"),
-            openai_dimensions=_int(env, "VECTORDB_OPENAI_DIMENSIONS", 0) or None,
-            openai_base_url=env.get("OPENAI_BASE_URL") or None,
-            openai_requests_per_minute=_int(env, "VECTORDB_OPENAI_RPM", 3_000),
-            openai_tokens_per_minute=_int(env, "VECTORDB_OPENAI_TPM", 1_000_000),
-            metabase_url=env.get("VECTORDB_METABASE_URL") or None,
-            metabase_questions=_questions(env),
-            local_batch_size=_int(env, "VECTORDB_LOCAL_BATCH_SIZE", 64),
-            normalize_embeddings=env.get("VECTORDB_NORMALIZE_EMBEDDINGS", "true").lower() not in ("0", "false", "no"),
-            max_deleted_fraction=_fraction(env, "VECTORDB_MAX_DELETED_FRACTION", 0.5),
-            volatile_fields=tuple(f.strip() for f in env.get("VECTORDB_VOLATILE_FIELDS", "").split(",") if f.strip()),
-        )
+    def with_changes(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed (by field name), relative paths from the same folder."""
+        copy = self.model_copy(update=changes)
+        copy._base = self._base
+        return copy
+
+
+def _explain(error: ValidationError) -> str:
+    """pydantic's errors, each naming the environment variable and the value it holds."""
+    lines = []
+    for item in error.errors():
+        name = item["loc"][0] if item["loc"] else ""  # the variable, since fields are read by alias
+        message = item["msg"].removeprefix("Value error, ")
+        if name and not message.startswith(name):
+            message = f"{name}: {message} (got {item['input']!r})"
+        lines.append(message)
+    return "; ".join(lines)
+
+
+def documented_variables() -> set[str]:
+    """Every environment variable the platform reads or documents (for the README's table)."""
+    names: set[str] = set(READ_BY_BOTO3)
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        names.update(alias.choices if isinstance(alias, AliasChoices) else [alias])
+    return names

@@ -74,7 +74,7 @@ def test_deletes_go_in_batches_of_1000(store: PineconeStore, server: FakePinecon
 
 
 def test_429_is_retried(store: PineconeStore, server: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("resources.pinecone_store._wait", lambda state: 0)
+    store._sleep = lambda seconds: None
     server.requests.clear()
     server.faults = ["429", "429"]
     store.upsert("ns", records(["a"], np.ones((1, 3), np.float32)))

@@ -10,8 +10,8 @@ import pytest
 from resources.object_store import LocalObjectStore
 from sensors.landing_sensor import build_landing_sensor
 from tests.pipeline_harness import Pipeline
-from vectordb_assets.jobs import ingest_files
-from vectordb_assets.partitions import source_files
+from vectordb_assets.assets.jobs import ingest_files
+from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
 

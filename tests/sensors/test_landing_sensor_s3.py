@@ -7,8 +7,8 @@ import dagster as dg
 
 from resources.object_store import S3ObjectStore
 from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG, build_landing_sensor
-from vectordb_assets.jobs import ingest_files
-from vectordb_assets.partitions import source_files
+from vectordb_assets.assets.jobs import ingest_files
+from vectordb_assets.landing.partitions import source_files
 
 
 def _tick(sensor, instance, store, cursor):

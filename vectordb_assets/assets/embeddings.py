@@ -9,14 +9,14 @@ from pydantic import Field
 
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
-from vectordb_assets.assets.source_state import current_etag
+from vectordb_assets.landing.source_state import current_etag
 from resources.state_db import StateDatabase
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
 from vectordb_assets.assets.validated_parquet import validated_parquet
-from vectordb_assets.embedding import embed_file
-from vectordb_assets.embedding_cache import EmbeddingCache
-from vectordb_assets.partitions import output_key, source_files
-from vectordb_assets.validation import read_lineage
+from vectordb_assets.embedding.stage import embed_file
+from vectordb_assets.embedding.cache import EmbeddingCache
+from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.validation.validate import read_lineage
 
 
 class EmbeddingsConfig(dg.Config):

@@ -7,7 +7,7 @@ import dagster as dg
 
 from resources.metabase import MetabaseResource
 from resources.object_store import ObjectStore
-from vectordb_assets.metabase_exports import MetabaseQuestion, rows_of_day
+from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, rows_of_day
 
 
 def build_question_asset(question: MetabaseQuestion) -> dg.AssetsDefinition:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
-from vectordb_assets.partitions import source_files
+from vectordb_assets.landing.partitions import source_files
 
 
 @dg.asset(

@@ -15,10 +15,11 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.raw_files import raw_files
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
-from vectordb_assets.canonical import canonical_schema
-from vectordb_assets.partitions import output_key, source_files
-from vectordb_assets.readers import ReadOptions, UnreadableFileError
-from vectordb_assets.validation import ValidationOptions, ValidationReport, validate_file
+from vectordb_assets.validation.canonical import canonical_schema
+from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError
+from vectordb_assets.validation.report import ValidationOptions, ValidationReport
+from vectordb_assets.validation.validate import validate_file
 
 QUARANTINE_PREFIX = "quarantine"
 BLOCKING_CHECKS = ("canonical_schema", "unique_ids", "dimension_matches_index", "rejected_ratio")

@@ -13,13 +13,13 @@ from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from vectordb_assets.assets.embeddings import embeddings
-from vectordb_assets.assets.source_state import current_etag
+from vectordb_assets.landing.source_state import current_etag
 from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
-from vectordb_assets.index_policy import IndexPolicy
-from vectordb_assets.index_sync import sync_source
-from vectordb_assets.partitions import output_key, source_files
-from vectordb_assets.validation import read_lineage
-from vectordb_assets.vector_ledger import VectorLedger
+from vectordb_assets.indexing.policy import IndexPolicy
+from vectordb_assets.indexing.sync import sync_source
+from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.validation.validate import read_lineage
+from vectordb_assets.indexing.ledger import VectorLedger
 
 # Metadata key listing the partitions whose source was gone; the landing sensor removes them.
 DELETED_SOURCES = "deleted_sources"

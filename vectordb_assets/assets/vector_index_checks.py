@@ -6,8 +6,8 @@ from resources.embedders import Embedder
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from vectordb_assets.assets.vector_index import vector_index
-from vectordb_assets.reconciliation import find_drift
-from vectordb_assets.vector_ledger import VectorLedger, ledger_namespaces
+from vectordb_assets.indexing.reconciliation import find_drift
+from vectordb_assets.indexing.ledger import VectorLedger, ledger_namespaces
 
 
 @dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")

@@ -1,0 +1,39 @@
+"""The code location loads the way `dagster dev` loads it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from vectordb_assets.definitions import build_definitions
+from vectordb_assets.settings import Settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_workspace_validates_with_the_projects_instance_settings(home: Path, tmp_path: Path) -> None:
+    # A copy of the project's workspace and instance files, so the instance writes under tmp_path.
+    for name in ("workspace.yaml", "dagster.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    dagster = Path(sys.executable).with_name("dagster")
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "All code locations passed validation" in completed.stderr + completed.stdout
+
+
+def test_the_landing_sensor_is_on_by_default_and_targets_the_chain(home: Path) -> None:
+    defs = build_definitions(Settings.from_env())
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    job = defs.resolve_job_def("ingest_files")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        "raw_files", "validated_parquet", "embeddings", "vector_index"
+    }

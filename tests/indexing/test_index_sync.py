@@ -1,0 +1,116 @@
+"""Syncing sources into pgvector through the ledger, on the embedded server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from resources.pgvector_store import PgVectorStore
+from vectordb_assets.indexing.policy import IndexPolicy
+from vectordb_assets.indexing.sync import sync_source
+from vectordb_assets.indexing.ledger import VectorLedger
+
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def embedded(source: str, rows: dict[str, str]) -> pa.Table:
+    ids = list(rows)
+    vectors = np.array([[len(t), 1.0, 0.5] for t in rows.values()], dtype=np.float32)
+    return pa.table(
+        {
+            "doc_id": ids,
+            "text": list(rows.values()),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 3),
+            "metadata": ["{}"] * len(ids),
+            "content_hash": [f"hash:{t}" for t in rows.values()],
+            "source_key": [source] * len(ids),
+            "embedding_model": ["m"] * len(ids),
+        }
+    )
+
+
+@pytest.fixture
+def setup(state_db):
+    store = PgVectorStore(state_db=state_db, collection="docs")
+    store.ensure_collection(3)
+    return store, VectorLedger(state_db, "docs", "ns")
+
+
+def texts(store: PgVectorStore) -> dict[str, tuple[str, str]]:
+    with store.state_db.connect() as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute("select id, text, source_key from docs")}
+
+
+def test_shared_ids_follow_the_newest_source_and_come_back_when_it_goes(setup) -> None:
+    store, ledger = setup
+    files = {"old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}), "new.csv": embedded("new.csv", {"1": "new one"})}
+    load = files.__getitem__
+    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load, IndexPolicy())
+    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy())
+    assert result.updated == 1
+    assert texts(store) == {"1": ("new one", "new.csv"), "2": ("old two", "old.csv")}
+
+    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), None, load, IndexPolicy())
+    assert gone.restored == 1
+    assert texts(store) == {"1": ("old one", "old.csv"), "2": ("old two", "old.csv")}
+
+
+def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None:
+    store, ledger = setup
+    table = embedded("a.csv", {"1": "one", "2": "two"})
+
+    def broken_load(_: str) -> pa.Table:
+        raise RuntimeError("unreachable")
+
+    sync_source(store, ledger, "a.csv", T0, table, broken_load, IndexPolicy())
+    edited = embedded("a.csv", {"1": "one, edited"})
+    original_replace = ledger.replace_claims
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("process died before the ledger write")
+
+    ledger.replace_claims = dies
+    with pytest.raises(RuntimeError, match="process died"):
+        sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
+    ledger.replace_claims = original_replace
+    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
+    assert (retry.updated, retry.deleted) == (1, 1)
+    assert texts(store) == {"1": ("one, edited", "a.csv")}
+    with ledger.locked() as conn:
+        assert ledger.count(conn) == 1
+
+
+def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypatch) -> None:
+    store, ledger = setup
+    files = {"a.csv": embedded("a.csv", {"1": "one", "2": "two"})}
+    sync_source(store, ledger, "a.csv", T0, files["a.csv"], files.__getitem__, IndexPolicy())
+    edited = embedded("a.csv", {"2": "two, edited", "3": "three"})
+    real_upsert = PgVectorStore.upsert
+
+    def upsert_dies(self, namespace, records, assume_new=False):
+        raise RuntimeError("connection lost after the delete, before the upsert")
+
+    monkeypatch.setattr(PgVectorStore, "upsert", upsert_dies)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+    assert texts(store) == {"2": ("two", "a.csv")}  # the delete went through, the upsert did not
+    monkeypatch.setattr(PgVectorStore, "upsert", real_upsert)
+    retry = sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+    assert (retry.added, retry.updated, retry.deleted) == (1, 1, 1)
+    assert texts(store) == {"2": ("two, edited", "a.csv"), "3": ("three", "a.csv")}
+
+
+def test_an_unchanged_file_leaves_the_ledger_untouched(setup, monkeypatch) -> None:
+    store, ledger = setup
+    table = embedded("a.csv", {"1": "one", "2": "two"})
+    sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+
+    def no_rewrite(*args, **kwargs):
+        raise AssertionError("the claims were rewritten although nothing changed")
+
+    monkeypatch.setattr(ledger, "replace_claims", no_rewrite)
+    again = sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+    assert (again.added, again.updated, again.skipped) == (0, 0, 2)

@@ -1,0 +1,96 @@
+"""The whole chain through Dagster, on the sample files, into pgvector on the embedded server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from resources.object_store import LocalObjectStore
+from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.definitions import build_definitions
+from vectordb_assets.landing.partitions import source_files
+from vectordb_assets.resources_from_settings import resources_for
+from vectordb_assets.landing.samples import ARTICLES, PRODUCTS, REVIEWS, write_samples
+from vectordb_assets.settings import Settings
+
+ASSETS = ("raw_files", "validated_parquet", "embeddings", "vector_index")
+
+
+@pytest.fixture
+def settings(home: Path, state_db, embedder, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    settings = Settings.from_env()
+    write_samples(Path(settings.source.root), embedder)
+    return settings
+
+
+def _keys(settings: Settings) -> list[str]:
+    return [obj.key for obj in LocalObjectStore(root=settings.source.root).list_objects()]
+
+
+def _run_range(settings: Settings, instance: dg.DagsterInstance, keys: list[str]) -> dg.ExecuteInProcessResult:
+    job = build_definitions(settings).resolve_job_def("ingest_files")
+    return job.execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]][:1]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_one_run_over_all_sample_files_indexes_every_row(settings: Settings) -> None:
+    keys = _keys(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(source_files.name, keys)
+        result = _run_range(settings, instance, keys)
+        assert result.success
+        for asset in ASSETS:
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
+    index = _metadata(result, "vector_index")
+    assert index["total_added"] == len(ARTICLES) + len(PRODUCTS) + len(REVIEWS)
+    assert index["vectors_in_namespace"] == len(ARTICLES) + len(PRODUCTS) + len(REVIEWS)
+    embedded = _metadata(result, "embeddings")
+    assert embedded["total_precomputed"] == len(PRODUCTS)
+    assert embedded["total_texts_embedded"] == len(ARTICLES) + len(REVIEWS)
+
+
+def test_a_known_rows_text_finds_that_row_first(settings: Settings) -> None:
+    keys = _keys(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(source_files.name, keys)
+        assert _run_range(settings, instance, keys).success
+    with dg.build_resources(resources_for(settings)) as resources:
+        for doc_id, _, text in ARTICLES[:3]:
+            hits = resources.vector_store.query("default", resources.embedder.embed([text])[0], 3)
+            assert hits[0].id == doc_id
+            assert hits[0].source_key == "help_center/articles.csv"
+            assert hits[0].score > 0.99
+
+
+def test_running_again_embeds_and_writes_nothing(settings: Settings) -> None:
+    keys = _keys(settings)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(source_files.name, keys)
+        assert _run_range(settings, instance, keys).success
+        again = _run_range(settings, instance, keys)
+    assert _metadata(again, "embeddings")["total_texts_embedded"] == 0
+    index = _metadata(again, "vector_index")
+    assert (index["total_added"], index["total_updated"], index["total_deleted"]) == (0, 0, 0)
+    assert index["total_skipped"] == index["vectors_in_namespace"] == 19
+
+
+def test_single_partition_run_reports_that_files_own_metadata(settings: Settings) -> None:
+    keys = _keys(settings)
+    csv_key = "help_center/articles.csv"
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(source_files.name, keys)
+        result = build_definitions(settings).resolve_job_def("ingest_files").execute_in_process(
+            instance=instance, partition_key=csv_key
+        )
+    validated = _metadata(result, "validated_parquet")
+    assert (validated["rows_read"], validated["rows_kept"], validated["rows_rejected"]) == (len(ARTICLES), len(ARTICLES), 0)
+    assert validated["id_column"] == "id"
+    assert validated["link"].startswith("file://")
+    assert _metadata(result, "raw_files")["size_bytes"] == (Path(settings.source.root) / csv_key).stat().st_size

@@ -1,0 +1,103 @@
+"""Uploading job outputs and printing links, through real boto3 on moto's server."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from vectordb_assets.cli import main
+from vectordb_assets.assets.upload_job import upload_job_outputs
+from vectordb_assets.transfer.uploads import upload_folder
+
+
+@pytest.fixture
+def outputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "job-output"
+    (folder / "pages").mkdir(parents=True)
+    (folder / "pages/1.json").write_text('[{"id": "1", "text": "one"}]')
+    (folder / "pages/2.json").write_text('[{"id": "2", "text": "two"}]')
+    (folder / "debug.log").write_text("noise")
+    (folder / "big.jsonl").write_bytes(b'{"id": "x", "text": "' + b"y" * (6 << 20) + b'"}\n')
+    return folder
+
+
+@pytest.fixture
+def s3(moto_endpoint: str, aws_env: None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
+    return boto3.client("s3", endpoint_url=moto_endpoint)
+
+
+def test_upload_goes_multipart_tags_and_skips_unchanged_files(outputs: Path, s3, s3_bucket: str) -> None:
+    summary = upload_folder(s3, outputs, s3_bucket, "landing", exclude=["*.log"], tags={"job": "scrape"},
+                            multipart_threshold=5 << 20)
+    assert (summary.status, summary.files_uploaded, summary.files_skipped) == ("success", 3, 0)
+    assert f"s3://{s3_bucket}/landing/big.jsonl" in summary.urls
+    assert s3.head_object(Bucket=s3_bucket, Key="landing/big.jsonl")["ETag"].strip('"').endswith("-2")  # two parts
+    assert s3.get_object_tagging(Bucket=s3_bucket, Key="landing/pages/1.json")["TagSet"] == [{"Key": "job", "Value": "scrape"}]
+    assert "landing/debug.log" not in {o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    (outputs / "pages/2.json").write_text('[{"id": "2", "text": "two, edited"}]')
+    again = upload_folder(s3, outputs, s3_bucket, "landing", exclude=["*.log"], multipart_threshold=5 << 20)
+    assert (again.files_uploaded, again.files_skipped, again.urls) == (1, 2, [f"s3://{s3_bucket}/landing/pages/2.json"])
+
+
+def test_a_partial_upload_names_the_failed_file_and_a_rerun_uploads_only_it(outputs: Path, s3, s3_bucket: str) -> None:
+    (outputs / "pages/3.json").symlink_to(outputs / "pages/missing.json")
+    result = CliRunner().invoke(main, ["upload", str(outputs), f"s3://{s3_bucket}/in", "--include", "pages/*", "--json"])
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 1 and summary["status"] == "partial"
+    assert list(summary["errors"]) == ["pages/3.json"] and "No such file" in summary["errors"]["pages/3.json"]
+    assert summary["files_uploaded"] == 2
+    (outputs / "pages/missing.json").write_text('[{"id": "3", "text": "three"}]')
+    rerun = CliRunner().invoke(main, ["upload", str(outputs), f"s3://{s3_bucket}/in", "--include", "pages/*", "--json"])
+    summary = json.loads(rerun.stdout)
+    assert rerun.exit_code == 0
+    assert summary["urls"] == [f"s3://{s3_bucket}/in/pages/3.json", f"s3://{s3_bucket}/in/pages/missing.json"]
+    assert summary["files_skipped"] == 2
+
+
+def test_the_upload_job_records_its_summary(outputs: Path, s3, s3_bucket: str, moto_endpoint: str) -> None:
+    from dagster_aws.s3 import S3Resource
+
+    config = {"ops": {"upload_files": {"config": {"folder": str(outputs), "destination": f"s3://{s3_bucket}/p", "exclude": ["big.*"]}}}}
+    result = upload_job_outputs.execute_in_process(run_config=config, resources={"s3": S3Resource(endpoint_url=moto_endpoint)})
+    assert result.success
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    assert metadata["status"].value == "success" and metadata["files_uploaded"].value == 3
+
+
+def test_url_prints_a_working_presigned_link(s3, s3_bucket: str, home: Path) -> None:
+    s3.put_object(Bucket=s3_bucket, Key="_vectordb/validated/a.csv.parquet", Body=b"PAR1...")
+    result = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/_vectordb/validated/a.csv.parquet", "--expires", "60"])
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert "Expires=" in link or "X-Amz-Expires=60" in link
+    with urllib.request.urlopen(link) as response:
+        assert response.read() == b"PAR1..."
+    missing = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/nothing-here"])
+    assert missing.exit_code == 1 and "no object" in missing.output
+
+
+def test_s3_verifies_the_checksum_and_a_same_size_edit_is_uploaded_again(outputs: Path, s3, s3_bucket: str) -> None:
+    import base64
+    import hashlib
+
+    page = outputs / "pages/1.json"
+    upload_folder(s3, outputs, s3_bucket, "in", include=["pages/1.json"])
+    stored = s3.head_object(Bucket=s3_bucket, Key="in/pages/1.json", ChecksumMode="ENABLED")["ChecksumSHA256"]
+    assert stored == base64.b64encode(hashlib.sha256(page.read_bytes()).digest()).decode()
+    # Same size, other bytes: the checksum, not the size or a header we sent, decides.
+    page.write_text(page.read_text().replace("one", "eno"))
+    again = upload_folder(s3, outputs, s3_bucket, "in", include=["pages/1.json"])
+    assert (again.files_uploaded, again.files_skipped) == (1, 0)
+    assert s3.get_object(Bucket=s3_bucket, Key="in/pages/1.json")["Body"].read() == page.read_bytes()
+
+
+def test_a_missing_bucket_fails_at_once_without_retries(outputs: Path, s3) -> None:
+    summary = upload_folder(s3, outputs, "no-such-bucket-here", "in", include=["pages/1.json"])
+    assert summary.status == "failed" and "NoSuchBucket" in summary.errors["pages/1.json"]

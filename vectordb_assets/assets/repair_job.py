@@ -1,0 +1,47 @@
+"""The repair job: rewrite what the store lost, delete what it should not hold."""
+
+import dagster as dg
+from pydantic import Field
+
+from resources.embedders import Embedder
+from resources.object_store import ObjectStore
+from resources.state_db import StateDatabase
+from resources.vector_store import VectorStore
+from vectordb_assets.assets.vector_index import load_embedded
+from vectordb_assets.indexing.reconciliation import find_drift, repair
+from vectordb_assets.indexing.ledger import VectorLedger, ledger_namespaces
+
+
+class RepairConfig(dg.Config):
+    """Which namespace to repair."""
+
+    namespace: str | None = Field(default=None, description="One namespace; all of them when unset.")
+
+
+@dg.op
+def repair_vector_store(
+    context: dg.OpExecutionContext,
+    config: RepairConfig,
+    vector_store: VectorStore,
+    state_db: StateDatabase,
+    output_store: ObjectStore,
+    embedder: Embedder,
+) -> None:
+    """Finds drift between store and ledger in each namespace and repairs it."""
+    vector_store = vector_store.for_dimension(embedder.dimension)
+    collection = vector_store.collection_name
+    with state_db.connect() as conn:
+        namespaces = [config.namespace] if config.namespace else ledger_namespaces(conn, collection)
+    for namespace in namespaces:
+        ledger = VectorLedger(state_db, collection, namespace)
+        drift = find_drift(vector_store, ledger, sample_size=10**9)
+        counts = repair(vector_store, ledger, drift, lambda key: load_embedded(output_store, key)[0])
+        context.log.info(f"{collection}/{namespace}: {counts} (missing {len(drift.missing)}, orphans {len(drift.orphans)})")
+        context.log_event(
+            dg.AssetObservation(asset_key="vector_index", metadata={"namespace": namespace, **counts, **drift.summary()})
+        )
+
+
+@dg.job(description="Repair drift between the vector store and the ledger (run the check again afterwards).")
+def repair_vector_index() -> None:
+    repair_vector_store()

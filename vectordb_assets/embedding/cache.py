@@ -1,0 +1,61 @@
+"""The embedding cache: each (model, content hash) is embedded once, whatever file or run has it."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from resources.pg_binary_copy import copy_binary, text_column, vector_column
+from resources.state_db import StateDatabase
+from resources.state_schema import ensure_state_schema
+
+
+class EmbeddingCache:
+    """Vectors by (model, content hash), kept in the state database."""
+
+    def __init__(self, state_db: StateDatabase, model: str):
+        self.state_db = state_db
+        self.model = model
+
+    def get_many(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among `content_hashes`."""
+        wanted = list(dict.fromkeys(content_hashes))
+        if not wanted:
+            return {}
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            rows = conn.execute(
+                "select content_hash, embedding from vectordb_embedding_cache"
+                " where model = %s and content_hash = any(%s)",
+                (self.model, wanted),
+                binary=True,  # pgvector's binary format loads straight into numpy
+            ).fetchall()
+        return {h: v.to_numpy().astype(np.float32, copy=False) for h, v in rows}
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Store vectors; a hash already present keeps its first vector."""
+        if not vectors:
+            return
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            conn.execute(
+                "create temp table vectordb_cache_staging (content_hash text, embedding vector) on commit drop"
+            )
+            hashes = list(vectors)
+            copy_binary(
+                conn,
+                "copy vectordb_cache_staging (content_hash, embedding) from stdin with (format binary)",
+                len(hashes),
+                [
+                    text_column(pa.array(hashes, pa.string())),
+                    vector_column(np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])),
+                ],
+            )
+            conn.execute(
+                "insert into vectordb_embedding_cache (model, content_hash, embedding)"
+                " select %s, content_hash, embedding from vectordb_cache_staging"
+                " on conflict (model, content_hash) do nothing",
+                (self.model,),
+            )

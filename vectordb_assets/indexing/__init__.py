@@ -1,0 +1,1 @@
+"""Indexing: the vector ledger, the store sync it guides, reconciliation and repair."""

@@ -1,0 +1,207 @@
+"""The vector ledger: which sources claim each vector id, and so what the store must hold.
+
+Every source that contains an id holds a claim on it; the most recently landed claim owns the
+id, and the store holds the owner's vector. Syncing one source compares its rows with the claims
+and yields a plan: what to write, what to skip, what to delete, and which ids go back to an
+older source when the newer one drops them.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Mapping, NamedTuple
+
+import psycopg
+import pyarrow as pa
+
+from resources.pg_binary_copy import copy_binary, text_column, timestamptz_column
+from resources.state_db import StateDatabase
+from resources.state_schema import ensure_state_schema
+
+
+class Claim(NamedTuple):
+    """One source's version of one vector id (a tuple: a file's worth of them is built quickly)."""
+
+    source_key: str
+    record_hash: str  # the row's content and non-volatile metadata
+    model: str
+    landed_at: datetime
+    content_hash: str = ""  # what the store records for the row, for reconciliation
+
+
+def owner_of(claims: Mapping[str, Claim]) -> Claim | None:
+    """The newest landed claim (ties broken by source key, so the choice is stable)."""
+    return max(claims.values(), key=lambda c: (c.landed_at, c.source_key), default=None)
+
+
+# Columns of a table of one source's claims: what `VectorLedger.plan` and `replace_claims` take.
+CLAIM_COLUMNS = ("vector_id", "record_hash", "content_hash", "model")
+
+
+@dataclass
+class SyncPlan:
+    """What syncing one source must do to the store and to the ledger."""
+
+    write_new: list[str] = field(default_factory=list)  # ids no source claimed before
+    write_changed: list[str] = field(default_factory=list)  # ids whose stored vector must change
+    write_from: dict[str, list[str]] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    skipped: int = 0
+    shadowed: int = 0
+    claims_changed: bool = True  # whether the ledger's claims of the source must be rewritten
+
+    @classmethod
+    def first_load(cls, ids: list[str]) -> "SyncPlan":
+        """The plan when no source claims any of `ids` yet: every row is new."""
+        return cls(write_new=list(ids), claims_changed=bool(ids))
+
+    @property
+    def write_own(self) -> list[str]:
+        """Every id that this source's own rows write."""
+        return self.write_new + self.write_changed
+
+    @property
+    def added(self) -> int:
+        return len(self.write_new)
+
+    @property
+    def updated(self) -> int:
+        return len(self.write_changed)
+
+
+def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]]) -> SyncPlan:
+    """Compare a source's new claims with the ledger's claims on the same ids.
+
+    `current` maps each id that `source_key` claims now or will claim to all of its claims.
+    """
+    plan = SyncPlan()
+    previous = {vid: claims[source_key] for vid, claims in current.items() if source_key in claims}
+    plan.claims_changed = previous != incoming
+    affected = set(incoming) | set(previous)
+    for vid in sorted(affected):
+        before = dict(current.get(vid, {}))
+        after = {k: v for k, v in before.items() if k != source_key}
+        if vid in incoming:
+            after[source_key] = incoming[vid]
+        old, new = owner_of(before), owner_of(after)
+        if new is None:
+            plan.delete.append(vid)
+        elif new.source_key == source_key:
+            if old is None:
+                plan.write_new.append(vid)
+            elif (old.source_key, old.record_hash, old.model) == (source_key, new.record_hash, new.model):
+                plan.skipped += 1
+            else:
+                plan.write_changed.append(vid)
+        elif old is not None and old.source_key == new.source_key:
+            plan.shadowed += 1  # a newer source owns this id; this source's row waits behind it
+        else:
+            plan.write_from.setdefault(new.source_key, []).append(vid)
+    return plan
+
+
+class VectorLedger:
+    """Claims for one (collection, namespace), kept in the state database."""
+
+    def __init__(self, state_db: StateDatabase, collection: str, namespace: str):
+        self.state_db = state_db
+        self.collection = collection
+        self.namespace = namespace
+
+    @contextmanager
+    def locked(self) -> Iterator[psycopg.Connection]:
+        """A transaction that holds the namespace's lock: syncs of one namespace run one at a time."""
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            with conn.transaction():
+                conn.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.ledger/{self.collection}/{self.namespace}",)
+                )
+                yield conn
+
+    def plan(self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table) -> SyncPlan:
+        """What syncing the source's claims (a table of `CLAIM_COLUMNS`) must do. A claim object per
+        row is built only when some of its ids are claimed already (not on a first load)."""
+        ids = claims.column("vector_id").to_pylist()
+        current = self.current_claims(conn, source_key, ids)
+        if not current:
+            return SyncPlan.first_load(ids)
+        columns = (claims.column(name).to_pylist() for name in ("record_hash", "model", "content_hash"))
+        incoming = {
+            vid: Claim(source_key, record_hash, model, landed_at, content_hash)
+            for vid, record_hash, model, content_hash in zip(ids, *columns)
+        }
+        return plan_sync(source_key, incoming, current)
+
+    def current_claims(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> dict[str, dict[str, Claim]]:
+        """All claims on the ids `source_key` claims now or lists in `ids`."""
+        rows = conn.execute(
+            "select vector_id, source_key, record_hash, model, landed_at, content_hash from vectordb_ledger"
+            " where collection = %s and namespace = %s and vector_id in ("
+            "  select vector_id from vectordb_ledger"
+            "  where collection = %s and namespace = %s and source_key = %s"
+            "  union all select unnest(%b::text[]))",
+            # A binary array is quick to send, and its length (unlike a JSON text's) is known to
+            # the planner, which then hashes instead of looping over every pair of ids.
+            (self.collection, self.namespace, self.collection, self.namespace, source_key, ids),
+        ).fetchall()
+        claims: dict[str, dict[str, Claim]] = {}
+        for vid, *claim in rows:
+            claims.setdefault(vid, {})[claim[0]] = Claim(*claim)
+        return claims
+
+    def replace_claims(self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table) -> None:
+        """Make `claims` (a table of `CLAIM_COLUMNS`, landed at `landed_at`) the source's only claims."""
+        conn.execute(
+            "delete from vectordb_ledger where collection = %s and namespace = %s and source_key = %s",
+            (self.collection, self.namespace, source_key),
+        )
+        if claims.num_rows == 0 or landed_at is None:
+            return
+        columns = [
+            text_column(self.collection),
+            text_column(self.namespace),
+            text_column(claims.column("vector_id")),
+            text_column(source_key),
+            text_column(claims.column("record_hash")),
+            text_column(claims.column("content_hash")),
+            text_column(claims.column("model")),
+            timestamptz_column(landed_at),
+        ]
+        copy_binary(
+            conn,
+            "copy vectordb_ledger"
+            " (collection, namespace, vector_id, source_key, record_hash, content_hash, model, landed_at)"
+            " from stdin with (format binary)",
+            claims.num_rows,
+            columns,
+        )
+
+    def count(self, conn: psycopg.Connection) -> int:
+        """How many distinct ids the namespace's claims cover (what the store should hold)."""
+        row = conn.execute(
+            "select count(distinct vector_id) from vectordb_ledger where collection = %s and namespace = %s",
+            (self.collection, self.namespace),
+        ).fetchone()
+        return int(row[0])
+
+    def owners(self, conn: psycopg.Connection) -> dict[str, Claim]:
+        """The owning claim of every id in the namespace: what the store must hold."""
+        rows = conn.execute(
+            "select distinct on (vector_id) vector_id, source_key, record_hash, model, landed_at, content_hash"
+            " from vectordb_ledger where collection = %s and namespace = %s"
+            " order by vector_id, landed_at desc, source_key desc",
+            (self.collection, self.namespace),
+        ).fetchall()
+        return {r[0]: Claim(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
+    """The namespaces with claims in a collection."""
+    ensure_state_schema(conn)
+    rows = conn.execute(
+        "select distinct namespace from vectordb_ledger where collection = %s order by namespace", (collection,)
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,100 @@
+"""Bring the vector store in step with one source file, guided by the vector ledger.
+
+Writes go to the store first and to the ledger last, in the ledger's transaction: a run that
+dies in between leaves the ledger as it was, so its retry plans and performs the same writes,
+which are idempotent (upserts by id, deletes of ids).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from resources.vector_store import RECORD_COLUMNS, VectorStore
+from vectordb_assets.indexing.policy import IndexPolicy
+from vectordb_assets.indexing.ledger import CLAIM_COLUMNS, VectorLedger
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did to the store."""
+
+    added: int
+    updated: int
+    skipped: int
+    deleted: int
+    restored: int
+    shadowed: int
+
+
+def store_records(embedded: pa.Table) -> pa.Table:
+    """The columns a vector store takes, from a table of embedded canonical rows."""
+    return embedded.rename_columns({"doc_id": "id"}).select(list(RECORD_COLUMNS))
+
+
+def take_records(embedded: pa.Table, ids: list[str]) -> pa.Table:
+    """The store records of the given ids."""
+    if len(ids) == embedded.num_rows:
+        return store_records(embedded)  # every row (a first load): no filtering to do
+    return store_records(embedded.filter(pc.is_in(embedded.column("doc_id"), pa.array(ids, pa.string()))))
+
+
+def incoming_claims(embedded: pa.Table | None, policy: IndexPolicy) -> pa.Table:
+    """The claims (`CLAIM_COLUMNS`) of a source's embedded rows; none when the source is gone."""
+    if embedded is None:
+        return pa.table({name: pa.array([], pa.string()) for name in CLAIM_COLUMNS})
+    content_hashes, metadata = (embedded.column(name).to_pylist() for name in ("content_hash", "metadata"))
+    record_hashes = [policy.record_hash(content_hash, meta) for content_hash, meta in zip(content_hashes, metadata)]
+    return pa.table(
+        {
+            "vector_id": embedded.column("doc_id"),
+            "record_hash": pa.array(record_hashes, pa.string()),
+            "content_hash": embedded.column("content_hash"),
+            "model": embedded.column("embedding_model"),
+        }
+    )
+
+
+def sync_source(
+    store: VectorStore,
+    ledger: VectorLedger,
+    source_key: str,
+    landed_at: datetime | None,
+    embedded: pa.Table | None,
+    load_embedded: Callable[[str], pa.Table],
+    policy: IndexPolicy,
+) -> SyncResult:
+    """Sync the store with `embedded`, the source's rows now (None when the source is gone).
+
+    `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
+    """
+    claims = incoming_claims(embedded if landed_at is not None else None, policy)
+    with ledger.locked() as conn, ThreadPoolExecutor(max_workers=1) as background:
+        plan = ledger.plan(conn, source_key, landed_at, claims)
+        # The claims are written while the store is (both wait mostly on the database); the
+        # ledger's transaction still commits only once every store write has succeeded.
+        claims_written = (
+            background.submit(ledger.replace_claims, conn, source_key, landed_at, claims) if plan.claims_changed else None
+        )
+        store.delete(ledger.namespace, plan.delete)
+        if plan.write_new:
+            store.upsert(ledger.namespace, take_records(embedded, plan.write_new), assume_new=True)
+        if plan.write_changed:
+            store.upsert(ledger.namespace, take_records(embedded, plan.write_changed))
+        for other_key, ids in plan.write_from.items():
+            store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
+        if claims_written is not None:
+            claims_written.result()
+    return SyncResult(
+        added=plan.added,
+        updated=plan.updated,
+        skipped=plan.skipped,
+        deleted=len(plan.delete),
+        restored=sum(len(ids) for ids in plan.write_from.values()),
+        shadowed=plan.shadowed,
+    )

@@ -1,0 +1,1 @@
+"""Landing: which objects exist in the source store and which partition each belongs to."""

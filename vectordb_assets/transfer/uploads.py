@@ -1,0 +1,137 @@
+"""Upload a folder of job outputs to S3: multipart for large files, unchanged files skipped,
+retries per file, and a status summary that names every failure.
+
+Every upload asks S3 to verify a SHA-256 checksum of the bytes it receives
+(`ChecksumAlgorithm="SHA256"`); afterwards the checksum S3 reports is compared with the one
+computed from the local file, and the same comparison decides whether a file is unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+from urllib.parse import urlencode
+
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
+from s3transfer.utils import ChunksizeAdjuster
+
+from resources.object_store import is_not_found
+from resources.retry import RetryPolicy, boto_transient
+
+
+@dataclass
+class UploadSummary:
+    """What an upload did; `status` is success, partial (some files failed) or failed (all did)."""
+
+    status: str = "success"
+    files_uploaded: int = 0
+    files_skipped: int = 0
+    bytes_uploaded: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    urls: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def select_files(folder: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Path]:
+    """Files under `folder` whose relative path matches an include glob (all when none) and no
+    exclude glob, in path order."""
+    chosen = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = path.relative_to(folder).as_posix()
+        if include and not any(fnmatch.fnmatch(relative, pattern) for pattern in include):
+            continue
+        if any(fnmatch.fnmatch(relative, pattern) for pattern in exclude):
+            continue
+        chosen.append(path)
+    return chosen
+
+
+def _blocks(path: Path, size: int) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        yield from iter(lambda: handle.read(size), b"")
+
+
+def expected_checksum(path: Path, transfer: TransferConfig) -> str:
+    """The `ChecksumSHA256` S3 reports for this file uploaded with `transfer`: the file's own
+    SHA-256 for a single PUT; for a multipart upload, the SHA-256 of the parts' digests and
+    `-<parts>` (what S3 computes from the checksums it verified part by part)."""
+    size = path.stat().st_size
+    if size < transfer.multipart_threshold:
+        digest = hashlib.sha256()
+        for block in _blocks(path, 1 << 20):
+            digest.update(block)
+        return base64.b64encode(digest.digest()).decode()
+    part_size = ChunksizeAdjuster().adjust_chunksize(transfer.multipart_chunksize, size)
+    parts = [hashlib.sha256(block).digest() for block in _blocks(path, part_size)]
+    return f"{base64.b64encode(hashlib.sha256(b''.join(parts)).digest()).decode()}-{len(parts)}"
+
+
+def same_checksum(stored: str | None, expected: str) -> bool:
+    """Whether S3's checksum is the expected one; the `-<parts>` suffix of a multipart checksum
+    is optional (some S3-compatible servers leave it out), the digest of digests is not."""
+    return stored is not None and stored.split("-")[0] == expected.split("-")[0]
+
+
+def stored_checksum(client: Any, bucket: str, key: str) -> str | None:
+    """The SHA-256 checksum S3 keeps for the object, or None when there is no object (or no checksum)."""
+    try:
+        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    return head.get("ChecksumSHA256")
+
+
+def upload_folder(
+    client: Any,
+    folder: Path,
+    bucket: str,
+    prefix: str,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    tags: Mapping[str, str] | None = None,
+    multipart_threshold: int = 64 << 20,
+    attempts: int = 3,
+    on_file: Callable[[Path], None] | None = None,
+) -> UploadSummary:
+    """Upload the selected files of `folder` under `prefix`; S3 verifies each file's SHA-256."""
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+    summary = UploadSummary()
+    transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=max(multipart_threshold, 5 << 20))
+    args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256", **({"Tagging": urlencode(dict(tags))} if tags else {})}
+    policy = RetryPolicy(boto_transient, attempts=attempts, base_seconds=0.2, max_seconds=5)
+    files = select_files(folder, include, exclude)
+    for path in files:
+        relative = path.relative_to(folder).as_posix()
+        key = f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative
+        url = f"s3://{bucket}/{key}"
+        try:
+            checksum = expected_checksum(path, transfer)
+            if same_checksum(policy.call(stored_checksum, client, bucket, key), checksum):
+                summary.files_skipped += 1
+            else:
+                policy.call(client.upload_file, str(path), bucket, key, ExtraArgs=args, Config=transfer)
+                stored = stored_checksum(client, bucket, key)
+                if not same_checksum(stored, checksum):
+                    raise OSError(f"{url}: S3 reports SHA-256 {stored}, the local file has {checksum}")
+                summary.files_uploaded += 1
+                summary.bytes_uploaded += path.stat().st_size
+                summary.urls.append(url)
+        except (OSError, ClientError, BotoCoreError, Boto3Error) as error:
+            summary.errors[relative] = f"{type(error).__name__}: {error}"
+        if on_file:
+            on_file(path)
+    if summary.errors:
+        summary.status = "failed" if len(summary.errors) == len(files) else "partial"
+    return summary

@@ -1,0 +1,134 @@
+"""What `vectordb inspect` reports about a file or a folder, as plain dictionaries."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from resources.object_store import LocalObjectStore, ObjectStore
+from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
+from vectordb_assets.validation.readers import UnreadableFileError, file_format, read_batches
+from vectordb_assets.resources_from_settings import object_store
+from vectordb_assets.settings import Location, Settings
+from vectordb_assets.validation.report import ValidationOptions
+from vectordb_assets.validation.validate import ID_CANDIDATES, validate_file
+from vectordb_assets.validation.values import find_column, flatten
+
+
+def store_and_key(uri: str, settings: Settings) -> tuple[ObjectStore, str]:
+    """The store holding `uri` (a local path or s3://bucket/key) and the key inside it."""
+    if uri.startswith("s3://"):
+        location = Location.parse(uri, base=Path.cwd())
+        return object_store(Location("s3", location.root), settings), location.prefix
+    path = Path(uri).expanduser().resolve()
+    if path.is_dir():
+        return LocalObjectStore(root=str(path)), ""
+    return LocalObjectStore(root=str(path.parent)), path.name
+
+
+@contextmanager
+def local_file(uri: str, settings: Settings) -> Iterator[tuple[Path, str]]:
+    """A local copy of the file at `uri`, with the key that names its format."""
+    store, key = store_and_key(uri, settings)
+    with store.local_path(key) as path:
+        yield path, key
+
+
+def list_files(uri: str, settings: Settings) -> list[dict[str, Any]]:
+    """Objects under a folder or prefix, with size and modification time."""
+    store, prefix = store_and_key(uri, settings)
+    return [
+        {"key": o.key, "size": o.size, "last_modified": o.last_modified.isoformat(), "etag": o.etag}
+        for o in store.list_objects(prefix)
+    ]
+
+
+def file_metadata(uri: str, settings: Settings) -> dict[str, Any]:
+    """Rows, columns and, for Parquet, row groups, writer and format version."""
+    with local_file(uri, settings) as (path, key):
+        fmt, compressed = file_format(key)
+        info: dict[str, Any] = {"uri": uri, "format": fmt, "gzip": compressed, "size": path.stat().st_size}
+        if fmt == "parquet":
+            try:
+                meta = pq.ParquetFile(path).metadata
+            except (pa.ArrowInvalid, OSError) as error:
+                raise UnreadableFileError(f"{key}: not a readable Parquet file: {error}") from error
+            schema = meta.schema.to_arrow_schema()
+            info.update(
+                rows=meta.num_rows,
+                columns=[{"name": f.name, "type": str(f.type)} for f in schema],
+                row_groups=meta.num_row_groups,
+                created_by=meta.created_by,
+                format_version=meta.format_version,
+            )
+            return info
+        rows, schema = 0, None
+        for batch in read_batches(path, key):
+            schema = schema or batch.batch.schema
+            rows += batch.batch.num_rows
+        info.update(rows=rows, columns=[{"name": f.name, "type": str(f.type)} for f in schema or []])
+        return info
+
+
+def validation_report(
+    uri: str, settings: Settings, required_columns: list[str], max_rejected_ratio: float
+) -> tuple[bool, dict[str, Any]]:
+    """The validation report of a file, and whether it passes."""
+    with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory() as folder:
+        try:
+            report = validate_file(path, key, "", Path(folder, "out.parquet"), options=ValidationOptions())
+        except UnreadableFileError as error:
+            return False, {"uri": uri, "valid": False, "error": str(error)}
+    summary = report.summary()
+    columns = [c["name"] for c in summary["source_schema"]]
+    missing = [c for c in required_columns if c not in columns]
+    ratio = report.rows_rejected / report.rows_read if report.rows_read else 0.0
+    valid = not missing and ratio <= max_rejected_ratio
+    return valid, {"uri": uri, "valid": valid, "missing_required_columns": missing, **summary}
+
+
+def sample_rows(uri: str, settings: Settings, count: int) -> list[dict[str, Any]]:
+    """The first `count` rows as they are in the file (nested fields flattened)."""
+    rows: list[dict[str, Any]] = []
+    with local_file(uri, settings) as (path, key):
+        for batch in read_batches(path, key):
+            for row in batch.batch.slice(0, count - len(rows)).to_pylist():
+                rows.append(flatten(row))
+            if len(rows) >= count:
+                break
+    return rows
+
+
+def id_summary(uri: str, settings: Settings, id_column: str | None) -> dict[str, Any]:
+    """The id column, how many ids there are, how many are unique, and some repeated ones (found
+    in bounded memory, as validation finds them)."""
+    total = missing = 0
+    column = id_column
+    with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
+        finder = DuplicateIdFinder(Path(folder))
+        for batch in read_batches(path, key):
+            names = batch.batch.schema.names
+            column = column or find_column(names, ID_CANDIDATES)
+            if column not in names:
+                raise UnreadableFileError(f"{key}: no id column {column or ''} among {names} (use --id-column)")
+            for value in batch.batch.column(column).to_pylist():
+                total += 1
+                if value is None:
+                    missing += 1
+                else:
+                    finder.add(str(value), total)
+        repeats = Counter(finder.duplicates().values())
+    return {
+        "uri": uri,
+        "id_column": column,
+        "total": total,
+        "unique": total - missing - sum(repeats.values()),
+        **({"missing": missing} if missing else {}),
+        "repeated_examples": {vid: count + 1 for vid, count in sorted(repeats.items())[:20]},
+    }

@@ -1,0 +1,232 @@
+"""Validation: any supported raw file → canonical Parquet plus a report of what was rejected."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
+from vectordb_assets.validation.canonical import canonical_schema, parquet_writer, row_doc_id, sanitise_text, text_hash, vector_hash
+from vectordb_assets.validation.readers import UnreadableFileError, read_batches
+from vectordb_assets.validation.report import ValidationOptions, ValidationReport
+from vectordb_assets.validation.values import find_column, flatten, parse_date, vectors_of
+
+ID_CANDIDATES = ("id", "doc_id", "document_id", "uuid", "key", "_id")
+TEXT_CANDIDATES = ("text", "content", "chunk", "body", "page_content", "document", "description")
+EMBEDDING_CANDIDATES = ("embedding", "embeddings", "vector", "vectors", "values")
+ROW_GROUP_ROWS = 10_000
+PREVIEW_ROWS = 5
+LINEAGE_KEY = b"vectordb"
+
+
+class _CanonicalWriter:
+    """Writes canonical rows in bounded row groups to a local Parquet file."""
+
+    def __init__(self, out_path: Path, dimension: int | None, lineage: dict[str, Any]):
+        self.schema = canonical_schema(dimension).with_metadata({LINEAGE_KEY: json.dumps(lineage).encode()})
+        self.lineage = lineage
+        self.writer = parquet_writer(out_path, self.schema)
+        self.rows: dict[str, list] = {name: [] for name in self.schema.names}
+
+    def add(self, **row: Any) -> None:
+        for name, value in row.items():
+            self.rows[name].append(value)
+        if len(self.rows["doc_id"]) >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows["doc_id"]:
+            self.writer.write_table(pa.Table.from_pydict(self.rows, schema=self.schema))
+            self.rows = {name: [] for name in self.schema.names}
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+def _choose_column(names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str) -> str | None:
+    if configured is None:
+        return find_column(names, candidates)
+    if configured not in names:
+        raise UnreadableFileError(f"{key}: configured {role} column {configured!r} not found; columns are {names}")
+    return configured
+
+
+def validate_file(
+    path: Path,
+    source_key: str,
+    source_etag: str,
+    out_path: Path,
+    lineage: dict[str, Any] | None = None,
+    options: ValidationOptions = ValidationOptions(),
+) -> ValidationReport:
+    """Read the raw file at `path`, write its canonical form to `out_path`, return the report.
+
+    Raises `UnreadableFileError` when the file cannot be read at all.
+    """
+    with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
+        id_finder = DuplicateIdFinder(Path(folder))
+        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder)
+        repeated = id_finder.duplicates()
+    if repeated:
+        _drop_rows(out_path, set(repeated), report)
+    return report
+
+
+def _drop_rows(out_path: Path, row_numbers: set[int], report: ValidationReport) -> None:
+    """Rewrite the output without the rows whose id repeated an earlier row's (rare: a second pass
+    is cheaper than holding every id of a large file in memory)."""
+    for row in sorted(row_numbers):
+        report.reject(row, "duplicate id within the file", report.id_column)
+    report.rows_kept -= len(row_numbers)
+    report.preview = [r for r in report.preview if r["row_number"] not in row_numbers]
+    report.examples.sort(key=lambda e: e["row"])
+    dropped = pa.array(sorted(row_numbers), pa.int64())
+    staging = out_path.with_name(out_path.name + ".dedup")
+    source = pq.ParquetFile(out_path)
+    with parquet_writer(staging, source.schema_arrow) as writer:
+        for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+            writer.write_batch(batch.filter(pc.invert(pc.is_in(batch.column("row_number"), dropped))))
+    staging.replace(out_path)
+
+
+def _write_canonical(
+    path: Path,
+    source_key: str,
+    source_etag: str,
+    out_path: Path,
+    lineage: dict[str, Any] | None,
+    options: ValidationOptions,
+    id_finder: DuplicateIdFinder,
+) -> ValidationReport:
+    report = ValidationReport(source_key=source_key)
+    writer: _CanonicalWriter | None = None
+    numbering = _RowNumbers()
+    lineage = {"source_key": source_key, "source_etag": source_etag, **(lineage or {})}
+    for source in read_batches(path, source_key, options.read):
+        batch = source.batch
+        if writer is None:
+            names = batch.schema.names
+            report.source_schema = batch.schema
+            report.id_column = _choose_column(names, options.id_column, ID_CANDIDATES, "id", source_key)
+            report.text_column = _choose_column(names, options.text_column, TEXT_CANDIDATES, "text", source_key)
+            report.embedding_column = _choose_column(
+                names, options.embedding_column, EMBEDDING_CANDIDATES, "embedding", source_key
+            )
+            if options.date_column and options.date_column not in names:
+                raise UnreadableFileError(f"{source_key}: date column {options.date_column!r} not found; columns are {names}")
+            vectors_preview = vectors_of(batch.column(report.embedding_column)) if report.embedding_column else []
+            report.dimension = next((len(v) for v in vectors_preview if v is not None), None)
+            writer = _CanonicalWriter(out_path, report.dimension, lineage)
+        for number, reason in source.malformed:
+            report.rows_read += 1
+            report.reject(number or 0, reason, None)
+            numbering.skipped.add(number)
+        _validate_batch(source.batch, source.repaired_rows, report, writer, id_finder, options, numbering)
+    if writer is None:
+        raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
+    writer.close()
+    return report
+
+
+class _RowNumbers:
+    """Numbers data rows from 1, passing over rows the reader skipped as malformed."""
+
+    def __init__(self) -> None:
+        self.last = 0
+        self.skipped: set[int | None] = set()
+
+    def next(self) -> int:
+        self.last += 1
+        while self.last in self.skipped:
+            self.last += 1
+        return self.last
+
+
+def _column(batch: pa.RecordBatch, name: str | None) -> list[Any]:
+    return batch.column(name).to_pylist() if name in batch.schema.names else [None] * batch.num_rows
+
+
+def _validate_batch(
+    batch: pa.RecordBatch,
+    repaired_rows: set[int],
+    report: ValidationReport,
+    writer: _CanonicalWriter,
+    id_finder: DuplicateIdFinder,
+    options: ValidationOptions,
+    numbering: _RowNumbers,
+) -> None:
+    special = {report.id_column, report.text_column, report.embedding_column}
+    meta_names = [n for n in batch.schema.names if n not in special]
+    ids = _column(batch, report.id_column)
+    texts = _column(batch, report.text_column)
+    dates = _column(batch, options.date_column) if options.start_date and options.date_column else None
+    vectors = vectors_of(batch.column(report.embedding_column)) if report.embedding_column in batch.schema.names else [None] * batch.num_rows
+    meta_rows = batch.select(meta_names).to_pylist() if meta_names else [{}] * batch.num_rows
+    for i in range(batch.num_rows):
+        report.rows_read += 1
+        row_number = numbering.next()
+        if i in repaired_rows:
+            report.repaired["invalid UTF-8 replaced"] += 1
+        if dates is not None:
+            day = parse_date(dates[i])
+            if day is None:
+                report.reject(row_number, "unparseable date", options.date_column)
+                continue
+            if day < options.start_date:
+                report.rows_filtered += 1
+                continue
+        metadata_values = flatten(meta_rows[i])
+        metadata = json.dumps(metadata_values, ensure_ascii=False, sort_keys=True)
+        vector = vectors[i]
+        if vector is not None:
+            if len(vector) != report.dimension:
+                report.reject(row_number, f"wrong dimension (expected {report.dimension})", report.embedding_column)
+                continue
+            if not np.isfinite(vector).all():
+                report.reject(row_number, "NaN or infinite value in vector", report.embedding_column)
+                continue
+        text = texts[i]
+        if report.text_column is None and report.embedding_column is None:
+            text = "\n".join(f"{k}: {v}" for k, v in metadata_values.items() if isinstance(v, str) and v.strip())
+        text = sanitise_text(str(text)) if text is not None else ""
+        if not text and vector is None:
+            report.reject(row_number, "empty text and no embedding", report.text_column)
+            continue
+        if len(text) > options.max_text_chars:
+            report.reject(row_number, f"text longer than {options.max_text_chars} characters", report.text_column)
+            continue
+        if report.id_column:
+            if ids[i] is None or str(ids[i]).strip() == "":
+                report.reject(row_number, "missing id", report.id_column)
+                continue
+            doc_id = str(ids[i]).strip()
+        else:
+            doc_id = row_doc_id(report.source_key, f"{text}\x1f{metadata}")
+        id_finder.add(doc_id, row_number)
+        writer.add(
+            doc_id=doc_id,
+            text=text or None,
+            embedding=vector.tolist() if vector is not None else None,
+            metadata=metadata,
+            content_hash=text_hash(text) if text else vector_hash(vector.tobytes()),
+            source_key=report.source_key,
+            source_etag=writer.lineage["source_etag"],
+            row_number=row_number,
+        )
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append({"row_number": row_number, "doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]})
+        report.rows_kept += 1
+
+
+def read_lineage(path: Path) -> dict[str, Any]:
+    """The lineage (source key, etag, landing time) stored in a canonical Parquet file."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get(LINEAGE_KEY, b"{}"))
