@@ -7,7 +7,7 @@ import dagster as dg
 
 from resources.object_store import ObjectStore
 from sensors.landing_plan import LandingCursor, plan_landing
-from vectordb_assets.assets.vector_index import DELETED_SOURCES
+from vectordb_assets.assets.vector_index import SOURCE_DELETED
 from vectordb_assets.landing.partitions import source_files
 
 # Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
@@ -29,8 +29,8 @@ def deletion_recorded(instance: dg.DagsterInstance, key: str) -> bool:
     ).records
     if not records or records[0].asset_materialization is None:
         return False
-    deleted = records[0].asset_materialization.metadata.get(DELETED_SOURCES)
-    return deleted is not None and key in deleted.value
+    deleted = records[0].asset_materialization.metadata.get(SOURCE_DELETED)
+    return deleted is not None and deleted.value is True
 
 
 def build_landing_sensor(

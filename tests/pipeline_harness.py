@@ -39,7 +39,8 @@ class Pipeline:
         (self.landing / key).unlink()
 
     def run(self, *keys: str, run_config: dict | None = None, settings: Settings | None = None) -> dict[str, dict[str, Any]]:
-        """Run the ingest job over `keys` (adjacent partitions) and return each asset's metadata."""
+        """Run the ingest job over `keys` (adjacent partitions) and return each asset's metadata:
+        the partition's own for one key, {key: metadata} for several."""
         known = self.instance.get_dynamic_partitions(source_files.name)
         self.instance.add_dynamic_partitions(source_files.name, [k for k in keys if k not in known])
         job = build_definitions(settings or self.settings).resolve_job_def("ingest_files")
@@ -49,10 +50,13 @@ class Pipeline:
             tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
             result = job.execute_in_process(instance=self.instance, tags=tags, run_config=run_config)
         assert result.success
-        return {
-            event.asset_key.path[-1]: {k: v.value for k, v in event.materialization.metadata.items()}
-            for event in result.get_asset_materialization_events()
-        }
+        by_asset: dict[str, dict[str, Any]] = {}
+        for event in result.get_asset_materialization_events():
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+            by_asset.setdefault(event.asset_key.path[-1], {})[event.partition] = metadata
+        if len(keys) == 1:
+            return {asset: partitions[keys[0]] for asset, partitions in by_asset.items()}
+        return by_asset
 
     def index(self, namespace: str = "default") -> dict[str, tuple[str, str]]:
         """id → (text, source key) of every vector in the collection's namespace."""
@@ -66,3 +70,8 @@ class Pipeline:
             query = sql.SQL("select id, embedding from {}").format(sql.Identifier(self.settings.collection))
             rows = conn.execute(query).fetchall()
         return {r[0]: r[1].to_list() for r in rows}
+
+
+def total(per_partition: dict[str, dict[str, Any]], name: str) -> int:
+    """The sum of one figure over the partitions of a run."""
+    return sum(metadata.get(name, 0) for metadata in per_partition.values())

@@ -9,6 +9,7 @@ import pytest
 
 from resources.object_store import LocalObjectStore
 from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from tests.pipeline_harness import total
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.resources_from_settings import resources_for
@@ -40,6 +41,13 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
+def _per_partition(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, dict]:
+    return {
+        e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]
+    }
+
+
 def test_one_run_over_all_sample_files_indexes_every_row(settings: Settings) -> None:
     keys = _keys(settings)
     with dg.instance_for_test() as instance:
@@ -48,12 +56,18 @@ def test_one_run_over_all_sample_files_indexes_every_row(settings: Settings) -> 
         assert result.success
         for asset in ASSETS:
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
-    index = _metadata(result, "vector_index")
-    assert index["total_added"] == len(ARTICLES) + len(PRODUCTS) + len(REVIEWS)
-    assert index["vectors_in_namespace"] == len(ARTICLES) + len(PRODUCTS) + len(REVIEWS)
-    embedded = _metadata(result, "embeddings")
-    assert embedded["total_precomputed"] == len(PRODUCTS)
-    assert embedded["total_texts_embedded"] == len(ARTICLES) + len(REVIEWS)
+    index = _per_partition(result, "vector_index")
+    assert {key: m["added"] for key, m in index.items()} == {
+        "help_center/articles.csv": len(ARTICLES), "catalog/products.parquet": len(PRODUCTS), "reviews/2026-11-01.jsonl": len(REVIEWS),
+    }
+    embedded = _per_partition(result, "embeddings")
+    assert embedded["catalog/products.parquet"]["precomputed"] == len(PRODUCTS)
+    assert embedded["help_center/articles.csv"]["texts_embedded"] == len(ARTICLES)
+    assert embedded["reviews/2026-11-01.jsonl"]["texts_embedded"] == len(REVIEWS)
+    # Each partition tells its own story: no sums over the files of the run.
+    for asset in ASSETS:
+        for metadata in _per_partition(result, asset).values():
+            assert not [name for name in metadata if name.startswith("total_")]
 
 
 def test_a_known_rows_text_finds_that_row_first(settings: Settings) -> None:
@@ -75,10 +89,9 @@ def test_running_again_embeds_and_writes_nothing(settings: Settings) -> None:
         instance.add_dynamic_partitions(source_files.name, keys)
         assert _run_range(settings, instance, keys).success
         again = _run_range(settings, instance, keys)
-    assert _metadata(again, "embeddings")["total_texts_embedded"] == 0
-    index = _metadata(again, "vector_index")
-    assert (index["total_added"], index["total_updated"], index["total_deleted"]) == (0, 0, 0)
-    assert index["total_skipped"] == index["vectors_in_namespace"] == 19
+    assert total(_per_partition(again, "embeddings"), "texts_embedded") == 0
+    index = _per_partition(again, "vector_index")
+    assert [total(index, name) for name in ("added", "updated", "deleted", "skipped")] == [0, 0, 0, 19]
 
 
 def test_single_partition_run_reports_that_files_own_metadata(settings: Settings) -> None:

@@ -1,7 +1,6 @@
 """embeddings: one vector per canonical row, from the file itself, the cache, or the model."""
 
 import tempfile
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +10,8 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.landing.source_state import current_etag
 from resources.state_db import StateDatabase
-from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding.stage import embed_file
 from vectordb_assets.embedding.cache import EmbeddingCache
@@ -31,6 +31,7 @@ class EmbeddingsConfig(dg.Config):
     partitions_def=source_files,
     deps=[validated_parquet],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    retry_policy=RETRY_POLICY,
     kinds={"parquet", "pytorch"},
     group_name="ingest",
     # Runs that embed at once share the pool's slots (see README: concurrency), so that several
@@ -48,15 +49,14 @@ def embeddings(
     """Validated rows with a vector each under embeddings/; each (model, text) is embedded once."""
     cache = EmbeddingCache(state_db, embedder.model_id)
     usage_before = embedder.usage()
-    per_partition = {}
+    run = FileRun(context, "embeddings", source_store, output_store)
     for key in context.partition_keys:
-        started = time.perf_counter()
-        etag = current_etag(source_store, key)
-        if etag is None:
-            output_store.delete(output_key("embeddings", key))
-            per_partition[key] = {"source_deleted": True}
-            continue
-        with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
+        with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
+            etag = current_etag(source_store, key)
+            if etag is None:
+                output_store.delete(output_key("embeddings", key))
+                metadata["source_deleted"] = True
+                continue
             out = Path(folder, "embeddings.parquet")
             try:
                 with output_store.local_path(output_key("validated", key)) as validated:
@@ -69,27 +69,26 @@ def embeddings(
             except ObjectNotFoundError:
                 # Validation quarantined the landed version: earlier outputs stay as they are.
                 context.log.warning(f"{key}: no validated output for the landed version; skipped")
-                per_partition[key] = {"skipped_unvalidated": True}
+                metadata["skipped_unvalidated"] = True
                 continue
             output_store.put_file(output_key("embeddings", key), out)
-        per_partition[key] = {
-            "rows": stats.rows,
-            "precomputed": stats.precomputed,
-            "cache_hits": stats.cache_hits,
-            "embed_calls": stats.embed_calls,
-            "texts_embedded": stats.texts_embedded,
-            "chunk_rows_added": stats.chunk_rows_added,
-            "embed_seconds": round(stats.embed_seconds, 3),
-            "seconds": round(time.perf_counter() - started, 3),
-            "model": embedder.model_id,
-            "dimension": embedder.dimension,
-            "link": dg.MetadataValue.url(output_store.url(output_key("embeddings", key))),
-        }
-        context.log.info(
-            f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
-            f" {stats.precomputed} precomputed"
-        )
-    metadata = batch_metadata(per_partition)
-    usage_after = embedder.usage()
-    metadata.update({f"api_{k}": round(v - usage_before.get(k, 0), 6) for k, v in usage_after.items()})
-    return dg.MaterializeResult(metadata=metadata)
+            metadata.update(
+                rows=stats.rows,
+                precomputed=stats.precomputed,
+                cache_hits=stats.cache_hits,
+                embed_calls=stats.embed_calls,
+                texts_embedded=stats.texts_embedded,
+                chunk_rows_added=stats.chunk_rows_added,
+                embed_seconds=round(stats.embed_seconds, 3),
+                model=embedder.model_id,
+                dimension=embedder.dimension,
+                link=dg.MetadataValue.url(output_store.url(output_key("embeddings", key))),
+            )
+            context.log.info(
+                f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
+                f" {stats.precomputed} precomputed"
+            )
+    usage = {k: round(v - usage_before.get(k, 0), 6) for k, v in embedder.usage().items()}
+    if usage:
+        context.log.info(f"model usage of this run (run-wide): {usage}")
+    return run.finish()

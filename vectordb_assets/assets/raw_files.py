@@ -3,32 +3,37 @@
 import dagster as dg
 
 from resources.object_store import ObjectNotFoundError, ObjectStore
-from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.landing.partitions import source_files
 
 
 @dg.asset(
     partitions_def=source_files,
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    retry_policy=RETRY_POLICY,
     kinds={"s3", "file"},
     group_name="ingest",
 )
-def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore) -> dg.MaterializeResult:
+def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore, output_store: ObjectStore) -> dg.MaterializeResult:
     """One landed object per partition, with its size, etag, modification time and a link."""
-    per_partition = {}
+    run = FileRun(context, "raw_files", source_store, output_store)
+    etags = {}
     for key in context.partition_keys:
-        try:
-            obj = source_store.head(key)
-        except ObjectNotFoundError:
-            per_partition[key] = {"source_deleted": True, "location": source_store.describe(key)}
-            continue
-        per_partition[key] = {
-            "size_bytes": obj.size,
-            "etag": obj.etag,
-            "last_modified": obj.last_modified.isoformat(),
-            "location": source_store.describe(key),
-            "link": dg.MetadataValue.url(source_store.url(key)),
-        }
-    only = per_partition[context.partition_keys[0]] if len(per_partition) == 1 else {}
-    version = dg.DataVersion(only["etag"]) if "etag" in only else None
-    return dg.MaterializeResult(metadata=batch_metadata(per_partition), data_version=version)
+        with run.file(key) as metadata:
+            metadata["location"] = source_store.describe(key)
+            try:
+                obj = source_store.head(key)
+            except ObjectNotFoundError:
+                metadata["source_deleted"] = True
+                continue
+            etags[key] = obj.etag
+            metadata.update(
+                size_bytes=obj.size,
+                etag=obj.etag,
+                last_modified=obj.last_modified.isoformat(),
+                link=dg.MetadataValue.url(source_store.url(key)),
+            )
+    # A data version names one file's content: only a run of one partition can carry it.
+    version = dg.DataVersion(etags[context.partition_key]) if len(etags) == len(context.partition_keys) == 1 else None
+    return run.finish(data_version=version)

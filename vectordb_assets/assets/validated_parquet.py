@@ -1,9 +1,7 @@
 """validated_parquet: each raw file in the canonical schema, or quarantined with its report."""
 
 import datetime as dt
-import json
 import tempfile
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -14,15 +12,21 @@ from pydantic import Field
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.raw_files import raw_files
-from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.assets.per_file import FileCheckFailed, FileRun
+from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.validation.canonical import canonical_schema
 from vectordb_assets.landing.partitions import output_key, source_files
-from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError
+from vectordb_assets.validation.readers import ReadOptions
 from vectordb_assets.validation.report import ValidationOptions, ValidationReport
 from vectordb_assets.validation.validate import validate_file
 
-QUARANTINE_PREFIX = "quarantine"
-BLOCKING_CHECKS = ("canonical_schema", "unique_ids", "dimension_matches_index", "rejected_ratio")
+BLOCKING_CHECKS = ("stored_output_matches", "dimension_matches_index", "rejected_ratio")
+CHECK_DESCRIPTIONS = {
+    "stored_output_matches": "The stored validated object, read back, has the canonical schema, every kept row and unique ids.",
+    "dimension_matches_index": "The file's own vectors have the embedder's dimension.",
+    "rejected_ratio": "At most max_rejected_ratio of the file's rows were rejected.",
+    "files_readable": "No file of the run was quarantined.",
+}
 
 
 class ValidationConfig(dg.Config):
@@ -53,17 +57,6 @@ class ValidationConfig(dg.Config):
         )
 
 
-def _quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, reason: str, folder: Path) -> str:
-    """Copy the raw file and a report of why it failed under quarantine/; return the report's key."""
-    with source_store.local_path(key) as raw:
-        output_store.put_file(f"{QUARANTINE_PREFIX}/{key}", raw)
-    report_path = folder / "report.json"
-    report_path.write_text(json.dumps({"source_key": key, "error": reason}, indent=2))
-    report_key = f"{QUARANTINE_PREFIX}/{key}.report.json"
-    output_store.put_file(report_key, report_path)
-    return report_key
-
-
 def _preview_markdown(report: ValidationReport) -> str:
     lines = ["| row | doc_id | text | metadata |", "| --- | --- | --- | --- |"]
     for row in report.preview:
@@ -72,7 +65,7 @@ def _preview_markdown(report: ValidationReport) -> str:
     return "\n".join(lines)
 
 
-def _metadata(report: ValidationReport, output_store: ObjectStore, key: str, seconds: float) -> dict:
+def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> dict:
     schema = dg.TableSchema(
         columns=[dg.TableColumn(f.name, str(f.type)) for f in report.source_schema or []]
     )
@@ -90,21 +83,14 @@ def _metadata(report: ValidationReport, output_store: ObjectStore, key: str, sec
         "dimension": report.dimension or 0,
         "source_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(_preview_markdown(report)),
-        "seconds": round(seconds, 3),
         "location": output_store.describe(output_key("validated", key)),
         "link": dg.MetadataValue.url(output_store.url(output_key("validated", key))),
     }
 
 
-def _check_file(path: Path, report: ValidationReport, index_dimension: int, max_rejected_ratio: float) -> dict[str, str]:
-    """The blocking checks this file fails, with the reason for each."""
+def _check_file(report: ValidationReport, index_dimension: int, max_rejected_ratio: float) -> dict[str, str]:
+    """The checks this file fails before anything is stored, with the reason for each."""
     failures = {}
-    schema = pq.read_schema(path).remove_metadata()
-    if schema != canonical_schema(report.dimension):
-        failures["canonical_schema"] = f"schema {schema} is not the canonical schema"
-    ids = pq.read_table(path, columns=["doc_id"]).column("doc_id")
-    if pc.count_distinct(ids).as_py() != len(ids):
-        failures["unique_ids"] = "doc_id values repeat"
     if report.dimension not in (None, index_dimension):
         failures["dimension_matches_index"] = f"vectors have {report.dimension} dimensions; the index expects {index_dimension}"
     if report.rows_read and report.rows_rejected / report.rows_read > max_rejected_ratio:
@@ -112,15 +98,32 @@ def _check_file(path: Path, report: ValidationReport, index_dimension: int, max_
     return failures
 
 
+def _check_stored(output_store: ObjectStore, key: str, report: ValidationReport) -> dict[str, str]:
+    """Read the stored object back: the canonical schema, every kept row, no repeated id."""
+    with output_store.local_path(output_key("validated", key)) as path:
+        schema = pq.read_schema(path).remove_metadata()
+        ids = pq.read_table(path, columns=["doc_id"]).column("doc_id")
+    problems = []
+    if schema != canonical_schema(report.dimension):
+        problems.append(f"schema {schema.to_string(show_schema_metadata=False)!r} is not the canonical schema")
+    if len(ids) != report.rows_kept:
+        problems.append(f"{len(ids)} rows stored, {report.rows_kept} kept")
+    if pc.count_distinct(ids).as_py() != len(ids):
+        problems.append(f"{len(ids) - pc.count_distinct(ids).as_py()} repeated doc_id values")
+    return {"stored_output_matches": "; ".join(problems)} if problems else {}
+
+
 @dg.asset(
     partitions_def=source_files,
     deps=[raw_files],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    retry_policy=RETRY_POLICY,
     kinds={"parquet"},
     group_name="ingest",
     check_specs=[
-        *(dg.AssetCheckSpec(name, asset="validated_parquet", blocking=True) for name in BLOCKING_CHECKS),
-        dg.AssetCheckSpec("files_readable", asset="validated_parquet", description="No file of the run was quarantined."),
+        *(dg.AssetCheckSpec(name, asset="validated_parquet", blocking=True, description=CHECK_DESCRIPTIONS[name])
+          for name in BLOCKING_CHECKS),
+        dg.AssetCheckSpec("files_readable", asset="validated_parquet", description=CHECK_DESCRIPTIONS["files_readable"]),
     ],
 )
 def validated_parquet(
@@ -130,48 +133,52 @@ def validated_parquet(
     output_store: ObjectStore,
     embedder: Embedder,
 ) -> dg.MaterializeResult:
-    """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/."""
+    """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/.
+
+    A file that fails a check is quarantined and not stored, so its later stages skip it; in a
+    run of one file the failed check (severity ERROR) also blocks them, while in a batch run it
+    is a warning, so the other files go on."""
     options = config.options()
-    per_partition: dict[str, dict] = {}
-    unreadable: dict[str, str] = {}
+    run = FileRun(context, "validated_parquet", source_store, output_store)
     check_failures: dict[str, dict[str, str]] = {name: {} for name in BLOCKING_CHECKS}
+    measured: dict[str, dict] = {"rejected_ratio": {}, "dimension_matches_index": {}, "stored_output_matches": {}}
     for key in context.partition_keys:
-        started = time.perf_counter()
-        try:
-            obj = source_store.head(key)
-        except ObjectNotFoundError:
-            output_store.delete(output_key("validated", key))
-            per_partition[key] = {"source_deleted": True}
-            continue
-        with tempfile.TemporaryDirectory(prefix="vectordb-validate-") as folder:
-            out = Path(folder, "validated.parquet")
+        with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-validate-") as folder:
             try:
-                with source_store.local_path(key) as raw:
-                    report = validate_file(
-                        raw, key, obj.etag, out, lineage={"landed_at": obj.last_modified.isoformat()}, options=options
-                    )
-            except UnreadableFileError as error:
-                report_key = _quarantine(source_store, output_store, key, str(error), Path(folder))
-                context.log.error(f"{error} (quarantined; report at {output_store.describe(report_key)})")
-                unreadable[key] = str(error)
-                per_partition[key] = {"quarantined": True, "error": str(error)}
+                obj = source_store.head(key)
+            except ObjectNotFoundError:
+                output_store.delete(output_key("validated", key))
+                metadata["source_deleted"] = True
                 continue
-            for name, reason in _check_file(out, report, embedder.dimension, config.max_rejected_ratio).items():
-                check_failures[name][key] = reason
-            # Written to a temporary file first: the store only ever holds a complete output.
-            output_store.put_file(output_key("validated", key), out)
-        per_partition[key] = _metadata(report, output_store, key, time.perf_counter() - started)
-        context.log.info(f"{key}: kept {report.rows_kept} of {report.rows_read} rows")
-    if unreadable and len(unreadable) == len(context.partition_keys):
-        raise dg.Failure(
-            description="could not read: " + "; ".join(unreadable.values()),
-            metadata={"unreadable_files": unreadable},
-        )
+            out = Path(folder, "validated.parquet")
+            with source_store.local_path(key) as raw:
+                report = validate_file(raw, key, obj.etag, out, lineage={"landed_at": obj.last_modified.isoformat()}, options=options)
+            metadata.update(_metadata(report, output_store, key))
+            measured["rejected_ratio"][key] = round(report.rows_rejected / report.rows_read, 4) if report.rows_read else 0.0
+            measured["dimension_matches_index"][key] = report.dimension or 0
+            failed = _check_file(report, embedder.dimension, config.max_rejected_ratio)
+            if not failed:
+                # Written to a temporary file first: the store only ever holds a complete output.
+                output_store.put_file(output_key("validated", key), out)
+                failed = _check_stored(output_store, key, report)
+                measured["stored_output_matches"][key] = report.rows_kept
+            if failed:
+                output_store.delete(output_key("validated", key))
+                for name, reason in failed.items():
+                    check_failures[name][key] = reason
+                raise FileCheckFailed(f"{key}: failed check {'; '.join(f'{n}: {r}' for n, r in failed.items())}")
+            context.log.info(f"{key}: kept {report.rows_kept} of {report.rows_read} rows")
+    severity = dg.AssetCheckSeverity.ERROR if len(context.partition_keys) == 1 else dg.AssetCheckSeverity.WARN
     checks = [
-        dg.AssetCheckResult(check_name=name, passed=not failed, metadata={"failing_files": failed})
+        dg.AssetCheckResult(
+            check_name=name, passed=not failed, severity=severity,
+            metadata={"failing_files": failed, "files_checked": len(measured[name]), "measured": measured[name]},
+        )
         for name, failed in check_failures.items()
     ]
-    checks.append(
-        dg.AssetCheckResult(check_name="files_readable", passed=not unreadable, metadata={"quarantined_files": unreadable})
-    )
-    return dg.MaterializeResult(metadata=batch_metadata(per_partition), check_results=checks)
+    quarantined = {key: f.message for key, f in run.failures.items() if not isinstance(f.error, FileCheckFailed)}
+    checks.append(dg.AssetCheckResult(
+        check_name="files_readable", passed=not quarantined,
+        metadata={"quarantined_files": quarantined, "files_checked": len(context.partition_keys)},
+    ))
+    return run.finish(check_results=checks)

@@ -1,6 +1,5 @@
 """vector_index: the vector store in step with every landed file."""
 
-import time
 from datetime import datetime
 
 import dagster as dg
@@ -14,15 +13,16 @@ from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from vectordb_assets.assets.embeddings import embeddings
 from vectordb_assets.landing.source_state import current_etag
-from vectordb_assets.assets.reporting import BACKFILL_POLICY_PARTITIONS, batch_metadata
+from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.indexing.sync import sync_source
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
 from vectordb_assets.indexing.ledger import VectorLedger
 
-# Metadata key listing the partitions whose source was gone; the landing sensor removes them.
-DELETED_SOURCES = "deleted_sources"
+# Metadata entry of a partition whose source was gone; the landing sensor then removes it.
+SOURCE_DELETED = "source_deleted"
 
 
 class VectorIndexConfig(dg.Config):
@@ -54,6 +54,7 @@ def collection_for_model(context: dg.AssetExecutionContext, vector_store: Vector
     partitions_def=source_files,
     deps=[embeddings],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
+    retry_policy=RETRY_POLICY,
     kinds={"postgres"},
     group_name="ingest",
 )
@@ -70,49 +71,39 @@ def vector_index(
     """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
     vector_store = collection_for_model(context, vector_store, embedder)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
-    per_partition = {}
-    deleted_sources = []
+    run = FileRun(context, "vector_index", source_store, output_store)
     for key in context.partition_keys:
-        started = time.perf_counter()
-        etag = current_etag(source_store, key)
-        if etag is None:
-            table, landed_at = None, None
-            deleted_sources.append(key)
-        else:
-            try:
-                table, lineage = load_embedded(output_store, key)
-            except ObjectNotFoundError:
-                lineage = {}
-            if lineage.get("source_etag") != etag:
-                context.log.warning(f"{key}: no embeddings for the landed version; the index keeps what it had")
-                per_partition[key] = {"skipped_unvalidated": True}
-                continue
-            landed_at = datetime.fromisoformat(lineage["landed_at"])
-        result = sync_source(
-            vector_store,
-            ledger,
-            key,
-            landed_at,
-            table,
-            lambda other: load_embedded(output_store, other)[0],
-            index_policy,
-        )
-        per_partition[key] = {
-            "added": result.added,
-            "updated": result.updated,
-            "skipped": result.skipped,
-            "deleted": result.deleted,
-            "restored_from_older_files": result.restored,
-            "shadowed_by_newer_files": result.shadowed,
-            "source_deleted": table is None,
-            "seconds": round(time.perf_counter() - started, 3),
-            "collection": vector_store.collection_name,
-            "namespace": config.namespace,
-        }
-        context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
+        with run.file(key) as metadata:
+            etag = current_etag(source_store, key)
+            if etag is None:
+                table, landed_at = None, None
+            else:
+                try:
+                    table, lineage = load_embedded(output_store, key)
+                except ObjectNotFoundError:
+                    lineage = {}
+                if lineage.get("source_etag") != etag:
+                    context.log.warning(f"{key}: no embeddings for the landed version; the index keeps what it had")
+                    metadata["skipped_unvalidated"] = True
+                    continue
+                landed_at = datetime.fromisoformat(lineage["landed_at"])
+            result = sync_source(
+                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy
+            )
+            metadata.update(
+                added=result.added,
+                updated=result.updated,
+                skipped=result.skipped,
+                deleted=result.deleted,
+                restored_from_older_files=result.restored,
+                shadowed_by_newer_files=result.shadowed,
+                collection=vector_store.collection_name,
+                namespace=config.namespace,
+                **({SOURCE_DELETED: True} if table is None else {"source_etag": etag}),
+            )
+            context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
     vector_store.after_writes()
-    metadata = batch_metadata(per_partition)
-    metadata["vectors_in_namespace"] = vector_store.count(config.namespace)
-    if deleted_sources:
-        metadata[DELETED_SOURCES] = deleted_sources
-    return dg.MaterializeResult(metadata=metadata)
+    context.log.info(
+        f"{vector_store.collection_name}/{config.namespace} holds {vector_store.count(config.namespace)} vectors (run-wide)"
+    )
+    return run.finish()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import dagster as dg
 
 source_files = dg.DynamicPartitionsDefinition(name="source_files")
@@ -24,6 +26,27 @@ def unusable_partition_key_reason(key: str) -> str | None:
     return None
 
 
+# File systems hold names of up to 255 bytes; room is kept for suffixes and temporary names.
+MAX_SEGMENT_BYTES = 150
+
+
+def _safe_segment(segment: str) -> str:
+    if segment not in ("", ".", "..") and len(segment.encode("utf-8")) <= MAX_SEGMENT_BYTES:
+        return segment
+    digest = hashlib.sha256(segment.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    readable = segment.encode("utf-8")[:60].decode("utf-8", "ignore").strip(".")
+    return f"{readable}~{digest}"
+
+
+def safe_output_key(prefix: str, partition_key: str, suffix: str = "") -> str:
+    """`<prefix>/<partition_key><suffix>` as a key any output store can hold: each path segment
+    that is empty, `.`, `..` or too long for a file system becomes a readable prefix and a hash
+    (stable, so a file's outputs are found again)."""
+    segments = partition_key.split("/")
+    segments[-1] += suffix
+    return "/".join([prefix, *(_safe_segment(s) for s in segments)])
+
+
 def output_key(stage: str, partition_key: str) -> str:
     """Where a stage writes a partition's output in the output store."""
-    return f"{stage}/{partition_key}.parquet"
+    return safe_output_key(stage, partition_key, ".parquet")

@@ -1,0 +1,141 @@
+"""Each file of a run on its own: an error while one file is handled is that file's.
+
+Every asset loops over its partitions through `FileRun`: a file's error is caught, the file is
+quarantined (its raw object and a report naming the file, the stage, the error and, when known,
+the row, line or field), and the other files go on. Each partition's materialization carries its
+own metadata (`add_asset_metadata(..., partition_key=key)`). A run of one partition whose file
+failed fails for real, so that the partition shows red with the error; the landing sensor
+re-requests the failed files of a batch run as such single-partition runs.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import dagster as dg
+import psycopg
+from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError
+
+from resources.object_store import ObjectStore
+from resources.retry import http_status, transient_status
+from vectordb_assets.landing.partitions import safe_output_key
+
+QUARANTINE_PREFIX = "quarantine"
+# Metadata entries every failed partition carries; the landing sensor reads FAILED_STATUS.
+STATUS, FAILED_STATUS = "status", "failed"
+TRANSIENT_ERRORS = (psycopg.OperationalError, ConnectionError, TimeoutError, BotoConnectionError, HTTPClientError)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Errors another attempt may not meet: a database restart, a dropped connection, a 5xx storm."""
+    return isinstance(error, TRANSIENT_ERRORS) or transient_status(http_status(error))
+
+
+class FileCheckFailed(Exception):
+    """The file failed a check: quarantined and reported by the check, not a failed step."""
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """Why one file failed at one stage."""
+
+    key: str
+    stage: str
+    error: BaseException
+
+    @property
+    def transient(self) -> bool:
+        return is_transient(self.error)
+
+    @property
+    def message(self) -> str:
+        text = str(self.error) or repr(self.error)
+        return text if text.startswith(self.key) else f"{self.key}: {text}"
+
+    def report(self) -> dict[str, Any]:
+        """What the quarantine report and the partition's metadata say."""
+        return {
+            "source_key": self.key,
+            "stage": self.stage,
+            "error_class": type(self.error).__name__,
+            "error": self.message,
+            "transient": self.transient,
+            **{name: value for name, value in getattr(self.error, "location", {}).items() if value is not None},
+        }
+
+
+def quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, report: dict[str, Any]) -> str:
+    """Copy the raw file (when it can still be read) and `report` under quarantine/; return the report's key."""
+    base = safe_output_key(QUARANTINE_PREFIX, key)
+    try:
+        with source_store.local_path(key) as raw:
+            output_store.put_file(base, raw)
+    except Exception as error:  # the file may be what is broken: the report still goes out
+        report = {**report, "raw_copy_error": f"{type(error).__name__}: {error}"}
+    with tempfile.TemporaryDirectory(prefix="vectordb-quarantine-") as folder:
+        path = Path(folder, "report.json")
+        path.write_text(json.dumps(report, indent=2, default=str))
+        output_store.put_file(f"{base}.report.json", path)
+    return f"{base}.report.json"
+
+
+class FileRun:
+    """The files of one step: each handled in `file(key)`, its metadata and failure kept apart."""
+
+    def __init__(self, context: dg.AssetExecutionContext, stage: str, source_store: ObjectStore, output_store: ObjectStore):
+        self.context = context
+        self.stage = stage
+        self.source_store = source_store
+        self.output_store = output_store
+        self.metadata: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, FileFailure] = {}
+
+    @contextmanager
+    def file(self, key: str) -> Iterator[dict[str, Any]]:
+        """Handle one file; yields the dict that becomes its partition's metadata."""
+        started = time.perf_counter()
+        metadata: dict[str, Any] = {}
+        try:
+            yield metadata
+        except Exception as error:
+            failure = FileFailure(key, self.stage, error)
+            self.failures[key] = failure
+            metadata.clear()
+            metadata.update({STATUS: FAILED_STATUS, **failure.report()})
+            if not failure.transient:
+                report_key = quarantine(self.source_store, self.output_store, key, failure.report())
+                metadata["quarantine_report"] = self.output_store.describe(report_key)
+            self.context.log.error(f"{failure.message} ({self.stage}, {type(error).__name__}"
+                                   f"{', will be retried' if failure.transient else ', quarantined'})")
+        else:
+            metadata.setdefault(STATUS, "ok")
+        finally:
+            metadata["seconds"] = round(time.perf_counter() - started, 3)
+            self.metadata[key] = metadata
+
+    def finish(self, **result: Any) -> dg.MaterializeResult:
+        """Record each partition's own metadata; fail a one-file run whose file failed."""
+        for key, metadata in self.metadata.items():
+            self.context.add_asset_metadata(metadata, partition_key=key)
+        keys = self.context.partition_keys
+        errors = [f for f in self.failures.values() if not isinstance(f.error, FileCheckFailed)]
+        if errors and len(keys) == 1:
+            (failure,) = errors
+            raise dg.Failure(
+                description=f"{self.stage} failed: {failure.message}",
+                metadata={k: v for k, v in failure.report().items() if isinstance(v, (str, int, float, bool))},
+                allow_retries=failure.transient,
+            ) from failure.error
+        if self.failures:
+            self.context.log.error(
+                f"{len(self.failures)} of {len(keys)} files failed at {self.stage} (each is re-run on its own): "
+                + "; ".join(f.message for f in self.failures.values())
+            )
+        self.context.log.info(f"{self.stage}: {len(keys) - len(self.failures)} of {len(keys)} files done (run-wide)")
+        return dg.MaterializeResult(**result)
