@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -53,8 +54,9 @@ class ObjectStore(dg.ConfigurableResource, ABC):
     """A flat namespace of keys ('a/b.csv') holding immutable bytes."""
 
     @abstractmethod
-    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
-        """Every object whose key starts with `prefix`, in key order."""
+    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
+        """Every object whose key starts with `prefix`, in key order; entries that are not
+        readable objects are passed over, each named with the reason to `on_skip(key, reason)`."""
 
     @abstractmethod
     def head(self, key: str) -> StoredObject:
@@ -91,7 +93,39 @@ class LocalObjectStore(ObjectStore):
         relative = PurePosixPath(key)
         if relative.is_absolute() or ".." in relative.parts:
             raise ValueError(f"object key {key!r} leaves the store at {self.root}")
-        return Path(self.root, *relative.parts)
+        path = Path(self.root, *relative.parts)
+        if path.is_symlink() and self._outside(path):
+            raise ValueError(f"object key {key!r} is a link to a file outside the store at {self.root}; refused")
+        return path
+
+    def _outside(self, path: Path) -> bool:
+        """Whether a link resolves outside the store's folder (or cannot be resolved at all)."""
+        try:
+            path.resolve(strict=True).relative_to(Path(self.root).resolve())
+        except (OSError, RuntimeError, ValueError):
+            return True
+        return False
+
+    def _unusable(self, path: Path) -> str | None:
+        """Why an entry of the folder is not an object to read, or None when it is one."""
+        if path.is_symlink():
+            try:
+                path.resolve(strict=True)
+            except FileNotFoundError:
+                return "a link to nothing (dangling)"
+            except (OSError, RuntimeError):
+                return "a link loop"
+            if self._outside(path):
+                return "a link to a file outside the landing folder"
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            return f"cannot be read ({error.strerror})"
+        if not stat.S_ISREG(mode):
+            return "not a regular file (a FIFO, device or socket)"
+        if not os.access(path, os.R_OK):
+            return "cannot be read (permission denied)"
+        return None
 
     def _stat(self, key: str, path: Path) -> StoredObject:
         st = path.stat()
@@ -103,19 +137,32 @@ class LocalObjectStore(ObjectStore):
             last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
         )
 
-    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
         root = Path(self.root)
         if not root.is_dir():
             return
-        for dirpath, dirnames, filenames in os.walk(root):
+        skip = on_skip or (lambda key, reason: None)
+
+        def unreadable_folder(error: OSError) -> None:
+            skip(Path(error.filename).relative_to(root).as_posix(), f"folder cannot be read ({error.strerror})")
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if name.startswith(".") or _TEMP_MARKER in name:
                     continue
                 path = Path(dirpath, name)
                 key = path.relative_to(root).as_posix()
-                if key.startswith(prefix):
+                if not key.startswith(prefix):
+                    continue
+                reason = self._unusable(path)
+                if reason:
+                    skip(key, reason)
+                    continue
+                try:
                     yield self._stat(key, path)
+                except OSError as error:  # gone or changed between the listing and the stat
+                    skip(key, f"cannot be read ({error.strerror})")
 
     def head(self, key: str) -> StoredObject:
         path = self._path(key)
@@ -179,7 +226,7 @@ class S3ObjectStore(ObjectStore):
         base = self.prefix.strip("/")
         return full_key[len(base) + 1 :] if base else full_key
 
-    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
         paginator = self.client().get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix)):
             for item in page.get("Contents", []):

@@ -55,8 +55,12 @@ def build_landing_sensor(
         """Adds a partition per new object, requests runs (many partitions each) for new, changed and
         deleted objects, and removes a deleted object's partition once its vectors are gone."""
         cursor = LandingCursor.from_json(context.cursor)
+
+        def skipped(key: str, reason: str) -> None:
+            context.log.warning(f"{source_store.describe()}: skipped {key!r}: {reason}")
+
         plan = plan_landing(
-            source_store.list_objects(),
+            source_store.list_objects(on_skip=skipped),
             context.instance.get_dynamic_partitions(source_files.name),
             cursor,
             max_partitions_per_run=max_partitions_per_run,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
 from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
@@ -45,7 +46,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_partitions_per_run=settings.max_partitions_per_run,
                 excluded_prefix=settings.source_excluded_prefix,
                 max_deleted_fraction=settings.max_deleted_fraction,
-            )
+            ),
+            build_isolation_sensor(ingest_files),
         ],
         resources=resources,
         # The chain is linear: one process per run loads the model once and runs every step.

@@ -122,3 +122,25 @@ def test_a_large_write_shared_by_two_connections_lands_every_row_once(state_db) 
     with state_db.connect() as conn:
         parts = conn.execute("select count(distinct xmin::text) from big").fetchone()[0]
     assert parts == 2  # written by two transactions, one per connection
+
+
+def test_runs_finishing_together_build_the_index_once_without_errors(store: PgVectorStore, state_db) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    store.ensure_collection(3)
+    store.upsert("ns", records([f"v{i}" for i in range(200)], np.random.default_rng(1).random((200, 3), np.float32)))
+    for _ in range(5):
+        with state_db.connect() as conn:
+            conn.execute("drop index if exists items_embedding_cosine_hnsw")
+        barrier = Barrier(6)
+
+        def finish() -> None:
+            barrier.wait()
+            store.after_writes()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            for done in [pool.submit(finish) for _ in range(6)]:
+                done.result()  # a concurrent CREATE INDEX would raise UniqueViolation here
+    with state_db.connect() as conn:
+        assert conn.execute("select count(*) from pg_indexes where tablename = 'items'").fetchone()[0] == 2

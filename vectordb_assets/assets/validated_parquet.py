@@ -44,10 +44,13 @@ class ValidationConfig(dg.Config):
     start_date: str | None = Field(default=None, description="Keep rows dated on or after this day (YYYY-MM-DD).")
     max_decompression_ratio: float = Field(default=100.0, description="Refuse files that expand more than this.")
     max_rejected_ratio: float = Field(default=0.2, description="Above this share of rejected rows the check fails.")
+    max_nesting_depth: int = Field(default=64, description="JSON nested deeper than this is refused before it is parsed.")
 
     def options(self) -> ValidationOptions:
         return ValidationOptions(
-            read=ReadOptions(self.delimiter, self.quote_char, self.encoding, self.header, self.max_decompression_ratio),
+            read=ReadOptions(
+                self.delimiter, self.quote_char, self.encoding, self.header, self.max_decompression_ratio, self.max_nesting_depth
+            ),
             id_column=self.id_column,
             text_column=self.text_column,
             embedding_column=self.embedding_column,

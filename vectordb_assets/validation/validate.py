@@ -126,10 +126,15 @@ def _write_canonical(
             report.dimension = next((len(v) for v in vectors_preview if v is not None), None)
             writer = _CanonicalWriter(out_path, report.dimension, lineage)
         for number, reason in source.malformed:
-            report.rows_read += 1
-            report.reject(number or 0, reason, None)
-            numbering.skipped.add(number)
+            if number is not None:
+                report.rows_read += 1
+                report.reject(number, reason, None)
+                numbering.skipped.add(number)
         _validate_batch(source.batch, source.repaired_rows, report, writer, id_finder, options, numbering)
+        for number, reason in source.malformed:
+            if number is None:  # a row the reader could place only after the batch (a swallowed tail)
+                report.rows_read += 1
+                report.reject(numbering.next(), reason, None)
     if writer is None:
         raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
     writer.close()
@@ -193,7 +198,12 @@ def _validate_batch(
             if not np.isfinite(vector).all():
                 report.reject(row_number, "NaN or infinite value in vector", report.embedding_column)
                 continue
-        text = texts[i]
+        text, raw_id = texts[i], ids[i]
+        try:  # text or ids stored as bytes without a UTF-8 annotation (Parquet BYTE_ARRAY)
+            text, raw_id = (v.decode("utf-8") if isinstance(v, bytes) else v for v in (text, raw_id))
+        except UnicodeDecodeError:
+            report.reject(row_number, "text or id is bytes that are not UTF-8", report.text_column)
+            continue
         if report.text_column is None and report.embedding_column is None:
             text = "\n".join(f"{k}: {v}" for k, v in metadata_values.items() if isinstance(v, str) and v.strip())
         text = sanitise_text(str(text)) if text is not None else ""
@@ -204,10 +214,10 @@ def _validate_batch(
             report.reject(row_number, f"text longer than {options.max_text_chars} characters", report.text_column)
             continue
         if report.id_column:
-            if ids[i] is None or str(ids[i]).strip() == "":
+            if raw_id is None or str(raw_id).strip() == "":
                 report.reject(row_number, "missing id", report.id_column)
                 continue
-            doc_id = str(ids[i]).strip()
+            doc_id = str(raw_id).strip()
         else:
             doc_id = row_doc_id(report.source_key, f"{text}\x1f{metadata}")
         id_finder.add(doc_id, row_number)
