@@ -30,9 +30,9 @@ class MetabaseAuthError(PermissionError):
 class MetabaseTransientError(IOError):
     """A failure worth retrying: rate limit, server error, timeout or a cut-off export."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, response: requests.Response | None = None):
         super().__init__(message)
-        self.retry_after = retry_after
+        self.response = response  # its Retry-After, if any, is honoured by the retry policy
 
 
 class MetabaseResource(dg.ConfigurableResource):
@@ -66,11 +66,7 @@ class MetabaseResource(dg.ConfigurableResource):
         if response.status_code in (401, 403):
             raise MetabaseAuthError(f"{self.url}: {what} refused ({response.status_code}): {response.text[:200]}")
         if response.status_code == 429 or response.status_code >= 500:
-            retry_after = response.headers.get("Retry-After")
-            raise MetabaseTransientError(
-                f"{self.url}: {what} answered {response.status_code}",
-                float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else None,
-            )
+            raise MetabaseTransientError(f"{self.url}: {what} answered {response.status_code}", response)
         if response.status_code >= 400:
             raise requests.HTTPError(f"{self.url}: {what} answered {response.status_code}: {response.text[:200]}")
 

@@ -64,9 +64,6 @@ def retry_after(error: BaseException | None) -> float | None:
     """Seconds the server asked us to wait (`Retry-After` as seconds or an HTTP date), if it did."""
     if error is None:
         return None
-    explicit = getattr(error, "retry_after", None)
-    if isinstance(explicit, (int, float)):
-        return float(explicit)
     raw = _headers(error).get("retry-after") or _headers(error).get("Retry-After")
     if not raw:
         return None
