@@ -64,7 +64,8 @@ def retry_after(error: BaseException | None) -> float | None:
     """Seconds the server asked us to wait (`Retry-After` as seconds or an HTTP date), if it did."""
     if error is None:
         return None
-    raw = _headers(error).get("retry-after") or _headers(error).get("Retry-After")
+    headers = _headers(error)
+    raw = headers.get("retry-after") or headers.get("Retry-After")
     if not raw:
         return None
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from typing import IO, Any, Iterator
 
 import pyarrow as pa
