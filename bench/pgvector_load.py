@@ -108,7 +108,7 @@ def ours(uri: str, name: str, ids, vectors, texts, metadatas) -> float:
     })
     ledger = VectorLedger(state_db, name, "default")
     started = time.perf_counter()
-    sync_source(store, ledger, "bench.parquet", datetime.now(timezone.utc), table, lambda key: table, IndexPolicy())
+    sync_source(store, ledger, "bench.parquet", datetime.now(timezone.utc), table, lambda key: table, IndexPolicy(), "bench")
     return time.perf_counter() - started
 
 

@@ -1,4 +1,4 @@
-"""Tables of the state database: the embedding cache and the vector ledger."""
+"""Tables of the state database: the embedding cache, the vector ledger and the indexed versions."""
 
 from __future__ import annotations
 
@@ -28,13 +28,31 @@ DDL = (
     " primary key (collection, namespace, vector_id, source_key))",
     "create index if not exists vectordb_ledger_by_source"
     " on vectordb_ledger (collection, namespace, source_key)",
+    # The version (etag) of each source whose rows the namespace holds: what landed and is indexed.
+    "create table if not exists vectordb_indexed_sources ("
+    " collection text not null,"
+    " namespace text not null,"
+    " source_key text not null,"
+    " source_etag text not null,"
+    " indexed_at timestamptz not null default now(),"
+    " primary key (collection, namespace, source_key))",
 )
 
 
+OBJECTS = ("vectordb_embedding_cache", "vectordb_ledger", "vectordb_ledger_by_source", "vectordb_indexed_sources")
+
+
 def ensure_state_schema(conn: psycopg.Connection) -> None:
-    """Create the state tables once per database and process; safe when runs start together."""
+    """Create the state tables once per database and process; safe when runs start together.
+
+    The DDL runs only when an object is missing: `create index` waits for every open write to the
+    table, so running it each time would hold a new run behind another run's ledger write."""
     key = conn.info.dsn
     if key in _ready:
+        return
+    existing = conn.execute("select count(to_regclass(name)) from unnest(%s::text[]) as name", (list(OBJECTS),)).fetchone()
+    if existing[0] == len(OBJECTS):
+        _ready.add(key)
         return
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('vectordb.state_schema'))")

@@ -45,6 +45,7 @@ def test_outputs_inside_the_source_are_excluded_from_landing(tmp_path: Path) -> 
         ({"VECTORDB_COLLECTION": "docs\n"}, re.escape("collection name 'docs\\n' is not allowed")),
         ({"VECTORDB_COLLECTION": "Docs; drop table x"}, "is not allowed: use 1-48 characters"),
         ({"VECTORDB_STORE": "s3vectors"}, "VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET"),
+        ({"VECTORDB_CHECK_CRON": "every hour"}, "VECTORDB_CHECK_CRON: .*'every hour' is not a cron schedule"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, env: dict, message: str) -> None:

@@ -6,7 +6,7 @@ from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
 from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
-from vectordb_assets.assets.vector_index_checks import vector_index_matches_ledger
+from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, vector_index_matches_ledger
 from vectordb_assets.assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
 from vectordb_assets.assets.repair_job import repair_vector_index
 from vectordb_assets.assets.upload_job import upload_job_outputs
@@ -36,8 +36,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     question_jobs, question_schedules = zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
     return dg.Definitions(
         assets=[*with_model_version(PIPELINE_ASSETS, resources["embedder"]), *question_assets],
-        schedules=list(question_schedules),
-        asset_checks=[vector_index_matches_ledger],
+        schedules=[
+            *question_schedules,
+            dg.ScheduleDefinition(
+                name="check_vector_index_schedule",
+                job=check_vector_index,
+                cron_schedule=settings.check_cron,
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+            ),
+        ],
+        asset_checks=[vector_index_matches_ledger, build_landed_files_indexed(settings.source_excluded_prefix)],
         jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
             build_landing_sensor(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
+from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -108,6 +109,7 @@ class Settings(BaseSettings):
     s3vectors_bucket: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_BUCKET"), description="S3 Vectors bucket.")
     s3vectors_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint.")
     sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
+    check_cron: str = Field("0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron).")
     max_partitions_per_run: int = Field(100, ge=1, validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"), description="Partitions per sensor-requested run.")
     volatile_fields: CommaList = Field((), validation_alias=env("VECTORDB_VOLATILE_FIELDS"), description="Metadata fields whose changes alone rewrite nothing.")
     max_deleted_fraction: float = Field(0.5, ge=0, le=1, validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"), description="Above this share of vanished files, deletions wait.")
@@ -148,6 +150,13 @@ class Settings(BaseSettings):
     @classmethod
     def _collection(cls, value: str) -> str:
         return validate_collection_name(value)
+
+    @field_validator("check_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not is_valid_cron_string(value):
+            raise ValueError(f"{value!r} is not a cron schedule (five fields, such as '0 * * * *', or '@hourly')")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -48,12 +48,12 @@ def test_shared_ids_follow_the_newest_source_and_come_back_when_it_goes(setup) -
     store, ledger = setup
     files = {"old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}), "new.csv": embedded("new.csv", {"1": "new one"})}
     load = files.__getitem__
-    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load, IndexPolicy())
-    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy())
+    sync_source(store, ledger, "old.csv", T0, files["old.csv"], load, IndexPolicy(), "etag")
+    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy(), "etag")
     assert result.updated == 1
     assert texts(store) == {"1": ("new one", "new.csv"), "2": ("old two", "old.csv")}
 
-    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), None, load, IndexPolicy())
+    gone = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), None, load, IndexPolicy(), None)
     assert gone.restored == 1
     assert texts(store) == {"1": ("old one", "old.csv"), "2": ("old two", "old.csv")}
 
@@ -65,7 +65,7 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
     def broken_load(_: str) -> pa.Table:
         raise RuntimeError("unreachable")
 
-    sync_source(store, ledger, "a.csv", T0, table, broken_load, IndexPolicy())
+    sync_source(store, ledger, "a.csv", T0, table, broken_load, IndexPolicy(), "etag")
     edited = embedded("a.csv", {"1": "one, edited"})
     original_replace = ledger.replace_claims
 
@@ -74,9 +74,9 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
 
     ledger.replace_claims = dies
     with pytest.raises(RuntimeError, match="process died"):
-        sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
+        sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy(), "etag")
     ledger.replace_claims = original_replace
-    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy())
+    retry = sync_source(store, ledger, "a.csv", T0, edited, broken_load, IndexPolicy(), "etag")
     assert (retry.updated, retry.deleted) == (1, 1)
     assert texts(store) == {"1": ("one, edited", "a.csv")}
     with ledger.locked() as conn:
@@ -86,7 +86,7 @@ def test_a_failure_after_the_store_write_is_repaired_by_the_retry(setup) -> None
 def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypatch) -> None:
     store, ledger = setup
     files = {"a.csv": embedded("a.csv", {"1": "one", "2": "two"})}
-    sync_source(store, ledger, "a.csv", T0, files["a.csv"], files.__getitem__, IndexPolicy())
+    sync_source(store, ledger, "a.csv", T0, files["a.csv"], files.__getitem__, IndexPolicy(), "etag")
     edited = embedded("a.csv", {"2": "two, edited", "3": "three"})
     real_upsert = PgVectorStore.upsert
 
@@ -95,10 +95,10 @@ def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypa
 
     monkeypatch.setattr(PgVectorStore, "upsert", upsert_dies)
     with pytest.raises(RuntimeError, match="connection lost"):
-        sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+        sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy(), "etag")
     assert texts(store) == {"2": ("two", "a.csv")}  # the delete went through, the upsert did not
     monkeypatch.setattr(PgVectorStore, "upsert", real_upsert)
-    retry = sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy())
+    retry = sync_source(store, ledger, "a.csv", T0, edited, files.__getitem__, IndexPolicy(), "etag")
     assert (retry.added, retry.updated, retry.deleted) == (1, 1, 1)
     assert texts(store) == {"2": ("two, edited", "a.csv"), "3": ("three", "a.csv")}
 
@@ -106,11 +106,11 @@ def test_a_failure_between_store_writes_is_repaired_by_the_retry(setup, monkeypa
 def test_an_unchanged_file_leaves_the_ledger_untouched(setup, monkeypatch) -> None:
     store, ledger = setup
     table = embedded("a.csv", {"1": "one", "2": "two"})
-    sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+    sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy(), "etag")
 
     def no_rewrite(*args, **kwargs):
         raise AssertionError("the claims were rewritten although nothing changed")
 
     monkeypatch.setattr(ledger, "replace_claims", no_rewrite)
-    again = sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy())
+    again = sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy(), "etag")
     assert (again.added, again.updated, again.skipped) == (0, 0, 2)

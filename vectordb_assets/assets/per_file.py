@@ -71,9 +71,11 @@ class FileFailure:
 
 
 def quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, report: dict[str, Any]) -> str:
-    """Copy the raw file (when it can still be read) and `report` under quarantine/; return the report's key."""
+    """Copy the raw file (when it can still be read) and `report`, with the etag of the version
+    quarantined, under quarantine/; return the report's key."""
     base = safe_output_key(QUARANTINE_PREFIX, key)
     try:
+        report = {**report, "source_etag": source_store.head(key).etag}
         with source_store.local_path(key) as raw:
             output_store.put_file(base, raw)
     except Exception as error:  # the file may be what is broken: the report still goes out

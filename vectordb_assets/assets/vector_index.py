@@ -88,7 +88,7 @@ def vector_index(
                     continue
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
             result = sync_source(
-                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy
+                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy, etag
             )
             metadata.update(
                 added=result.added,

@@ -1,13 +1,22 @@
-"""Checks on vector_index: the store holds exactly what the ledger says it holds."""
+"""Checks on vector_index: the store holds exactly what the ledger says it holds, and the ledger
+holds every landed file's current version."""
+
+import json
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
 from resources.embedders import Embedder
+from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
+from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.assets.per_file import QUARANTINE_PREFIX
 from vectordb_assets.assets.vector_index import vector_index
+from vectordb_assets.indexing.coverage import find_unindexed
 from vectordb_assets.indexing.reconciliation import find_drift
-from vectordb_assets.indexing.ledger import VectorLedger, ledger_namespaces
+from vectordb_assets.indexing.ledger import VectorLedger, indexed_versions, ledger_namespaces
+from vectordb_assets.landing.partitions import safe_output_key, source_files
 
 
 @dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")
@@ -30,3 +39,67 @@ def vector_index_matches_ledger(
             "mismatched_ids": [i for d in drifts for i in d.mismatched][:50],
         },
     )
+
+
+# A file landed this recently may not have been requested yet: it is in flight, not missing.
+RECENTLY_LANDED = timedelta(minutes=10)
+UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+              dg.DagsterRunStatus.STARTED]
+
+
+def partitions_in_unfinished_runs(instance: dg.DagsterInstance) -> set[str]:
+    """The files of every run over source files that has not finished."""
+    keys: set[str] = set()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED)):
+        if "dagster/partition" in run.tags:
+            keys.add(run.tags["dagster/partition"])
+        elif RANGE_START_TAG in run.tags:
+            span = dg.PartitionKeyRange(run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG])
+            keys.update(source_files.get_partition_keys_in_range(span, dynamic_partitions_store=instance))
+    return keys
+
+
+def read_quarantine_report(output_store: ObjectStore, key: str) -> dict | None:
+    """The file's quarantine report, if it has one."""
+    try:
+        with output_store.local_path(safe_output_key(QUARANTINE_PREFIX, key, ".report.json")) as path:
+            return json.loads(path.read_text())
+    except ObjectNotFoundError:
+        return None
+
+
+def build_landed_files_indexed(excluded_prefix: str | None) -> dg.AssetChecksDefinition:
+    """The check that names every landed file whose current version is not in the index."""
+
+    @dg.asset_check(
+        asset=vector_index,
+        name="landed_files_indexed",
+        description="Every landed file's current version is in the index, quarantined with a report, or in a "
+        "run that has not finished; fails naming each file that is none of these.",
+    )
+    def landed_files_indexed(
+        context: dg.AssetCheckExecutionContext,
+        source_store: ObjectStore,
+        output_store: ObjectStore,
+        vector_store: VectorStore,
+        state_db: StateDatabase,
+        embedder: Embedder,
+    ) -> dg.AssetCheckResult:
+        """Lists the landing area and compares each object's etag with the versions indexed."""
+        collection = vector_store.for_dimension(embedder.dimension).collection_name
+        with state_db.connect() as conn:
+            indexed = indexed_versions(conn, collection)
+        running = partitions_in_unfinished_runs(context.instance)
+        recent = datetime.now(timezone.utc) - RECENTLY_LANDED
+        coverage = find_unindexed(
+            source_store.list_objects(),
+            indexed,
+            lambda key: read_quarantine_report(output_store, key),
+            lambda key, obj: key in running or obj.last_modified > recent,
+            excluded_prefix,
+        )
+        for key, why in sorted(coverage.unindexed.items()):
+            context.log.error(f"{key}: landed but not in the index ({why})")
+        return dg.AssetCheckResult(passed=coverage.complete, metadata={"collection": collection, **coverage.summary()})
+
+    return landed_files_indexed

@@ -179,6 +179,21 @@ class VectorLedger:
             columns,
         )
 
+    def record_version(self, conn: psycopg.Connection, source_key: str, source_etag: str | None) -> None:
+        """Record that the namespace now holds version `source_etag` of the source (None: gone)."""
+        if source_etag is None:
+            conn.execute(
+                "delete from vectordb_indexed_sources where collection = %s and namespace = %s and source_key = %s",
+                (self.collection, self.namespace, source_key),
+            )
+            return
+        conn.execute(
+            "insert into vectordb_indexed_sources (collection, namespace, source_key, source_etag)"
+            " values (%s, %s, %s, %s) on conflict (collection, namespace, source_key)"
+            " do update set source_etag = excluded.source_etag, indexed_at = now()",
+            (self.collection, self.namespace, source_key, source_etag),
+        )
+
     def count(self, conn: psycopg.Connection) -> int:
         """How many distinct ids the namespace's claims cover (what the store should hold)."""
         row = conn.execute(
@@ -205,3 +220,15 @@ def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
         "select distinct namespace from vectordb_ledger where collection = %s order by namespace", (collection,)
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def indexed_versions(conn: psycopg.Connection, collection: str) -> dict[str, set[str]]:
+    """Source key → the etags of its versions that the collection's namespaces hold."""
+    ensure_state_schema(conn)
+    rows = conn.execute(
+        "select source_key, source_etag from vectordb_indexed_sources where collection = %s", (collection,)
+    )
+    versions: dict[str, set[str]] = {}
+    for key, etag in rows:
+        versions.setdefault(key, set()).add(etag)
+    return versions

@@ -68,8 +68,10 @@ def sync_source(
     embedded: pa.Table | None,
     load_embedded: Callable[[str], pa.Table],
     policy: IndexPolicy,
+    source_etag: str | None,
 ) -> SyncResult:
-    """Sync the store with `embedded`, the source's rows now (None when the source is gone).
+    """Sync the store with `embedded`, the source's rows now (None when the source is gone), and
+    record `source_etag` as the version the index holds.
 
     `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
     """
@@ -90,6 +92,7 @@ def sync_source(
             store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
         if claims_written is not None:
             claims_written.result()
+        ledger.record_version(conn, source_key, source_etag if embedded is not None else None)
     return SyncResult(
         added=plan.added,
         updated=plan.updated,

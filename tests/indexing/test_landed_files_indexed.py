@@ -1,0 +1,58 @@
+"""The check `landed_files_indexed` names every landed file whose current version is not in the
+index, and tells those apart from files quarantined, refused or still in a run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.indexing.test_reconciliation import run_checks
+from tests.pipeline_harness import Pipeline
+from vectordb_assets.settings import Settings
+
+
+def landed_files_indexed(p: Pipeline) -> tuple[bool, dict]:
+    evaluation = run_checks(p)["landed_files_indexed"]
+    return evaluation.passed, {name: value.value for name, value in evaluation.metadata.items()}
+
+
+def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    with dg.instance_for_test() as instance:
+        p = Pipeline(Settings.from_env(), instance, state_db)
+        p.land("a.csv", "id,text\n1,one\n2,two\n")
+        p.land("bad.csv", "id,text,text\n1,one,uno\n", minute=1)
+        p.land("empty.csv", "id,text\n", minute=2)
+        p.run("a.csv", "bad.csv", "empty.csv")
+        passed, metadata = landed_files_indexed(p)
+        assert passed, metadata
+        assert (metadata["landed_files"], metadata["indexed_files"], metadata["quarantined_files"]) == (3, 1, 2)
+        assert metadata["quarantined"] == {
+            "bad.csv": "validated_parquet: bad.csv: column names repeat: 'text' (rename them so each is unique)",
+            "empty.csv": "validated_parquet: empty.csv: no rows (a header alone, or an empty file)",
+        }
+
+        p.land("never.csv", "id,text\n3,three\n", minute=3)  # landed long ago, never run
+        p.land("a.csv", "id,text\n1,one\n2,two edited\n", minute=4)  # edited, not run again
+        p.land("bad.csv", "id,text\n1,one fixed\n", minute=5)  # fixed after its quarantine
+        fresh = p.landing / "fresh.csv"
+        fresh.write_text("id,text\n4,four\n")  # landed now: the sensor may not have seen it yet
+        os.utime(fresh, (time.time(), time.time()))
+        passed, metadata = landed_files_indexed(p)
+        assert not passed
+        assert metadata["unindexed"] == {
+            "a.csv": "the index holds an older version",
+            "bad.csv": "never indexed",
+            "never.csv": "never indexed",
+        }
+        assert metadata["in_flight"] == ["fresh.csv"]
+
+        p.run("a.csv", "bad.csv", "empty.csv", "never.csv")
+        passed, metadata = landed_files_indexed(p)
+        assert passed, metadata
+        assert (metadata["landed_files"], metadata["indexed_files"], metadata["unindexed_files"]) == (5, 3, 0)
+        assert list(metadata["quarantined"]) == ["empty.csv"]

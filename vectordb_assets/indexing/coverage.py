@@ -1,0 +1,80 @@
+"""Coverage: the version of every landed file is in the index, or is known to have failed.
+
+A file can be missing from the index for a reason that is on record (it was quarantined, its key
+cannot be a partition, a run over it has not finished) or for none: a run that died, a failure
+that outlasted its retries. The coverage names each file of the second kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from resources.object_store import StoredObject
+from vectordb_assets.landing.partitions import partition_key_for, unusable_partition_key_reason
+
+EXAMPLES = 50
+
+
+@dataclass
+class Coverage:
+    """What became of each landed file's current version."""
+
+    landed: int = 0
+    indexed: int = 0
+    in_flight: list[str] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)  # key → error
+    refused: dict[str, str] = field(default_factory=dict)  # object key → why it is not a partition
+    unindexed: dict[str, str] = field(default_factory=dict)  # key → what the index holds instead
+
+    @property
+    def complete(self) -> bool:
+        return not self.unindexed
+
+    def summary(self) -> dict:
+        """Counts, and up to `EXAMPLES` names of each kind, for a check's metadata."""
+        return {
+            "landed_files": self.landed,
+            "indexed_files": self.indexed,
+            "in_flight_files": len(self.in_flight),
+            "quarantined_files": len(self.quarantined),
+            "refused_keys": len(self.refused),
+            "unindexed_files": len(self.unindexed),
+            "unindexed": dict(sorted(self.unindexed.items())[:EXAMPLES]),
+            "quarantined": dict(sorted(self.quarantined.items())[:EXAMPLES]),
+            "refused": dict(sorted(self.refused.items())[:EXAMPLES]),
+            "in_flight": sorted(self.in_flight)[:EXAMPLES],
+        }
+
+
+def find_unindexed(
+    landed: Iterable[StoredObject],
+    indexed: Mapping[str, set[str]],
+    quarantine_report: Callable[[str], dict | None],
+    in_flight: Callable[[str, StoredObject], bool],
+    excluded_prefix: str | None = None,
+) -> Coverage:
+    """Compare the landed objects with the versions the index holds (`indexed`: key → etags).
+
+    `quarantine_report(key)` is the file's quarantine report, if any; `in_flight(key, obj)` says
+    whether a run over the file may still index it.
+    """
+    coverage = Coverage()
+    for obj in landed:
+        if excluded_prefix and (obj.key == excluded_prefix or obj.key.startswith(excluded_prefix + "/")):
+            continue
+        coverage.landed += 1
+        key = partition_key_for(obj.key)
+        reason = unusable_partition_key_reason(key)
+        if reason:
+            coverage.refused[obj.key] = f"its key {reason}"
+        elif obj.etag in indexed.get(key, ()):
+            coverage.indexed += 1
+        elif in_flight(key, obj):
+            coverage.in_flight.append(key)
+        elif (report := quarantine_report(key)) and report.get("source_etag") == obj.etag:
+            coverage.quarantined[key] = f"{report.get('stage')}: {report.get('error')}"
+        else:
+            held = indexed.get(key)
+            coverage.unindexed[key] = "the index holds an older version" if held else "never indexed"
+    return coverage
