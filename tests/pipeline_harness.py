@@ -50,6 +50,7 @@ class Pipeline:
             tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
             result = job.execute_in_process(instance=self.instance, tags=tags, run_config=run_config)
         assert result.success
+        self.last_run_id = result.run_id
         by_asset: dict[str, dict[str, Any]] = {}
         for event in result.get_asset_materialization_events():
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}

@@ -1,0 +1,96 @@
+"""A database restart during a run: the file is not quarantined, the step is retried with
+backoff, and the run ends with every row indexed once."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import dagster as dg
+import pytest
+
+from tests.pipeline_harness import Pipeline
+from vectordb_assets.settings import Settings
+
+
+class RestartingDatabase:
+    """A TCP proxy in front of PostgreSQL that plays a restart when the `restart_at`-th connection
+    comes in: every open session is cut, and connections are closed at once for `downtime`
+    seconds, as a restarting server does."""
+
+    def __init__(self, socket_path: str, restart_at: int = 2, downtime: float = 3.0):
+        self.socket_path = socket_path
+        self.restart_at = restart_at
+        self.downtime = downtime
+        self.accepted = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.is_down = False
+        self.refused = 0
+        self.sessions: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def down(self) -> None:
+        self.is_down = True
+        for sock in self.sessions:
+            sock.close()
+        self.sessions.clear()
+
+    def up(self) -> None:
+        self.is_down = False
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            self.accepted += 1
+            if self.accepted == self.restart_at:
+                self.down()
+                threading.Timer(self.downtime, self.up).start()
+            if self.is_down:
+                self.refused += 1
+                client.close()
+                continue
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(self.socket_path)
+            self.sessions += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                sock.close()
+
+
+def proxied(url: str) -> tuple[RestartingDatabase, str]:
+    """A proxy in front of the embedded server at `url` (a socket folder in `host=`), and the
+    URL that reaches the same database through it."""
+    parts = urlsplit(url)
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&"))
+    proxy = RestartingDatabase(f"{query.pop('host')}/.s.PGSQL.{query.pop('port', '5432')}")
+    rest = "&".join(f"{k}={v}" for k, v in query.items())
+    return proxy, urlunsplit((parts.scheme, f"postgres@127.0.0.1:{proxy.port}", parts.path, rest, ""))
+
+
+def test_a_database_restart_mid_run_is_retried_not_quarantined(
+    home: Path, state_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, url = proxied(state_db.database_url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    with dg.instance_for_test() as instance:
+        p = Pipeline(Settings.from_env(), instance, state_db)
+        # The database restarts when the run opens its second session, and is back 3 s later.
+        p.land("a.csv", "id,text\n" + "".join(f"{i},row {i}\n" for i in range(50)))
+        p.run("a.csv")
+        restarts = instance.all_logs(p.last_run_id, of_type=dg.DagsterEventType.STEP_RESTARTED)
+    assert proxy.refused >= 1 and restarts
+    assert not (Path(p.settings.output.root) / "quarantine").exists()
+    assert sorted(p.index(), key=int) == [str(i) for i in range(50)]
