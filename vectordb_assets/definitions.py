@@ -15,18 +15,33 @@ from vectordb_assets.settings import Settings
 
 
 MODEL_DEPENDENT_ASSETS = ("embeddings", "vector_index")
+STORE_KINDS = {"pgvector": {"postgres", "pgvector"}, "pinecone": {"pinecone"}, "s3vectors": {"s3", "s3vectors"}}
+EMBEDDER_KINDS = {"local": {"pytorch"}, "openai": {"openai"}}
 
 
-def with_model_version(assets: list[dg.AssetsDefinition], embedder: Embedder) -> list[dg.AssetsDefinition]:
-    """Make the model part of the code version of the stages whose output depends on it, so a
-    model change shows those partitions as changed in the UI."""
+def configured_kinds(settings: Settings) -> dict[str, set[str]]:
+    """The technologies each stage uses with these settings (the icons on the asset graph)."""
+    return {
+        "raw_files": {settings.source.scheme},
+        "validated_parquet": {"parquet"},
+        "embeddings": {"parquet", *EMBEDDER_KINDS[settings.embedder]},
+        "vector_index": STORE_KINDS[settings.store],
+    }
+
+
+def configured(assets: list[dg.AssetsDefinition], settings: Settings, embedder: Embedder) -> list[dg.AssetsDefinition]:
+    """The chain's assets with the kinds of the configured services, and the model as part of
+    the code version of the stages whose output depends on it, so a model change shows those
+    partitions as changed in the UI."""
     version = f"{embedder.model_id}@{embedder.dimension}"
-    return [
-        asset.map_asset_specs(lambda spec: spec.replace_attributes(code_version=version))
-        if asset.key.path[-1] in MODEL_DEPENDENT_ASSETS
-        else asset
-        for asset in assets
-    ]
+    kinds = configured_kinds(settings)
+
+    def configure(spec: dg.AssetSpec) -> dg.AssetSpec:
+        name = spec.key.path[-1]
+        changed = spec.merge_attributes(kinds=kinds[name])
+        return changed.replace_attributes(code_version=version) if name in MODEL_DEPENDENT_ASSETS else changed
+
+    return [asset.map_asset_specs(configure) for asset in assets]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -35,7 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     question_assets = [build_question_asset(question) for question in settings.metabase_questions]
     question_jobs, question_schedules = zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
     return dg.Definitions(
-        assets=[*with_model_version(PIPELINE_ASSETS, resources["embedder"]), *question_assets],
+        assets=[*configured(PIPELINE_ASSETS, settings, resources["embedder"]), *question_assets],
         schedules=[
             *question_schedules,
             dg.ScheduleDefinition(

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.settings import Settings
@@ -37,3 +38,24 @@ def test_the_landing_sensor_is_on_by_default_and_targets_the_chain(home: Path) -
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
         "raw_files", "validated_parquet", "embeddings", "vector_index"
     }
+
+
+@pytest.mark.parametrize(
+    "env, embeddings_kinds, index_kinds, raw_kinds",
+    [
+        ({}, {"parquet", "pytorch"}, {"postgres", "pgvector"}, {"file"}),
+        ({"VECTORDB_EMBEDDER": "openai", "VECTORDB_STORE": "pinecone", "VECTORDB_SOURCE": "s3://landing"},
+         {"parquet", "openai"}, {"pinecone"}, {"s3"}),
+        ({"VECTORDB_STORE": "s3vectors", "VECTORDB_S3VECTORS_BUCKET": "vectors"}, {"parquet", "pytorch"}, {"s3", "s3vectors"}, {"file"}),
+    ],
+)
+def test_kinds_follow_the_configuration(
+    home: Path, monkeypatch: pytest.MonkeyPatch, env: dict, embeddings_kinds: set, index_kinds: set, raw_kinds: set
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    specs = {spec.key.to_user_string(): spec for spec in build_definitions(Settings.from_env()).resolve_all_asset_specs()}
+    assert specs["embeddings"].kinds == embeddings_kinds
+    assert specs["vector_index"].kinds == index_kinds
+    assert specs["raw_files"].kinds == raw_kinds
+    assert specs["validated_parquet"].kinds == {"parquet"}

@@ -32,7 +32,6 @@ class EmbeddingsConfig(dg.Config):
     deps=[validated_parquet],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
-    kinds={"parquet", "pytorch"},
     group_name="ingest",
     # Runs that embed at once share the pool's slots (see README: concurrency), so that several
     # runs together stay under an API account's limits.

@@ -12,7 +12,6 @@ from vectordb_assets.landing.partitions import source_files
     partitions_def=source_files,
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
-    kinds={"s3", "file"},
     group_name="ingest",
 )
 def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore, output_store: ObjectStore) -> dg.MaterializeResult:

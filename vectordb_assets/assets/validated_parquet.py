@@ -121,7 +121,6 @@ def _check_stored(output_store: ObjectStore, key: str, report: ValidationReport)
     deps=[raw_files],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
-    kinds={"parquet"},
     group_name="ingest",
     check_specs=[
         *(dg.AssetCheckSpec(name, asset="validated_parquet", blocking=True, description=CHECK_DESCRIPTIONS[name])

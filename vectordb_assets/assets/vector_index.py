@@ -55,7 +55,6 @@ def collection_for_model(context: dg.AssetExecutionContext, vector_store: Vector
     deps=[embeddings],
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
-    kinds={"postgres"},
     group_name="ingest",
 )
 def vector_index(
