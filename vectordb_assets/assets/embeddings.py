@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 from pydantic import Field
 
 from resources.embedders import Embedder
@@ -11,6 +12,7 @@ from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.landing.source_state import current_etag
 from resources.state_db import StateDatabase
 from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding.stage import embed_file
@@ -61,9 +63,12 @@ def embeddings(
                 with output_store.local_path(output_key("validated", key)) as validated:
                     if read_lineage(validated).get("source_etag") != etag:
                         raise ObjectNotFoundError(key)
+                    rows = pq.ParquetFile(validated).metadata.num_rows
+                    progress = Progress(context.log.info, key, "embeddings", rows, chunks_total=-(-rows // config.batch_rows))
                     stats = embed_file(
                         validated, out, key, embedder, cache, batch_rows=config.batch_rows,
                         chunk_tokens=config.chunk_tokens, chunk_overlap=config.chunk_overlap,
+                        on_batch=lambda s: progress.update(s.rows - s.chunk_rows_added, cache_hits=s.cache_hits),
                     )
             except ObjectNotFoundError:
                 # Validation quarantined the landed version: earlier outputs stay as they are.
@@ -72,6 +77,7 @@ def embeddings(
                 continue
             output_store.put_file(output_key("embeddings", key), out)
             metadata.update(
+                **progress.totals(),
                 rows=stats.rows,
                 precomputed=stats.precomputed,
                 cache_hits=stats.cache_hits,

@@ -13,6 +13,7 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.raw_files import raw_files
 from vectordb_assets.assets.per_file import FileCheckFailed, FileRun
+from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.validation.canonical import canonical_schema
 from vectordb_assets.landing.partitions import output_key, source_files
@@ -153,9 +154,14 @@ def validated_parquet(
                 metadata["source_deleted"] = True
                 continue
             out = Path(folder, "validated.parquet")
+            # The row count of a raw file is known only once it is read: lines say rows read so far.
+            progress = Progress(context.log.info, key, "validation", None)
             with source_store.local_path(key) as raw:
-                report = validate_file(raw, key, obj.etag, out, lineage={"landed_at": obj.last_modified.isoformat()}, options=options)
-            metadata.update(_metadata(report, output_store, key))
+                report = validate_file(
+                    raw, key, obj.etag, out, lineage={"landed_at": obj.last_modified.isoformat()}, options=options,
+                    on_batch=lambda r: progress.update(r.rows_read, r.rows_rejected, kept=r.rows_kept),
+                )
+            metadata.update(_metadata(report, output_store, key), **progress.totals())
             measured["rejected_ratio"][key] = round(report.rows_rejected / report.rows_read, 4) if report.rows_read else 0.0
             measured["dimension_matches_index"][key] = report.dimension or 0
             failed = _check_file(report, embedder.dimension, config.max_rejected_ratio)

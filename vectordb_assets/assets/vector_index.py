@@ -14,6 +14,7 @@ from resources.vector_store import VectorStore
 from vectordb_assets.assets.embeddings import embeddings
 from vectordb_assets.landing.source_state import current_etag
 from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.indexing.sync import sync_source
@@ -86,10 +87,18 @@ def vector_index(
                     metadata["skipped_unvalidated"] = True
                     continue
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
+            progress = Progress(context.log.info, key, "vector_index", None)
+
+            def written(done: int, total: int) -> None:
+                progress.total = total
+                progress.update(done)
+
             result = sync_source(
-                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy, etag
+                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy,
+                etag, on_written=written,
             )
             metadata.update(
+                **progress.totals(),
                 added=result.added,
                 updated=result.updated,
                 skipped=result.skipped,

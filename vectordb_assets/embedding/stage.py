@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -47,9 +48,11 @@ def embed_file(
     batch_rows: int = 1024,
     chunk_tokens: int | None = None,
     chunk_overlap: int = 32,
+    on_batch: Callable[[EmbeddingStats], None] = lambda stats: None,
 ) -> EmbeddingStats:
     """Give every row of the validated file `in_path` a vector (chunking texts longer than
-    `chunk_tokens`, by default the model's window); write the result to `out_path`."""
+    `chunk_tokens`, by default the model's window); write the result to `out_path`.
+    `on_batch(stats)` is called after each batch."""
     stats = EmbeddingStats()
     dimension = embedder.dimension
     size = min(chunk_tokens or embedder.max_input_tokens, embedder.max_input_tokens)
@@ -68,6 +71,7 @@ def embed_file(
             columns.append(pa.array(models, type=pa.string()))
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
             stats.rows += batch.num_rows
+            on_batch(stats)
     return stats
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Callable
 
 import pyarrow as pa
@@ -30,6 +31,15 @@ class SyncResult:
     deleted: int
     restored: int
     shadowed: int
+
+
+# Large writes go in about ten parts, so that progress shows; small ones in one.
+WRITE_SLICE_MIN_ROWS = 10_000
+
+
+def slices(ids: list[str], size: int) -> list[list[str]]:
+    """`ids` in consecutive parts of at most `size`."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def store_records(embedded: pa.Table) -> pa.Table:
@@ -69,11 +79,13 @@ def sync_source(
     load_embedded: Callable[[str], pa.Table],
     policy: IndexPolicy,
     source_etag: str | None,
+    on_written: Callable[[int, int], None] = lambda done, total: None,
 ) -> SyncResult:
     """Sync the store with `embedded`, the source's rows now (None when the source is gone), and
     record `source_etag` as the version the index holds.
 
-    `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it.
+    `load_embedded(source_key)` reads another source's embedded rows, for ids that go back to it;
+    `on_written(done, total)` is called after each write to the store.
     """
     claims = incoming_claims(embedded if landed_at is not None else None, policy)
     with ledger.locked() as conn, ThreadPoolExecutor(max_workers=1) as background:
@@ -83,13 +95,17 @@ def sync_source(
         claims_written = (
             background.submit(ledger.replace_claims, conn, source_key, landed_at, claims) if plan.claims_changed else None
         )
+        total = len(plan.delete) + len(plan.write_new) + len(plan.write_changed) + sum(map(len, plan.write_from.values()))
         store.delete(ledger.namespace, plan.delete)
-        if plan.write_new:
-            store.upsert(ledger.namespace, take_records(embedded, plan.write_new), assume_new=True)
-        if plan.write_changed:
-            store.upsert(ledger.namespace, take_records(embedded, plan.write_changed))
-        for other_key, ids in plan.write_from.items():
-            store.upsert(ledger.namespace, take_records(load_embedded(other_key), ids))
+        done = len(plan.delete)
+        on_written(done, total)
+        # Other sources' rows are read one source at a time, as their turn comes.
+        restored = ((load_embedded(other_key), ids, False) for other_key, ids in plan.write_from.items())
+        for table, ids, assume_new in chain([(embedded, plan.write_new, True), (embedded, plan.write_changed, False)], restored):
+            for part in slices(ids, max(WRITE_SLICE_MIN_ROWS, -(-total // 10))):
+                store.upsert(ledger.namespace, take_records(table, part), assume_new=assume_new)
+                done += len(part)
+                on_written(done, total)
         if claims_written is not None:
             claims_written.result()
         ledger.record_version(conn, source_key, source_etag if embedded is not None else None)

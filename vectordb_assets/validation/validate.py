@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -66,14 +66,16 @@ def validate_file(
     out_path: Path,
     lineage: dict[str, Any] | None = None,
     options: ValidationOptions = ValidationOptions(),
+    on_batch: Callable[[ValidationReport], None] = lambda report: None,
 ) -> ValidationReport:
-    """Read the raw file at `path`, write its canonical form to `out_path`, return the report.
+    """Read the raw file at `path`, write its canonical form to `out_path`, return the report;
+    `on_batch(report)` is called after each batch read.
 
     Raises `UnreadableFileError` when the file cannot be read at all.
     """
     with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
         id_finder = DuplicateIdFinder(Path(folder))
-        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder)
+        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder, on_batch)
         repeated = id_finder.duplicates()
     if repeated:
         _drop_rows(out_path, set(repeated), report)
@@ -105,6 +107,7 @@ def _write_canonical(
     lineage: dict[str, Any] | None,
     options: ValidationOptions,
     id_finder: DuplicateIdFinder,
+    on_batch: Callable[[ValidationReport], None],
 ) -> ValidationReport:
     report = ValidationReport(source_key=source_key)
     writer: _CanonicalWriter | None = None
@@ -135,6 +138,7 @@ def _write_canonical(
             if number is None:  # a row the reader could place only after the batch (a swallowed tail)
                 report.rows_read += 1
                 report.reject(numbering.next(), reason, None)
+        on_batch(report)
     if writer is None:
         raise UnreadableFileError(f"{source_key}: no rows (a header alone, or an empty file)")
     writer.close()
