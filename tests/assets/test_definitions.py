@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -59,3 +60,17 @@ def test_kinds_follow_the_configuration(
     assert specs["vector_index"].kinds == index_kinds
     assert specs["raw_files"].kinds == raw_kinds
     assert specs["validated_parquet"].kinds == {"parquet"}
+
+
+def test_the_project_loads_with_dg(home: Path, tmp_path: Path) -> None:
+    dg_command = Path(sys.executable).with_name("dg")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    checked = subprocess.run([str(dg_command), "check", "defs"], cwd=PROJECT, capture_output=True, text=True, env=env, timeout=300)
+    assert checked.returncode == 0, checked.stderr
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = subprocess.run([str(dg_command), "list", "defs", "--json"], cwd=PROJECT, capture_output=True, text=True, env=env, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    defs = json.loads(listed.stdout)
+    assert {a["asset_key"] for a in defs["assets"]} == {"raw_files", "validated_parquet", "embeddings", "vector_index"}
+    assert {c["name"] for c in defs["asset_checks"]} >= {"landed_files_indexed", "vector_index_matches_ledger"}
+    assert {s["name"] for s in defs["sensors"]} == {"landing_sensor", "failed_files_sensor"}

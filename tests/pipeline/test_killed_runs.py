@@ -7,43 +7,19 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import psycopg
 import pytest
-import yaml
 
 from resources.embedders import LocalEmbedder
 from resources.state_db import StateDatabase
 from resources.state_schema import ensure_state_schema
+from tests.dagster_processes import dagster_process, instance_home, wait_for
 
-PROJECT = Path(__file__).resolve().parents[2]
 ROWS = 400
-
-
-def instance_config(dagster_home: Path) -> None:
-    """The project's `dagster.yaml` (monitoring, retries, concurrency), stored under `dagster_home`."""
-    config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
-    config["storage"] = {"sqlite": {"base_dir": str(dagster_home / "storage")}}
-    config["local_artifact_storage"]["config"]["base_dir"] = str(dagster_home)
-    config["compute_logs"]["config"]["base_dir"] = str(dagster_home / "logs")
-    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
-
-
-def wait_for(condition, what: str, timeout: float = 300.0, every: float = 0.5):
-    """Poll `condition()` until it returns something truthy, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def waiting_queries(conn: psycopg.Connection, holder: psycopg.Connection) -> list[str]:
@@ -87,9 +63,7 @@ KILL_POINTS = {
 def test_killed_run_is_retried_and_loses_nothing(
     stage: str, home: Path, state_db: StateDatabase, tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    dagster_home = tmp_path / "dagster-home"
-    dagster_home.mkdir()
-    instance_config(dagster_home)
+    dagster_home = instance_home(tmp_path / "dagster-home")
     landing = home / "landing"
     landing.mkdir(parents=True)
     texts = {str(i): f"row {i} of a file whose run is killed during {stage}" for i in range(ROWS)}
@@ -99,10 +73,7 @@ def test_killed_run_is_retried_and_loses_nothing(
 
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home),
            "DATABASE_URL": state_db.database_url, "VECTORDB_SENSOR_INTERVAL": "1"}
-    daemon_command = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(PROJECT / "workspace.yaml")]
-    log = (tmp_path / "daemon.log").open("w")
-    daemon = subprocess.Popen(daemon_command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"):
         with psycopg.connect(state_db.database_url) as lock_conn, dg.DagsterInstance.from_config(str(dagster_home)) as instance:
             # The test holds a lock the worker needs halfway through the stage, so the kill lands there.
             hold, blocked_statement = KILL_POINTS[stage]
@@ -127,10 +98,6 @@ def test_killed_run_is_retried_and_loses_nothing(
             )
             assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE
             assert finished.status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
-        log.close()
 
     with state_db.connect() as conn:
         stored = conn.execute("select id, text, embedding from documents").fetchall()

@@ -17,6 +17,7 @@ from vectordb_assets.assets.per_file import FileRun
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.indexing.policy import IndexPolicy
+from vectordb_assets.indexing.reconciliation import SourceSample, sample_source
 from vectordb_assets.indexing.sync import sync_source
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
@@ -24,6 +25,8 @@ from vectordb_assets.indexing.ledger import VectorLedger
 
 # Metadata entry of a partition whose source was gone; the landing sensor then removes it.
 SOURCE_DELETED = "source_deleted"
+# Ids per file compared between ledger and store after each run.
+SAMPLE_PER_FILE = 20
 
 
 class VectorIndexConfig(dg.Config):
@@ -57,6 +60,12 @@ def collection_for_model(context: dg.AssetExecutionContext, vector_store: Vector
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
     group_name="ingest",
+    check_specs=[dg.AssetCheckSpec(
+        "run_files_in_store", asset="vector_index",
+        description=f"For each file the run indexed: the ledger records its landed version, and up to {SAMPLE_PER_FILE} "
+        "of the ids it owns are in the store with the ledger's content hash (the cheap form of "
+        "vector_index_matches_ledger, which compares everything on demand).",
+    )],
 )
 def vector_index(
     context: dg.AssetExecutionContext,
@@ -72,6 +81,7 @@ def vector_index(
     vector_store = collection_for_model(context, vector_store, embedder)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
     run = FileRun(context, "vector_index", source_store, output_store)
+    samples: dict[str, SourceSample] = {}
     for key in context.partition_keys:
         with run.file(key) as metadata:
             etag = current_etag(source_store, key)
@@ -110,8 +120,28 @@ def vector_index(
                 **({SOURCE_DELETED: True} if table is None else {"source_etag": etag}),
             )
             context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
+            if table is not None:
+                samples[key] = sample_source(vector_store, ledger, key, etag, SAMPLE_PER_FILE)
     vector_store.after_writes()
     context.log.info(
         f"{vector_store.collection_name}/{config.namespace} holds {vector_store.count(config.namespace)} vectors (run-wide)"
     )
-    return run.finish()
+    failing = {
+        key: {"version_recorded": s.version_recorded, "missing": s.missing, "mismatched": s.mismatched}
+        for key, s in samples.items() if not s.clean
+    }
+    check = dg.AssetCheckResult(
+        check_name="run_files_in_store",
+        passed=not failing,
+        metadata={
+            "files_checked": len(samples),
+            "ids_sampled": sum(s.sampled for s in samples.values()),
+            "failing_files": failing,
+            "measured": {
+                key: {"version_recorded": s.version_recorded, "sampled": s.sampled, "missing": len(s.missing),
+                      "mismatched": len(s.mismatched)}
+                for key, s in samples.items()
+            },
+        },
+    )
+    return run.finish(check_results=[check])

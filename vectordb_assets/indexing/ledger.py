@@ -194,6 +194,27 @@ class VectorLedger:
             (self.collection, self.namespace, source_key, source_etag),
         )
 
+    def recorded_version(self, conn: psycopg.Connection, source_key: str) -> str | None:
+        """The etag of the source version the namespace holds, if any."""
+        row = conn.execute(
+            "select source_etag from vectordb_indexed_sources where collection = %s and namespace = %s and source_key = %s",
+            (self.collection, self.namespace, source_key),
+        ).fetchone()
+        return row[0] if row else None
+
+    def owned_sample(self, conn: psycopg.Connection, source_key: str, limit: int) -> dict[str, str]:
+        """Up to `limit` ids the source owns (its claim is the newest), a stable pseudo-random
+        choice, with the content hash the store should hold for each."""
+        rows = conn.execute(
+            "select l.vector_id, l.content_hash from vectordb_ledger l"
+            " where l.collection = %s and l.namespace = %s and l.source_key = %s and not exists ("
+            "  select 1 from vectordb_ledger o where o.collection = l.collection and o.namespace = l.namespace"
+            "  and o.vector_id = l.vector_id and (o.landed_at, o.source_key) > (l.landed_at, l.source_key))"
+            " order by md5(l.vector_id) limit %s",
+            (self.collection, self.namespace, source_key, limit),
+        )
+        return dict(rows.fetchall())
+
     def count(self, conn: psycopg.Connection) -> int:
         """How many distinct ids the namespace's claims cover (what the store should hold)."""
         row = conn.execute(

@@ -70,6 +70,38 @@ def find_drift(store: VectorStore, ledger: VectorLedger, sample_size: int = 1000
     )
 
 
+@dataclass
+class SourceSample:
+    """A sampled comparison of one source's ids between the ledger and the store."""
+
+    version_recorded: bool
+    sampled: int
+    missing: list[str]
+    mismatched: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return self.version_recorded and not (self.missing or self.mismatched)
+
+
+def sample_source(
+    store: VectorStore, ledger: VectorLedger, source_key: str, source_etag: str, sample_size: int = 20
+) -> SourceSample:
+    """Whether the ledger records version `source_etag` of the source, and up to `sample_size` of
+    the ids it owns are in the store with their content hash: the cheap form of `find_drift`,
+    for the files a run has just indexed."""
+    with ledger.state_db.connect() as conn:
+        recorded = ledger.recorded_version(conn, source_key)
+        expected = ledger.owned_sample(conn, source_key, sample_size)
+    stored = store.content_hashes(ledger.namespace, list(expected))
+    return SourceSample(
+        version_recorded=recorded == source_etag,
+        sampled=len(expected),
+        missing=sorted(expected.keys() - stored.keys()),
+        mismatched=sorted(vid for vid, content_hash in expected.items() if vid in stored and stored[vid] != content_hash),
+    )
+
+
 def repair(
     store: VectorStore, ledger: VectorLedger, drift: Drift, load_embedded: Callable[[str], pa.Table]
 ) -> dict[str, int]:
