@@ -60,6 +60,10 @@ class Embedder(dg.ConfigurableResource, ABC):
         """Counters since the process started (requests, tokens, …), for run metadata."""
         return {}
 
+    def load(self) -> None:
+        """Make the model ready (a local model is read into memory), so that its loading time is
+        the run's, not the first file's."""
+
 
 def load_minilm(device: str | None) -> Any:
     """The bundled MiniLM model, loaded once per process and device."""
@@ -99,6 +103,9 @@ class LocalEmbedder(Embedder):
     def max_input_tokens(self) -> int:
         # The model reads 256 word pieces, two of which are its [CLS] and [SEP] markers.
         return load_minilm(self.device).max_seq_length - 2
+
+    def load(self) -> None:
+        load_minilm(self.device)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

@@ -24,6 +24,7 @@ from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vec
 from resources.state_db import StateDatabase
 from resources.vector_store import (
     SearchHit,
+    as_number,
     check_dimension,
     VectorStore,
     record_vectors,
@@ -204,8 +205,15 @@ class PgVectorStore(VectorStore):
         conditions = [sql.SQL("namespace = %s")]
         params: list[Any] = [query_vector, namespace]
         for field_name, value in (filters or {}).items():
-            conditions.append(sql.SQL("metadata ->> %s = %s"))
-            params += [field_name, value]
+            number = as_number(value)
+            if number is None:
+                conditions.append(sql.SQL("metadata ->> %s = %s"))
+                params += [field_name, value]
+            else:
+                conditions.append(sql.SQL(
+                    "(metadata ->> %s = %s or (jsonb_typeof(metadata -> %s) = 'number' and (metadata ->> %s)::float8 = %s))"
+                ))
+                params += [field_name, value, field_name, field_name, number]
         with self.state_db.connect() as conn:
             rows = conn.execute(
                 sql.SQL(

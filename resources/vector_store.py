@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -122,9 +123,23 @@ def record_vectors(records: pa.Table) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
 
 
+def as_number(value: str) -> float | None:
+    """The number a filter value spells (`129` and `129.0` alike), or None: so that `price=129`
+    matches a stored 129.0 as well as the text "129"."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def equality_filter(filters: Mapping[str, str] | None) -> dict[str, Any]:
-    """`{key: value}` as the `$eq` filter that Pinecone and S3 Vectors take, or {} for none."""
-    conditions = [{name: {"$eq": value}} for name, value in (filters or {}).items()]
+    """`{key: value}` as the filter that Pinecone and S3 Vectors take (the value as text, or as
+    a number when it is one), or {} for none."""
+    conditions = [
+        {name: {"$eq": value}} if as_number(value) is None else {name: {"$in": [value, as_number(value)]}}
+        for name, value in (filters or {}).items()
+    ]
     if not conditions:
         return {}
     return {"filter": conditions[0] if len(conditions) == 1 else {"$and": conditions}}

@@ -17,7 +17,16 @@ MAX_VECTORS, MAX_BODY, MAX_METADATA, MAX_DELETE, PAGE = 1000, 2 * 1000 * 1000, 4
 def _matches(metadata: dict, condition: dict) -> bool:
     if "$and" in condition:
         return all(_matches(metadata, c) for c in condition["$and"])
-    return all(str(metadata.get(k)) == str(v["$eq"]) for k, v in condition.items())
+    return all(_holds(metadata.get(k), operator) for k, operator in condition.items())
+
+
+def _holds(value: object, operator: dict) -> bool:
+    """Pinecone's typed comparison: the text "129" is not the number 129."""
+    if "$eq" in operator:
+        return value == operator["$eq"]
+    if "$in" in operator:
+        return value in operator["$in"]
+    raise ValueError(f"operator {operator} is not supported here")
 
 
 @dataclass

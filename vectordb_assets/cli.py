@@ -42,9 +42,54 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
-@click.group()
+def _explain(error: Exception) -> str | None:
+    """One line for an error a user can meet and fix (credentials, endpoints, the database), or
+    None for one that is a bug and keeps its traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from psycopg import OperationalError
+
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} was refused: {details.get('Code', '?')}: {details.get('Message', '')}".rstrip(": ")
+    if isinstance(error, BotoCoreError):
+        return f"S3: {error}"
+    if isinstance(error, OperationalError):
+        return f"the database cannot be reached: {str(error).strip().splitlines()[0]}"
+    return None
+
+
+class _Commands(click.Group):
+    """The command group: errors a user can fix are printed as one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = _explain(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+def _quiet_libraries() -> None:
+    """Keep the model's loading bars and libraries' warnings out of the command's output."""
+    import logging
+    import warnings
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.simplefilter("ignore")
+    for name in ("transformers", "sentence_transformers", "huggingface_hub", "dagster"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Keep vector indexes in step with the files that land in object storage."""
+    _quiet_libraries()
 
 
 @main.command()
@@ -99,7 +144,12 @@ def search(text: str, top_k: int, namespace: str, filters: tuple[str, ...], as_j
         click.echo(json.dumps([hit.__dict__ for hit in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
-        click.echo(f"no vectors in namespace {namespace!r} of collection {store.collection_name!r}")
+        where = f"namespace {namespace!r} of collection {store.collection_name!r}"
+        if conditions:
+            wanted = ", ".join(f"{name}={value}" for name, value in conditions.items())
+            click.echo(f"no vectors in {where} match {wanted}")
+        else:
+            click.echo(f"no vectors in {where}")
         return
     click.echo(f"{'score':>7}  {'id':<34}  {'source':<32}  text")
     for hit in hits:

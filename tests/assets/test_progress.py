@@ -51,6 +51,9 @@ def test_a_run_logs_each_stages_progress_in_order(home: Path, state_db, monkeypa
     assert [re.search(r"\((\d+)%\)", m).group(1) for m in embedding] == [str(10 * i) for i in range(1, 11)]
     assert all("rows/s" in m and "cache hits" in m for m in embedding)
     assert any(m.startswith("long.csv: vector_index 2,500 of 2,500 rows (100%)") for m in messages)
+    # The model loads before the first file, so its time is the run's, not that file's.
+    loaded = next(i for i, m in enumerate(messages) if m.endswith("(run-wide)") and " ready in " in m)
+    assert loaded < messages.index(embedding[0])
     assert metadata["embeddings"]["records_total"] == 2500 and metadata["embeddings"]["chunks_total"] == 10
     assert metadata["validated_parquet"]["records_processed"] == 2500
     assert metadata["vector_index"]["records_processed"] == 2500

@@ -144,3 +144,14 @@ def test_runs_finishing_together_build_the_index_once_without_errors(store: PgVe
                 done.result()  # a concurrent CREATE INDEX would raise UniqueViolation here
     with state_db.connect() as conn:
         assert conn.execute("select count(*) from pg_indexes where tablename = 'items'").fetchone()[0] == 2
+
+
+def test_a_numeric_filter_matches_numbers_and_text_alike(store: PgVectorStore) -> None:
+    table = records(["a", "b", "c", "d"], np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], np.float32))
+    table = table.set_column(3, "metadata", pa.array(['{"price": 129.0}', '{"price": "129"}', '{"price": 34.5}', '{"price": "cheap"}']))
+    store.upsert("ns", table)
+    vector = np.array([1, 1, 1], np.float32)
+    assert sorted(h.id for h in store.query("ns", vector, 5, {"price": "129"})) == ["a", "b"]
+    assert [h.id for h in store.query("ns", vector, 5, {"price": "34.50"})] == ["c"]
+    assert [h.id for h in store.query("ns", vector, 5, {"price": "cheap"})] == ["d"]
+    assert store.query("ns", vector, 5, {"price": "130"}) == []

@@ -109,3 +109,11 @@ def test_a_missing_index_is_created_serverless_only_when_asked(server: FakePinec
     assert (created["deployment"]["cloud"], created["deployment"]["region"]) == ("gcp", "europe-west4")
     store.upsert("ns", records(["a", "b"], np.eye(2, 3, dtype=np.float32)))
     assert store.count("ns") == 2 and store.collection_dimension() == 3
+
+
+def test_a_numeric_filter_matches_numbers_and_text_alike(store: PineconeStore) -> None:
+    table = records(["a", "b", "c"], np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32))
+    table = table.set_column(3, "metadata", pa.array(['{"price": 129.0}', '{"price": "129"}', '{"price": 34.5}']))
+    store.upsert("ns", table)
+    assert sorted(h.id for h in store.query("ns", np.array([1, 1, 1], np.float32), 5, {"price": "129"})) == ["a", "b"]
+    assert store.query("ns", np.array([1, 1, 1], np.float32), 5, {"price": "130"}) == []

@@ -71,7 +71,7 @@ def test_query_request_and_response_follow_the_service_shape(store: S3VectorsSto
              "distanceMetric": "cosine"},
             {"vectorBucketName": store.vector_bucket, "indexName": "documents-default", "topK": 5,
              "queryVector": {"float32": [1.0, 0.0, 0.0]}, "returnMetadata": True, "returnDistance": True,
-             "filter": {"n": {"$eq": "1"}}},
+             "filter": {"n": {"$in": ["1", 1.0]}}},
         )
         (hit,) = store.query("default", np.array([1, 0, 0], np.float32), 5, {"n": "1"})
     assert (hit.id, hit.score, hit.text, hit.source_key, hit.metadata) == ("a", 0.75, "text a", "src.csv", {"n": 1})

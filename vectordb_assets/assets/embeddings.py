@@ -1,6 +1,7 @@
 """embeddings: one vector per canonical row, from the file itself, the cache, or the model."""
 
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -50,6 +51,9 @@ def embeddings(
     """Validated rows with a vector each under embeddings/; each (model, text) is embedded once."""
     cache = EmbeddingCache(state_db, embedder.model_id)
     usage_before = embedder.usage()
+    loading = time.perf_counter()
+    embedder.load()
+    context.log.info(f"{embedder.model_id} ready in {time.perf_counter() - loading:.1f} s (run-wide)")
     run = FileRun(context, "embeddings", source_store, output_store)
     for key in context.partition_keys:
         with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:

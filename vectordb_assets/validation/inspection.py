@@ -22,13 +22,20 @@ from vectordb_assets.validation.values import find_column, flatten
 
 
 def store_and_key(uri: str, settings: Settings) -> tuple[ObjectStore, str]:
-    """The store holding `uri` (a local path or s3://bucket/key) and the key inside it."""
+    """The store holding `uri` (a local path or s3://bucket/key) and the key inside it: inside the
+    landing area, the key the landing area gives the file (its partition)."""
+    source = settings.source
     if uri.startswith("s3://"):
         location = Location.parse(uri, base=Path.cwd())
+        if source.scheme == "s3" and location.root == source.root and source.prefix and location.prefix.startswith(f"{source.prefix}/"):
+            return object_store(source, settings), location.prefix[len(source.prefix) + 1 :]
         return object_store(Location("s3", location.root), settings), location.prefix
     path = Path(uri).expanduser().resolve()
     if path.is_dir():
         return LocalObjectStore(root=str(path)), ""
+    landing = Path(source.root).resolve() if source.scheme == "file" else None
+    if landing is not None and path.is_relative_to(landing):
+        return LocalObjectStore(root=str(landing)), path.relative_to(landing).as_posix()
     return LocalObjectStore(root=str(path.parent)), path.name
 
 
@@ -84,13 +91,13 @@ def validation_report(
         try:
             report = validate_file(path, key, "", Path(folder, "out.parquet"), options=ValidationOptions())
         except UnreadableFileError as error:
-            return False, {"uri": uri, "valid": False, "error": str(error)}
+            return False, {"uri": uri, "key": key, "valid": False, "error": str(error)}
     summary = report.summary()
     columns = [c["name"] for c in summary["source_schema"]]
     missing = [c for c in required_columns if c not in columns]
     ratio = report.rows_rejected / report.rows_read if report.rows_read else 0.0
     valid = not missing and ratio <= max_rejected_ratio
-    return valid, {"uri": uri, "valid": valid, "missing_required_columns": missing, **summary}
+    return valid, {"uri": uri, "key": key, "valid": valid, "missing_required_columns": missing, **summary}
 
 
 def sample_rows(uri: str, settings: Settings, count: int) -> list[dict[str, Any]]:
