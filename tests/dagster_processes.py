@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+import dagster as dg
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -19,13 +20,16 @@ T = TypeVar("T")
 
 def instance_home(dagster_home: Path) -> Path:
     """`dagster_home` holding the project's `dagster.yaml` (monitoring, retries, concurrency),
-    with the instance's storage moved under it."""
+    with the instance's storage moved under it and created (a daemon and a webserver started
+    together would both create it, and one would fail)."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
     config["storage"] = {"sqlite": {"base_dir": str(dagster_home / "storage")}}
     config["local_artifact_storage"]["config"]["base_dir"] = str(dagster_home)
     config["compute_logs"]["config"]["base_dir"] = str(dagster_home / "logs")
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with dg.DagsterInstance.from_config(str(dagster_home)):
+        pass
     return dagster_home
 
 

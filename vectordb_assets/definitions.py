@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from sensors.index_checks_sensor import build_index_checks_sensor
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
 from resources.embedders import Embedder
@@ -71,6 +72,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_deleted_fraction=settings.max_deleted_fraction,
             ),
             build_isolation_sensor(ingest_files),
+            build_index_checks_sensor(ingest_files, check_vector_index),
         ],
         resources=resources,
         # The chain is linear: one process per run loads the model once and runs every step.

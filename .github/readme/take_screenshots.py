@@ -52,9 +52,9 @@ def main() -> None:
         env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home), "VECTORDB_SENSOR_INTERVAL": "1",
                "DATABASE_URL": embedded_server_uri(Path(folder, "pgdata"))}
         port = free_port()
-        with dagster_process(["dagster-daemon", "run"], env, Path(folder, "daemon.log")), \
-             dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, Path(folder, "web.log")), \
-             dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance, \
+             dagster_process(["dagster-daemon", "run"], env, Path(folder, "daemon.log")), \
+             dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, Path(folder, "web.log")):
             wait_for(lambda: any(r.status == dg.DagsterRunStatus.SUCCESS for r in instance.get_runs()), "the sensor's run", 600)
             for name, page in PAGES.items():
                 screenshot(f"http://127.0.0.1:{port}{page}", OUT / name)

@@ -73,4 +73,4 @@ def test_the_project_loads_with_dg(home: Path, tmp_path: Path) -> None:
     defs = json.loads(listed.stdout)
     assert {a["asset_key"] for a in defs["assets"]} == {"raw_files", "validated_parquet", "embeddings", "vector_index"}
     assert {c["name"] for c in defs["asset_checks"]} >= {"landed_files_indexed", "vector_index_matches_ledger"}
-    assert {s["name"] for s in defs["sensors"]} == {"landing_sensor", "failed_files_sensor"}
+    assert {s["name"] for s in defs["sensors"]} == {"landing_sensor", "failed_files_sensor", "index_checks_after_ingest"}

@@ -66,15 +66,27 @@ def test_each_partition_page_tells_its_own_file(
            "DATABASE_URL": state_db.database_url, "VECTORDB_SENSOR_INTERVAL": "1"}
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    with dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"), \
-         dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"), \
-         dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance, \
+         dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"), \
+         dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"):
         run = wait_for(lambda: next((r for r in instance.get_runs() if r.is_finished), None), "the sensor's run", timeout=400)
         assert run.status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
         wait_for(lambda: _serving(url), "the webserver")
         pages = {(asset, key): partition_page(url, asset, key) for asset in ASSETS for key in files}
+        # The ingest run's success brings the index's full checks, so none shows "not evaluated".
+        checks = wait_for(
+            lambda: next((r for r in instance.get_runs(dg.RunsFilter(job_name="check_vector_index")) if r.is_finished), None),
+            "the checks after ingestion", timeout=300,
+        )
+        assert checks.status == dg.DagsterRunStatus.SUCCESS and checks.tags["vectordb/after_run"] == run.run_id
+        evaluations = {
+            name: instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key].status.value
+            for name in ("vector_index_matches_ledger", "landed_files_indexed", "run_files_in_store")
+            for key in [dg.AssetCheckKey(dg.AssetKey("vector_index"), name)]
+        }
 
-    assert len(instance.get_runs()) == 1  # the three files were one run
+    assert evaluations == dict.fromkeys(evaluations, "SUCCEEDED")
+    assert len(instance.get_runs(dg.RunsFilter(job_name="ingest_files"))) == 1  # the three files were one run
     for (asset, key), (run_id, metadata) in pages.items():
         assert run_id == run.run_id
         assert not [label for label in metadata if label.startswith("total_")], (asset, key, metadata)
