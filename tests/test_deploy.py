@@ -1,0 +1,104 @@
+"""`deploy/`: every configuration validates against Dagster's own schemas (no cluster, container
+engine or ECS runs here: the files are checked, not run)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster._config import validate_config
+from dagster._core.instance.config import dagster_instance_config
+from dagster._core.workspace.config_schema import ensure_workspace_config
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEPLOY = PROJECT / "deploy"
+
+
+def camel_to_snake(value):
+    """Helm values are camelCase; Dagster's configs are snake_case."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): camel_to_snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_to_snake(v) for v in value]
+    return value
+
+
+def validate_class(entry: dict) -> None:
+    """A `module`/`class`/`config` entry: the class imports and its config fits its schema."""
+    klass = getattr(importlib.import_module(entry["module"]), entry["class"])
+    result = validate_config(klass.config_type(), entry.get("config", {}))
+    assert result.success, [e.message for e in result.errors]
+
+
+def validate_instance(config: dict, folder: Path) -> dict:
+    """The instance config as Dagster loads it from a DAGSTER_HOME, and each class entry in it."""
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(config))
+    loaded, _ = dagster_instance_config(str(folder))
+    for entry in loaded.values():
+        if isinstance(entry, dict) and {"module", "class"} <= entry.keys():
+            validate_class(entry)
+    return loaded
+
+
+def test_the_production_instance_validates(tmp_path: Path) -> None:
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    loaded = validate_instance(config, tmp_path)
+    assert loaded["storage"]["postgres"]["postgres_db"]["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+    assert loaded["run_monitoring"]["enabled"] and loaded["run_retries"]["enabled"]
+    assert loaded["run_retries"]["retry_on_asset_or_op_failure"] is False
+
+
+def test_the_ecs_launcher_validates_with_the_production_instance(tmp_path: Path) -> None:
+    config = {**yaml.safe_load((DEPLOY / "dagster.yaml").read_text()),
+              **yaml.safe_load((DEPLOY / "ecs/run_launcher.yaml").read_text())}
+    assert validate_instance(config, tmp_path)["run_launcher"]["class"] == "EcsRunLauncher"
+
+
+def test_a_wrong_key_is_refused(tmp_path: Path) -> None:
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    config["run_retries"]["max_retry"] = 2
+    with pytest.raises(Exception, match="max_retry"):
+        validate_instance(config, tmp_path)
+    launcher = yaml.safe_load((DEPLOY / "ecs/run_launcher.yaml").read_text())["run_launcher"]
+    launcher["config"]["run_resource"] = {}
+    with pytest.raises(AssertionError, match="run_resource"):
+        validate_class(launcher)
+
+
+def test_the_helm_values_map_onto_dagsters_schemas(tmp_path: Path) -> None:
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    launcher = camel_to_snake(values["runLauncher"]["config"]["k8sRunLauncher"])
+    # The chart turns its list of secret references into the launcher's list of names.
+    launcher["env_secrets"] = [secret["name"] for secret in launcher["env_secrets"]]
+    validate_class({"module": "dagster_k8s", "class": "K8sRunLauncher",
+                    "config": {**launcher,
+                               "service_account_name": "dagster", "instance_config_map": "dagster-instance",
+                               "dagster_home": "/opt/dagster/dagster_home"}})
+    daemon = values["dagsterDaemon"]
+    validate_instance(
+        {
+            "concurrency": {"runs": camel_to_snake(daemon["runCoordinator"]["config"]["queuedRunCoordinator"])},
+            "run_monitoring": camel_to_snake(daemon["runMonitoring"]),
+            "run_retries": camel_to_snake(daemon["runRetries"]),
+            "compute_logs": {"module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager",
+                             "config": camel_to_snake(values["computeLogManager"]["config"]["s3ComputeLogManager"])},
+        },
+        tmp_path,
+    )
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", "vectordb_assets.definitions"]
+
+
+def test_the_workspace_and_the_image_match_the_project() -> None:
+    workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
+    ensure_workspace_config(workspace, str(DEPLOY))
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    ci = (PROJECT / ".ci/run").read_text()
+    torch = re.search(r"pip install (torch==[\d.]+)", ci).group(1)
+    assert torch in dockerfile and torch in (PROJECT / "README.md").read_text()
+    assert dockerfile.index(torch) < dockerfile.index('pip install --no-cache-dir ".[deploy]"')
+    assert "USER vectordb" in dockerfile and not re.search(r"(?i)(api_key|password|secret)\s*=", dockerfile)
+    assert "vectordb_assets.definitions" in dockerfile
