@@ -12,12 +12,11 @@ import sys
 from pathlib import Path
 
 import boto3
+import dagster as dg
 import pytest
 
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.settings import Settings
-
-import dagster as dg
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
