@@ -56,3 +56,17 @@ def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatc
         assert passed, metadata
         assert (metadata["landed_files"], metadata["indexed_files"], metadata["unindexed_files"]) == (5, 3, 0)
         assert list(metadata["quarantined"]) == ["empty.csv"]
+
+
+def test_the_report_of_a_long_named_file_is_found(tmp_path: Path) -> None:
+    from resources.object_store import LocalObjectStore
+    from vectordb_assets.assets.per_file import quarantine
+    from vectordb_assets.assets.vector_index_checks import read_quarantine_report
+
+    key = "exports/" + "x" * 200 + ".csv"  # a segment too long to be a file name: hashed
+    (tmp_path / "landing/exports").mkdir(parents=True)
+    (tmp_path / "landing" / key).write_text("id,text,text\n")
+    source, output = LocalObjectStore(root=str(tmp_path / "landing")), LocalObjectStore(root=str(tmp_path / "store"))
+    quarantine(source, output, key, {"stage": "validated_parquet", "error": "column names repeat"})
+    report = read_quarantine_report(output, key)
+    assert report is not None and report["source_etag"] == source.head(key).etag

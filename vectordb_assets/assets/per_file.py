@@ -70,6 +70,11 @@ class FileFailure:
         }
 
 
+def quarantine_report_key(key: str) -> str:
+    """Where the quarantine report of the file `key` is written, and read by the coverage check."""
+    return f"{safe_output_key(QUARANTINE_PREFIX, key)}.report.json"
+
+
 def quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, report: dict[str, Any]) -> str:
     """Copy the raw file (when it can still be read) and `report`, with the etag of the version
     quarantined, under quarantine/; return the report's key."""
@@ -83,8 +88,8 @@ def quarantine(source_store: ObjectStore, output_store: ObjectStore, key: str, r
     with tempfile.TemporaryDirectory(prefix="vectordb-quarantine-") as folder:
         path = Path(folder, "report.json")
         path.write_text(json.dumps(report, indent=2, default=str))
-        output_store.put_file(f"{base}.report.json", path)
-    return f"{base}.report.json"
+        output_store.put_file(quarantine_report_key(key), path)
+    return quarantine_report_key(key)
 
 
 class FileRun:

@@ -11,12 +11,12 @@ from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
-from vectordb_assets.assets.per_file import QUARANTINE_PREFIX
+from vectordb_assets.assets.per_file import quarantine_report_key
 from vectordb_assets.assets.vector_index import vector_index
 from vectordb_assets.indexing.coverage import find_unindexed
 from vectordb_assets.indexing.reconciliation import find_drift
 from vectordb_assets.indexing.ledger import VectorLedger, indexed_versions, ledger_namespaces
-from vectordb_assets.landing.partitions import safe_output_key, source_files
+from vectordb_assets.landing.partitions import source_files
 
 
 @dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")
@@ -62,7 +62,7 @@ def partitions_in_unfinished_runs(instance: dg.DagsterInstance) -> set[str]:
 def read_quarantine_report(output_store: ObjectStore, key: str) -> dict | None:
     """The file's quarantine report, if it has one."""
     try:
-        with output_store.local_path(safe_output_key(QUARANTINE_PREFIX, key, ".report.json")) as path:
+        with output_store.local_path(quarantine_report_key(key)) as path:
             return json.loads(path.read_text())
     except ObjectNotFoundError:
         return None
