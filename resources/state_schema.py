@@ -1,4 +1,5 @@
-"""Tables of the state database: the embedding cache, the vector ledger and the indexed versions."""
+"""Tables of the state database: the embedding cache, the vector ledger, the indexed versions and
+the syncs under way."""
 
 from __future__ import annotations
 
@@ -36,10 +37,17 @@ DDL = (
     " source_etag text not null,"
     " indexed_at timestamptz not null default now(),"
     " primary key (collection, namespace, source_key))",
+    # A sync of the source has begun and not yet committed (one that died left its mark).
+    "create table if not exists vectordb_sync_attempts ("
+    " collection text not null,"
+    " namespace text not null,"
+    " source_key text not null,"
+    " started_at timestamptz not null default now(),"
+    " primary key (collection, namespace, source_key))",
 )
 
 
-OBJECTS = ("vectordb_embedding_cache", "vectordb_ledger", "vectordb_ledger_by_source", "vectordb_indexed_sources")
+OBJECTS = ("vectordb_embedding_cache", "vectordb_ledger", "vectordb_ledger_by_source", "vectordb_indexed_sources", "vectordb_sync_attempts")
 
 
 def ensure_state_schema(conn: psycopg.Connection) -> None:

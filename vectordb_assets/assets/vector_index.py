@@ -1,6 +1,7 @@
 """vector_index: the vector store in step with every landed file."""
 
 from datetime import datetime
+from functools import partial
 
 import dagster as dg
 import pyarrow as pa
@@ -39,6 +40,14 @@ def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table,
     """A source's embedded rows and their lineage (source etag, landing time)."""
     with output_store.local_path(output_key("embeddings", source_key)) as path:
         return pq.read_table(path), read_lineage(path)
+
+
+def load_other_embedded(output_store: ObjectStore, source_key: str) -> pa.Table | None:
+    """Another source's embedded rows, for ids that go back to it; None once it is removed."""
+    try:
+        return load_embedded(output_store, source_key)[0]
+    except ObjectNotFoundError:
+        return None
 
 
 def collection_for_model(context: dg.AssetExecutionContext, vector_store: VectorStore, embedder: Embedder) -> VectorStore:
@@ -104,7 +113,7 @@ def vector_index(
                 progress.update(done)
 
             result = sync_source(
-                vector_store, ledger, key, landed_at, table, lambda other: load_embedded(output_store, other)[0], index_policy,
+                vector_store, ledger, key, landed_at, table, partial(load_other_embedded, output_store), index_policy,
                 etag, on_written=written,
             )
             metadata.update(

@@ -4,6 +4,12 @@ Every source that contains an id holds a claim on it; the most recently landed c
 id, and the store holds the owner's vector. Syncing one source compares its rows with the claims
 and yields a plan: what to write, what to skip, what to delete, and which ids go back to an
 older source when the newer one drops them.
+
+Syncs of different sources run at once. Each writes the store without holding the namespace,
+then takes its turn to commit: it reads the claims on its ids again, and any id whose other
+claims changed meanwhile (another sync committed it) is settled, written as its claims now say,
+before the commit. An attempt that died between writing and committing is known by the mark it
+left, and its retry settles every id it touches.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator, Mapping, NamedTuple
+from typing import Iterable, Iterator, Mapping, NamedTuple
 
 import psycopg
 import pyarrow as pa
@@ -63,12 +69,64 @@ class SyncPlan:
         return self.write_new + self.write_changed
 
     @property
+    def ids(self) -> list[str]:
+        """Every id the plan writes or deletes."""
+        return self.delete + self.write_own + [vid for ids in self.write_from.values() for vid in ids]
+
+    @property
+    def writes(self) -> int:
+        """How many ids the plan writes or deletes."""
+        return len(self.delete) + len(self.write_own) + sum(map(len, self.write_from.values()))
+
+    @property
     def added(self) -> int:
         return len(self.write_new)
 
     @property
     def updated(self) -> int:
         return len(self.write_changed)
+
+
+def claim_objects(source_key: str, landed_at: datetime | None, claims: pa.Table) -> dict[str, Claim]:
+    """The claim objects of a table of `CLAIM_COLUMNS` (built only when some ids are claimed
+    already: a first load needs none)."""
+    columns = (claims.column(name).to_pylist() for name in ("vector_id", "record_hash", "model", "content_hash"))
+    return {
+        vid: Claim(source_key, record_hash, model, landed_at, content_hash)
+        for vid, record_hash, model, content_hash in zip(*columns)
+    }
+
+
+def settle(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]], ids: Iterable[str]) -> SyncPlan:
+    """A plan that puts each of `ids` in the state its claims give once `source_key`'s claims are
+    `incoming`, whatever the store holds now: for ids that another sync may have written."""
+    plan = SyncPlan(claims_changed=False)
+    for vid in sorted(ids):
+        after = {k: v for k, v in current.get(vid, {}).items() if k != source_key}
+        if vid in incoming:
+            after[source_key] = incoming[vid]
+        owner = owner_of(after)
+        if owner is None:
+            plan.delete.append(vid)
+        elif owner.source_key == source_key:
+            plan.write_changed.append(vid)
+        else:
+            plan.write_from.setdefault(owner.source_key, []).append(vid)
+    return plan
+
+
+@dataclass(frozen=True)
+class ClaimsRead:
+    """The claims on a source's ids at one moment, and the row versions of other sources' claims,
+    which change whenever another sync commits a change to that id."""
+
+    claims: dict[str, dict[str, Claim]]
+    revisions: dict[str, frozenset[tuple[str, str]]]
+
+    def changed_since(self, earlier: "ClaimsRead") -> set[str]:
+        """The ids whose other sources' claims changed between `earlier` and this read."""
+        ids = self.revisions.keys() | earlier.revisions.keys()
+        return {vid for vid in ids if self.revisions.get(vid) != earlier.revisions.get(vid)}
 
 
 def plan_sync(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]]) -> SyncPlan:
@@ -110,35 +168,45 @@ class VectorLedger:
         self.collection = collection
         self.namespace = namespace
 
+    def _lock_key(self, *parts: str) -> str:
+        return "/".join(("vectordb.ledger", self.collection, self.namespace, *parts))
+
     @contextmanager
     def locked(self) -> Iterator[psycopg.Connection]:
-        """A transaction that holds the namespace's lock: syncs of one namespace run one at a time."""
+        """A transaction that holds the whole namespace: it waits for the syncs under way, and no
+        sync starts until it ends (for reconciliation and repair, which compare everything)."""
         with self.state_db.connect() as conn:
             ensure_state_schema(conn)
             with conn.transaction():
-                conn.execute(
-                    "select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.ledger/{self.collection}/{self.namespace}",)
-                )
+                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (self._lock_key(),))
                 yield conn
 
-    def plan(self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table) -> SyncPlan:
-        """What syncing the source's claims (a table of `CLAIM_COLUMNS`) must do. A claim object per
-        row is built only when some of its ids are claimed already (not on a first load)."""
-        ids = claims.column("vector_id").to_pylist()
-        current = self.current_claims(conn, source_key, ids)
-        if not current:
-            return SyncPlan.first_load(ids)
-        columns = (claims.column(name).to_pylist() for name in ("record_hash", "model", "content_hash"))
-        incoming = {
-            vid: Claim(source_key, record_hash, model, landed_at, content_hash)
-            for vid, record_hash, model, content_hash in zip(ids, *columns)
-        }
-        return plan_sync(source_key, incoming, current)
+    @contextmanager
+    def syncing(self, source_key: str) -> Iterator[tuple[psycopg.Connection, bool]]:
+        """A transaction for syncing one source, and whether an earlier attempt at it died before
+        committing. One sync per source at a time; syncs of other sources run alongside."""
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            # A session lock: held across the mark's commit below, freed when the connection ends.
+            conn.execute("select pg_advisory_lock(hashtext(%s))", (self._lock_key("source", source_key),))
+            started = conn.execute(
+                "insert into vectordb_sync_attempts (collection, namespace, source_key) values (%s, %s, %s)"
+                " on conflict do nothing returning true",
+                (self.collection, self.namespace, source_key),
+            ).fetchone()
+            conn.commit()  # the mark outlives this attempt unless the attempt commits
+            with conn.transaction():
+                conn.execute("select pg_advisory_xact_lock_shared(hashtext(%s))", (self._lock_key(),))
+                yield conn, started is None
 
-    def current_claims(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> dict[str, dict[str, Claim]]:
+    def commit_turn(self, conn: psycopg.Connection) -> None:
+        """Wait for this sync's turn to commit: commits of one namespace take turns."""
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (self._lock_key("commit"),))
+
+    def read_claims(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> ClaimsRead:
         """All claims on the ids `source_key` claims now or lists in `ids`."""
         rows = conn.execute(
-            "select vector_id, source_key, record_hash, model, landed_at, content_hash from vectordb_ledger"
+            "select vector_id, xmin::text, source_key, record_hash, model, landed_at, content_hash from vectordb_ledger"
             " where collection = %s and namespace = %s and vector_id in ("
             "  select vector_id from vectordb_ledger"
             "  where collection = %s and namespace = %s and source_key = %s"
@@ -148,9 +216,12 @@ class VectorLedger:
             (self.collection, self.namespace, self.collection, self.namespace, source_key, ids),
         ).fetchall()
         claims: dict[str, dict[str, Claim]] = {}
-        for vid, *claim in rows:
+        revisions: dict[str, set[tuple[str, str]]] = {}
+        for vid, row_version, *claim in rows:
             claims.setdefault(vid, {})[claim[0]] = Claim(*claim)
-        return claims
+            if claim[0] != source_key:
+                revisions.setdefault(vid, set()).add((claim[0], row_version))
+        return ClaimsRead(claims, {vid: frozenset(versions) for vid, versions in revisions.items()})
 
     def replace_claims(self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table) -> None:
         """Make `claims` (a table of `CLAIM_COLUMNS`, landed at `landed_at`) the source's only claims."""
@@ -179,8 +250,22 @@ class VectorLedger:
             columns,
         )
 
-    def record_version(self, conn: psycopg.Connection, source_key: str, source_etag: str | None) -> None:
-        """Record that the namespace now holds version `source_etag` of the source (None: gone)."""
+    def touch(self, conn: psycopg.Connection, source_key: str, ids: list[str]) -> None:
+        """Give the source's claims on `ids` a new row version, so that syncs planned before this
+        commit see that these ids were written again."""
+        conn.execute(
+            "update vectordb_ledger set updated_at = now()"
+            " where collection = %s and namespace = %s and source_key = %s and vector_id = any(%s)",
+            (self.collection, self.namespace, source_key, ids),
+        )
+
+    def finish(self, conn: psycopg.Connection, source_key: str, source_etag: str | None) -> None:
+        """Record that the namespace now holds version `source_etag` of the source (None: gone),
+        and clear the attempt's mark: both commit with the claims."""
+        conn.execute(
+            "delete from vectordb_sync_attempts where collection = %s and namespace = %s and source_key = %s",
+            (self.collection, self.namespace, source_key),
+        )
         if source_etag is None:
             conn.execute(
                 "delete from vectordb_indexed_sources where collection = %s and namespace = %s and source_key = %s",
