@@ -16,6 +16,7 @@ from resources.pinecone_store import PineconeStore
 from resources.s3vectors_store import S3VectorsStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
+from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
 from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
 
@@ -103,6 +104,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "state_db": state_db,
         "embedder": embedder(settings),
         "vector_store": vector_store(settings, state_db),
+        "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),

@@ -142,3 +142,18 @@ def test_a_model_of_another_dimension_writes_to_a_new_collection(make_pipeline) 
     assert metadata["vector_index"]["collection"] == "documents_384d"
     assert PgVectorStore(state_db=p.state_db, collection="documents_384d").count("default") == 3
     assert PgVectorStore(state_db=p.state_db, collection="documents").count("default") == 0
+
+
+def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing_is_cached_in_postgres(make_pipeline) -> None:
+    p = make_pipeline(VECTORDB_EMBEDDING_CACHE="files")
+    p.land("a.csv", ARTICLES)
+    assert counts(p.run("a.csv")) == (3, 3, 0, 0, 0)
+    p.land("a.csv", ARTICLES.replace("Invoices are PDF files", "Invoices are monthly PDF files"), minute=5)
+    edited = p.run("a.csv")
+    assert counts(edited) == (1, 0, 1, 2, 0)
+    assert edited["embeddings"]["cache_hits"] == 2
+    # Another file with the same texts does not share the file's vectors: embedded again.
+    p.land("b.csv", ARTICLES, minute=6)
+    assert p.run("b.csv")["embeddings"]["texts_embedded"] == 3
+    with p.state_db.connect() as conn:
+        assert conn.execute("select count(*) from vectordb_embedding_cache").fetchone()[0] == 0

@@ -2,6 +2,7 @@
 
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +18,17 @@ from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding.stage import embed_file
-from vectordb_assets.embedding.cache import EmbeddingCache
+from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
+
+
+def previous_output(open_files: ExitStack, output_store: ObjectStore, key: str) -> Path | None:
+    """The file's last embeddings output, open for as long as `open_files`; None before the first."""
+    try:
+        return open_files.enter_context(output_store.local_path(output_key("embeddings", key)))
+    except ObjectNotFoundError:
+        return None
 
 
 class EmbeddingsConfig(dg.Config):
@@ -47,22 +56,24 @@ def embeddings(
     output_store: ObjectStore,
     embedder: Embedder,
     state_db: StateDatabase,
+    embedding_cache: EmbeddingCachePolicy,
 ) -> dg.MaterializeResult:
-    """Validated rows with a vector each under embeddings/; each (model, text) is embedded once."""
-    cache = EmbeddingCache(state_db, embedder.model_id)
+    """Validated rows with a vector each under embeddings/; texts embedded before are not embedded again."""
     usage_before = embedder.usage()
     loading = time.perf_counter()
     embedder.load()
     context.log.info(f"{embedder.model_id} ready in {time.perf_counter() - loading:.1f} s (run-wide)")
     run = FileRun(context, "embeddings", source_store, output_store)
     for key in context.partition_keys:
-        with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
+        with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder, ExitStack() as open_files:
             etag = current_etag(source_store, key)
             if etag is None:
                 output_store.delete(output_key("embeddings", key))
                 metadata["source_deleted"] = True
                 continue
             out = Path(folder, "embeddings.parquet")
+            previous = previous_output(open_files, output_store, key) if embedding_cache.location == "files" else None
+            cache = embedding_cache.cache(state_db, embedder.model_id, previous)
             try:
                 with output_store.local_path(output_key("validated", key)) as validated:
                     if read_lineage(validated).get("source_etag") != etag:

@@ -1,19 +1,31 @@
-"""The embedding cache: each (model, content hash) is embedded once, whatever file or run has it."""
+"""Embedding caches: where the embedding stage finds the vectors of texts it embedded before."""
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from pathlib import Path
+from typing import Iterable, Mapping, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from resources.pg_binary_copy import copy_binary, text_column, vector_column
 from resources.state_db import StateDatabase
 from resources.state_schema import ensure_state_schema
 
 
+class VectorCache(Protocol):
+    """Vectors by content hash, for one model."""
+
+    def get_many(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None: ...
+
+
 class EmbeddingCache:
-    """Vectors by (model, content hash), kept in the state database."""
+    """Vectors by (model, content hash), kept in the state database: each (model, text) is
+    embedded once, whatever file or run has it."""
 
     def __init__(self, state_db: StateDatabase, model: str):
         self.state_db = state_db
@@ -59,3 +71,28 @@ class EmbeddingCache:
                 " on conflict (model, content_hash) do nothing",
                 (self.model,),
             )
+
+
+class PreviousOutputCache:
+    """Vectors of one file's previous embeddings output, by content hash: texts the file held
+    before are not embedded again, and no copy of the vectors is kept anywhere else. Written
+    vectors are kept by the new output itself, which is the next run's cache."""
+
+    def __init__(self, model: str, previous_output: Path | None):
+        self.model = model
+        self.vectors: dict[str, np.ndarray] = {}
+        if previous_output is None:
+            return
+        table = pq.read_table(previous_output, columns=["content_hash", "embedding", "embedding_model"])
+        table = table.filter(pc.equal(table.column("embedding_model"), model))
+        if table.num_rows:
+            embedding = table.column("embedding").combine_chunks()
+            matrix = embedding.flatten().to_numpy().reshape(table.num_rows, embedding.type.list_size)
+            self.vectors = dict(zip(table.column("content_hash").to_pylist(), matrix))
+
+    def get_many(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The previous output's vectors among `content_hashes`."""
+        return {h: self.vectors[h] for h in dict.fromkeys(content_hashes) if h in self.vectors}
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Nothing to keep: the output being written holds these vectors."""

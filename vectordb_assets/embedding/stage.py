@@ -15,7 +15,7 @@ from resources.embedders import Embedder
 from resources.vector_store import DimensionMismatchError
 from vectordb_assets.validation.canonical import embedding_type, parquet_writer
 from vectordb_assets.embedding.chunking import expand_chunks
-from vectordb_assets.embedding.cache import EmbeddingCache
+from vectordb_assets.embedding.cache import VectorCache
 
 PRECOMPUTED = "precomputed"
 
@@ -44,7 +44,7 @@ def embed_file(
     out_path: Path,
     source_key: str,
     embedder: Embedder,
-    cache: EmbeddingCache,
+    cache: VectorCache,
     batch_rows: int = 1024,
     chunk_tokens: int | None = None,
     chunk_overlap: int = 32,
@@ -76,7 +76,7 @@ def embed_file(
 
 
 def _vectors_for(
-    batch: pa.RecordBatch, source_key: str, embedder: Embedder, cache: EmbeddingCache, stats: EmbeddingStats
+    batch: pa.RecordBatch, source_key: str, embedder: Embedder, cache: VectorCache, stats: EmbeddingStats
 ) -> tuple[np.ndarray, list[str]]:
     dimension = embedder.dimension
     vectors = np.zeros((batch.num_rows, dimension), dtype=np.float32)
