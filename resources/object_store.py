@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -54,9 +54,17 @@ class ObjectStore(dg.ConfigurableResource, ABC):
     """A flat namespace of keys ('a/b.csv') holding immutable bytes."""
 
     @abstractmethod
-    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
-        """Every object whose key starts with `prefix`, in key order; entries that are not
-        readable objects are passed over, each named with the reason to `on_skip(key, reason)`."""
+    def list_objects(
+        self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None, start_after: str | None = None
+    ) -> Iterator[StoredObject]:
+        """Every object whose key starts with `prefix` (and comes after `start_after`), in key
+        order, as S3 lists them; entries that are not readable objects are passed over, each named
+        with the reason to `on_skip(key, reason)`."""
+
+    def keys_in(self, keys_by_bucket: Mapping[str, set[str]]) -> set[str]:
+        """The keys of this store among full object keys by bucket (from S3 events); none for a
+        folder."""
+        return set()
 
     @abstractmethod
     def head(self, key: str) -> StoredObject:
@@ -137,32 +145,43 @@ class LocalObjectStore(ObjectStore):
             last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
         )
 
-    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
+    def list_objects(
+        self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None, start_after: str | None = None
+    ) -> Iterator[StoredObject]:
         root = Path(self.root)
-        if not root.is_dir():
+        if root.is_dir():
+            yield from self._walk(root, "", prefix, start_after or "", on_skip or (lambda key, reason: None))
+
+    def _walk(
+        self, folder: Path, base: str, prefix: str, start_after: str, skip: Callable[[str, str], None]
+    ) -> Iterator[StoredObject]:
+        """The objects under `folder` (whose keys start with `base`) in key order, passing over
+        folders whose keys all come before `start_after` or outside `prefix`."""
+        try:
+            with os.scandir(folder) as found:
+                entries = [e for e in found if not e.name.startswith(".") and _TEMP_MARKER not in e.name]
+        except OSError as error:
+            skip(base.rstrip("/") or ".", f"folder cannot be read ({error.strerror})")
             return
-        skip = on_skip or (lambda key, reason: None)
-
-        def unreadable_folder(error: OSError) -> None:
-            skip(Path(error.filename).relative_to(root).as_posix(), f"folder cannot be read ({error.strerror})")
-
-        for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith(".") or _TEMP_MARKER in name:
-                    continue
-                path = Path(dirpath, name)
-                key = path.relative_to(root).as_posix()
-                if not key.startswith(prefix):
-                    continue
-                reason = self._unusable(path)
-                if reason:
-                    skip(key, reason)
-                    continue
-                try:
-                    yield self._stat(key, path)
-                except OSError as error:  # gone or changed between the listing and the stat
-                    skip(key, f"cannot be read ({error.strerror})")
+        # A folder's keys sort as its name followed by "/", so entries are ordered by that.
+        named = sorted((base + e.name + ("/" if e.is_dir(follow_symlinks=False) else ""), e) for e in entries)
+        for key, entry in named:
+            if key.endswith("/"):
+                before = start_after > key and not start_after.startswith(key)  # every key below comes first
+                if not before and (key.startswith(prefix) or prefix.startswith(key)):
+                    yield from self._walk(Path(entry.path), key, prefix, start_after, skip)
+                continue
+            if key <= start_after or not key.startswith(prefix):
+                continue
+            path = Path(entry.path)
+            reason = self._unusable(path)
+            if reason:
+                skip(key, reason)
+                continue
+            try:
+                yield self._stat(key, path)
+            except OSError as error:  # gone or changed between the listing and the stat
+                skip(key, f"cannot be read ({error.strerror})")
 
     def head(self, key: str) -> StoredObject:
         path = self._path(key)
@@ -222,13 +241,21 @@ class S3ObjectStore(ObjectStore):
     def _full_key(self, key: str) -> str:
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
+    def keys_in(self, keys_by_bucket: Mapping[str, set[str]]) -> set[str]:
+        base = self.prefix.strip("/")
+        inside = keys_by_bucket.get(self.bucket, set())
+        return {self._relative(key) for key in inside if (not base or key.startswith(base + "/")) and not key.endswith("/")}
+
     def _relative(self, full_key: str) -> str:
         base = self.prefix.strip("/")
         return full_key[len(base) + 1 :] if base else full_key
 
-    def list_objects(self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None) -> Iterator[StoredObject]:
+    def list_objects(
+        self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None, start_after: str | None = None
+    ) -> Iterator[StoredObject]:
         paginator = self.client().get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix)):
+        after = {"StartAfter": self._full_key(start_after)} if start_after else {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix), **after):
             for item in page.get("Contents", []):
                 if item["Key"].endswith("/"):
                     continue  # folder placeholder objects made by consoles

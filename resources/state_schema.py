@@ -1,5 +1,5 @@
-"""Tables of the state database: the embedding cache, the vector ledger, the indexed versions and
-the syncs under way."""
+"""Tables of the state database: the embedding cache, the vector ledger, the indexed versions, the
+syncs under way, and the landing sensor's catalog and messages."""
 
 from __future__ import annotations
 
@@ -44,10 +44,37 @@ DDL = (
     " source_key text not null,"
     " started_at timestamptz not null default now(),"
     " primary key (collection, namespace, source_key))",
+    # The version of each landed object the landing sensor has requested, and the tick that did.
+    "create table if not exists vectordb_landing_catalog ("
+    " source text not null,"
+    " object_key text not null,"
+    " version text not null,"
+    " ordinal bigint,"
+    " usable boolean not null,"
+    " gone boolean not null,"
+    " tick bigint not null,"
+    " primary key (source, object_key))",
+    "create index if not exists vectordb_landing_catalog_by_tick on vectordb_landing_catalog (source, tick)",
+    "create index if not exists vectordb_landing_catalog_gone on vectordb_landing_catalog (source, tick) where gone",
+    # SQS messages read by a landing-sensor tick, deleted once the tick is committed.
+    "create table if not exists vectordb_landing_messages ("
+    " source text not null,"
+    " tick bigint not null,"
+    " receipt_handle text not null)",
 )
 
 
-OBJECTS = ("vectordb_embedding_cache", "vectordb_ledger", "vectordb_ledger_by_source", "vectordb_indexed_sources", "vectordb_sync_attempts")
+OBJECTS = (
+    "vectordb_embedding_cache",
+    "vectordb_ledger",
+    "vectordb_ledger_by_source",
+    "vectordb_indexed_sources",
+    "vectordb_sync_attempts",
+    "vectordb_landing_catalog",
+    "vectordb_landing_catalog_by_tick",
+    "vectordb_landing_catalog_gone",
+    "vectordb_landing_messages",
+)
 
 
 def ensure_state_schema(conn: psycopg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""What a landing-sensor tick should do, as a plain function of the listing and the cursor."""
+"""What a landing-sensor tick should do with the objects it looked at: a plain function of those
+objects and the landing catalog's entries for them."""
 
 from __future__ import annotations
 
@@ -6,148 +7,182 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from resources.object_store import StoredObject
+from vectordb_assets.landing.catalog import Entry, version_of
 from vectordb_assets.landing.partitions import partition_key_for, unusable_partition_key_reason
+
+
+# How far before its watermark the earlier cursor format looked again for changes.
+EARLIER_LOOKBACK = timedelta(hours=1)
 
 
 @dataclass
 class LandingCursor:
-    """The sensor's memory between ticks, small whatever the number of objects.
+    """The sensor's memory between ticks: a few fields, whatever the number of objects."""
 
-    New objects are found by comparing the listing with the partitions; changed objects by their
-    modification time being at or after `watermark - lookback` with an etag not in `recent`.
-    """
-
-    watermark: datetime | None = None
-    recent: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    deleting: list[str] = field(default_factory=list)
+    tick: int = 0  # the last tick whose result Dagster committed
+    after: str | None = None  # the listing pass under way goes on after this key
+    pass_finished: datetime | None = None  # when the last complete listing pass ended
+    # The pass under way takes over partitions the catalog does not know, in Dagster's order.
+    adopting: bool = False
+    # Objects that are partitions already but not in the catalog, last modified before this, are
+    # recorded without a run (set once, when a cursor of the earlier format is taken over).
+    adopt_before: datetime | None = None
 
     @classmethod
     def from_json(cls, raw: str | None) -> "LandingCursor":
         if not raw:
             return cls()
         data = json.loads(raw)
-        watermark = datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
-        return cls(watermark, data.get("recent", {}), data.get("skipped", {}), data.get("deleting", []))
+        if "watermark" in data:  # the earlier cursor: what it saw up to an hour before its watermark is indexed
+            watermark = data["watermark"]
+            return cls(adopting=True, adopt_before=datetime.fromisoformat(watermark) - EARLIER_LOOKBACK if watermark else None)
+        times = {name: datetime.fromisoformat(data[name]) if data.get(name) else None
+                 for name in ("pass_finished", "adopt_before")}
+        return cls(tick=data.get("tick", 0), after=data.get("after"), adopting=data.get("adopting", False), **times)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "watermark": self.watermark.isoformat() if self.watermark else None,
-                "recent": self.recent,
-                "skipped": self.skipped,
-                "deleting": self.deleting,
-            },
-            sort_keys=True,
-        )
+        times = {name: value.isoformat() if value else None
+                 for name, value in (("pass_finished", self.pass_finished), ("adopt_before", self.adopt_before))}
+        return json.dumps({"tick": self.tick, "after": self.after, "adopting": self.adopting, **times}, sort_keys=True)
+
+
+# A run's range spans at most this many partitions per changed one: scattered changes share runs
+# whose unchanged partitions are passed over cheaply.
+SPAN_PER_KEY = 10
 
 
 @dataclass
 class LandingPlan:
-    """Partitions to add and remove, runs to request (each a list of adjacent partition keys)."""
+    """Partitions to add, runs to request (each a list of adjacent partition keys), and the
+    catalog entries that record them."""
 
-    new_keys: list[str]
+    new_partitions: list[str]
     runs: list[list[str]]
     run_keys: list[str]
+    sparse: list[bool]  # per run: its range holds unchanged partitions (only its keys are processed)
+    entries: dict[str, Entry]
     warnings: list[str]
-    cursor: LandingCursor
-    removed_keys: list[str] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)
 
 
 def plan_landing(
-    objects: Iterable[StoredObject],
-    known_partitions: Sequence[str],
-    cursor: LandingCursor,
+    objects: Sequence[StoredObject],
+    catalog: Mapping[str, Entry],
+    gone: Iterable[str],
+    uncommitted: Mapping[str, Entry],
     *,
+    is_partition: Callable[[str], bool],
+    next_ordinal: int,
+    adopted_ordinals: Mapping[str, int] | None = None,
     max_partitions_per_run: int,
-    lookback: timedelta = timedelta(hours=1),
     excluded_prefix: str | None = None,
-    deletions_done: Iterable[str] = (),
     max_deleted_fraction: float = 0.5,
+    adopt_before: datetime | None = None,
 ) -> LandingPlan:
-    """Decide one tick: new objects become partitions; new, changed and vanished objects are
-    requested; partitions whose deletion run has finished (`deletions_done`) are removed.
+    """Decide one tick.
 
-    When more than `max_deleted_fraction` of ten or more partitions vanish at once (a wrong
-    prefix, an emptied bucket), nothing is deleted and a warning says why.
+    `objects` are the objects looked at (a listing page, or the current state of the keys of a
+    batch of events); `catalog` the catalog's entries for them (for a page, every entry in its key
+    range); `gone` the catalog's keys found absent; `uncommitted` the entries of earlier ticks
+    that Dagster never committed, requested again. Partitions the catalog does not know take their
+    place from `adopted_ordinals` (their place in Dagster's order, when a pass takes them over),
+    or none. New objects become partitions, numbered in key order; new, changed and gone objects are requested. When more than
+    `max_deleted_fraction` of ten or more entries vanish at once (a wrong prefix, an emptied
+    bucket), nothing is deleted and a warning says why.
     """
-    known = set(known_partitions)
-    horizon = cursor.watermark - lookback if cursor.watermark else None
-    etags: dict[str, str] = {}
-    new_keys: list[str] = []
-    changed: list[str] = []
+    entries: dict[str, Entry] = {}
+    wanted: dict[str, tuple[str, int | None]] = {}  # partition key → (version requested, ordinal)
+    new_partitions: list[str] = []
     warnings: list[str] = []
-    skipped = dict(cursor.skipped)
-    recent: dict[str, str] = {}
-    watermark = cursor.watermark
-    landed = sorted(objects, key=lambda o: (o.last_modified, o.key))
-    for obj in landed:
+    forget: list[str] = []
+
+    def request(key: str, entry: Entry, added: bool = False) -> None:
+        entries[key] = entry
+        partition = partition_key_for(key)
+        wanted[partition] = (f"deleted {entry.version}" if entry.gone else entry.version, entry.ordinal)
+        if added:
+            new_partitions.append(partition)
+
+    for key, entry in uncommitted.items():
+        if entry.usable:
+            request(key, entry, added=not entry.gone and entry.ordinal is not None)
+        else:
+            entries[key] = entry
+    for obj in objects:
         if excluded_prefix and (obj.key == excluded_prefix or obj.key.startswith(excluded_prefix + "/")):
             continue
-        key = partition_key_for(obj.key)
-        reason = unusable_partition_key_reason(key)
-        if reason:
-            if skipped.get(obj.key) != obj.etag:
-                warnings.append(f"skipped object {obj.key!r}: its key {reason}")
-                skipped[obj.key] = obj.etag
+        version, before = version_of(obj), catalog.get(obj.key)
+        if before is not None and before.version == version and not before.gone:
             continue
-        etags[key] = obj.etag
-        watermark = max(watermark, obj.last_modified) if watermark else obj.last_modified
-        if key not in known:
-            new_keys.append(key)
-            known.add(key)
-        elif horizon is None or obj.last_modified >= horizon:
-            if cursor.recent.get(key) != obj.etag:
-                changed.append(key)
-    # Keep the etags of objects recent enough to be looked at again next tick.
-    next_horizon = watermark - lookback if watermark else None
-    for obj in landed:
-        key = partition_key_for(obj.key)
-        if key in etags and next_horizon is not None and obj.last_modified >= next_horizon:
-            recent[key] = etags[key]
-    vanished = [key for key in known_partitions if key not in etags]
-    done = set(deletions_done)
-    removed = [key for key in vanished if key in cursor.deleting and key in done]
-    deleting = [key for key in cursor.deleting if key in vanished and key not in done]
-    to_delete = [key for key in vanished if key not in cursor.deleting]
-    if to_delete and len(known_partitions) >= 10 and len(vanished) > max_deleted_fraction * len(known_partitions):
+        partition = partition_key_for(obj.key)
+        reason = unusable_partition_key_reason(partition)
+        if reason:
+            warnings.append(f"skipped object {obj.key!r}: its key {reason}")
+            entries[obj.key] = Entry(version, usable=False)
+        elif before is not None:  # changed, or landed again before its deletion finished
+            request(obj.key, Entry(version, before.ordinal))
+        elif is_partition(partition):  # a partition the catalog does not know: placed if adopted
+            entries[obj.key] = Entry(version, (adopted_ordinals or {}).get(partition))
+            if adopt_before is None or obj.last_modified >= adopt_before:
+                request(obj.key, entries[obj.key])
+        else:
+            request(obj.key, Entry(version, next_ordinal), added=True)
+            next_ordinal += 1
+
+    live = [key for key, entry in catalog.items() if entry.usable and not entry.gone]
+    vanished = [key for key in gone if key in catalog and catalog[key].usable and not catalog[key].gone]
+    forget = [key for key in gone if key in catalog and not catalog[key].usable]
+    if vanished and len(live) >= 10 and len(vanished) > max_deleted_fraction * len(live):
         warnings.append(
-            f"{len(vanished)} of {len(known_partitions)} files are gone from the source; deleting their "
+            f"{len(vanished)} of {len(live)} files are gone from the source; deleting their "
             f"vectors is held back (more than {max_deleted_fraction:.0%}). Check the source location, or "
             "raise VECTORDB_MAX_DELETED_FRACTION if the files were removed on purpose."
         )
-        to_delete = []
-    for key in to_delete:
-        # A key landed and deleted again lands after a later watermark, so its run key differs.
-        etags[key] = f"deleted-after-{watermark.isoformat() if watermark else ''}"
-    order = {key: i for i, key in enumerate([*known_partitions, *new_keys])}
-    wanted = sorted(set(changed + new_keys + to_delete), key=order.__getitem__)
-    runs = _contiguous_batches(wanted, order, max_partitions_per_run)
+        vanished = []
+    for key in vanished:
+        before = catalog[key]
+        request(key, Entry(before.version, before.ordinal, gone=True))
+
+    ordered = sorted(wanted, key=lambda p: (wanted[p][1] is None, wanted[p][1] or 0, p))
+    ordinals = {p: ordinal for p, (_, ordinal) in wanted.items()}
+    runs = _adjacent_batches(ordered, ordinals, max_partitions_per_run)
+    versions = {p: version for p, (version, _) in wanted.items()}
     return LandingPlan(
-        new_keys=new_keys,
+        new_partitions=sorted(new_partitions, key=lambda p: wanted[p][1]),
         runs=runs,
-        run_keys=[_run_key(keys, etags) for keys in runs],
+        run_keys=[_run_key(keys, versions) for keys in runs],
+        sparse=[gaps(keys, ordinals) for keys in runs],
+        entries=entries,
         warnings=warnings,
-        cursor=LandingCursor(watermark, recent, skipped, deleting + to_delete),
-        removed_keys=removed,
+        forget=forget,
     )
 
 
-def _contiguous_batches(keys: list[str], order: dict[str, int], size: int) -> list[list[str]]:
-    """Split keys (sorted by partition order) into runs of adjacent partitions, at most `size` each."""
+def _adjacent_batches(keys: list[str], ordinals: Mapping[str, int | None], size: int) -> list[list[str]]:
+    """Split keys (in partition order) into runs of at most `size` keys spanning at most
+    `size * SPAN_PER_KEY` partitions; a key of unknown place is a run of its own. A run's range
+    may hold partitions between its keys, which it records as unchanged."""
     runs: list[list[str]] = []
     for key in keys:
-        if runs and len(runs[-1]) < size and order[runs[-1][-1]] + 1 == order[key]:
+        ordinal = ordinals[key]
+        start = ordinals[runs[-1][0]] if runs else None
+        if runs and len(runs[-1]) < size and start is not None and ordinal is not None and ordinal - start < size * SPAN_PER_KEY:
             runs[-1].append(key)
         else:
             runs.append([key])
     return runs
 
 
-def _run_key(keys: list[str], etags: dict[str, str]) -> str:
+def gaps(run: list[str], ordinals: Mapping[str, int | None]) -> bool:
+    """Whether the run's range holds partitions that did not change."""
+    first, last = ordinals[run[0]], ordinals[run[-1]]
+    return first is not None and last is not None and last - first + 1 > len(run)
+
+
+def _run_key(keys: list[str], versions: Mapping[str, str]) -> str:
     """The same keys at the same versions always give the same run key."""
-    digest = hashlib.sha256("\n".join(f"{k}\x1f{etags[k]}" for k in keys).encode()).hexdigest()
+    digest = hashlib.sha256("\n".join(f"{k}\x1f{versions[k]}" for k in keys).encode()).hexdigest()
     return f"landing-{digest[:24]}"

@@ -70,6 +70,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_partitions_per_run=settings.max_partitions_per_run,
                 excluded_prefix=settings.source_excluded_prefix,
                 max_deleted_fraction=settings.max_deleted_fraction,
+                objects_per_tick=settings.listing_objects_per_tick,
+                reconcile_seconds=settings.reconcile_seconds,
             ),
             build_isolation_sensor(ingest_files),
             build_index_checks_sensor(ingest_files, check_vector_index),

@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 
 from resources.embedders import Embedder, LocalEmbedder
 from resources.openai_embedder import OpenAIEmbedder
+from resources.landing_queue import LandingQueue
 from resources.metabase import MetabaseResource
 from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from resources.pgvector_store import PgVectorStore
@@ -107,5 +108,6 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
+        "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),
     }

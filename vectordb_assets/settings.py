@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     s3vectors_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint.")
     sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
     check_cron: str = Field("0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron).")
+    sqs_queue_url: str | None = Field(None, validation_alias=env("VECTORDB_SQS_QUEUE_URL"), description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.")
+    listing_objects_per_tick: int = Field(5_000, ge=1, validation_alias=env("VECTORDB_LISTING_OBJECTS_PER_TICK"), description="Objects a sensor tick lists at most; a listing goes on over ticks.")
+    reconcile_seconds: int = Field(3_600, ge=1, validation_alias=env("VECTORDB_RECONCILE_SECONDS"), description="With SQS events, seconds between full listings of the landing area.")
     max_partitions_per_run: int = Field(100, ge=1, validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"), description="Partitions per sensor-requested run.")
     volatile_fields: CommaList = Field((), validation_alias=env("VECTORDB_VOLATILE_FIELDS"), description="Metadata fields whose changes alone rewrite nothing.")
     max_deleted_fraction: float = Field(0.5, ge=0, le=1, validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"), description="Above this share of vanished files, deletions wait.")
@@ -166,6 +169,8 @@ class Settings(BaseSettings):
                 raise ValueError("VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET (a vector bucket name)")
             if self.distance == "inner_product":
                 raise ValueError("S3 Vectors offers cosine and l2 (euclidean) distances, not inner_product")
+        if self.sqs_queue_url and not (self.source_uri or "").startswith("s3://"):
+            raise ValueError("VECTORDB_SQS_QUEUE_URL needs an S3 landing area (VECTORDB_SOURCE=s3://bucket/prefix)")
         if self.metabase_questions and not self.metabase_url:
             raise ValueError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
         return self

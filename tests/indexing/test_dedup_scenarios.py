@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,7 +11,10 @@ import dagster as dg
 import pytest
 
 from resources.pgvector_store import PgVectorStore
+from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
 from tests.pipeline_harness import Pipeline
+from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
+from vectordb_assets.definitions import build_definitions
 from vectordb_assets.settings import Settings
 
 ARTICLES = "id,title,text\n1,Passwords,Reset a password from the sign-in page\n2,Billing,Invoices are PDF files\n3,Teams,Invite colleagues by email\n"
@@ -157,3 +161,24 @@ def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing
     assert p.run("b.csv")["embeddings"]["texts_embedded"] == 3
     with p.state_db.connect() as conn:
         assert conn.execute("select count(*) from vectordb_embedding_cache").fetchone()[0] == 0
+
+
+def test_a_sparse_range_processes_only_its_changed_partitions(make_pipeline) -> None:
+    p = make_pipeline()
+    for n, key in enumerate(("a.csv", "b.csv", "c.csv")):
+        p.land(key, f"id,text\n{n},file {key}\n", minute=n)
+    p.run("a.csv", "b.csv", "c.csv")
+    p.land("b.csv", "id,text\n1,file b.csv edited\n", minute=5)
+    p.land("c.csv", "id,text\n2,file c.csv edited but not requested\n", minute=5)
+    job = build_definitions(p.settings).resolve_job_def("ingest_files")
+    tags = {RANGE_START_TAG: "a.csv", RANGE_END_TAG: "c.csv", CHANGED_PARTITIONS_TAG: json.dumps(["b.csv"])}
+    result = job.execute_in_process(instance=p.instance, tags=tags)
+    assert result.success
+    statuses = {
+        (e.asset_key.path[-1], e.partition): e.materialization.metadata["status"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert {key: status for (asset, key), status in statuses.items() if asset == "vector_index"} == {
+        "a.csv": "unchanged", "b.csv": "ok", "c.csv": "unchanged"}
+    assert set(statuses.values()) == {"ok", "unchanged"} and len(statuses) == 12
+    assert p.index() == {"0": ("file a.csv", "a.csv"), "1": ("file b.csv edited", "b.csv"), "2": ("file c.csv", "c.csv")}

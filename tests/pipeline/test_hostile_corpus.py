@@ -17,10 +17,10 @@ import pytest
 from resources.object_store import LocalObjectStore
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
+from tests.sensors.ticks import tick as sensor_tick
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.assets.jobs import ingest_files
 from vectordb_assets.definitions import build_definitions
-from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
 LONG_NAME = "scraper-output-" + "x" * 230 + ".csv"
@@ -114,11 +114,9 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     job = defs.resolve_job_def("ingest_files")
     landing = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
     store = LocalObjectStore(root=p.settings.source.root)
-    with dg.build_sensor_context(instance=p.instance, resources={"source_store": store}) as context:
-        tick = landing(context)
+    tick = sensor_tick(landing, p.instance, {"source_store": store, "state_db": p.state_db}, None)
     (add,) = tick.dynamic_partitions_requests
     assert set(add.partition_keys) == set(GOOD) | set(BAD)
-    p.instance.add_dynamic_partitions(source_files.name, list(add.partition_keys))
     results = [
         job.execute_in_process(instance=p.instance, tags=request.tags, partition_key=request.partition_key)
         for request in tick.run_requests
@@ -183,8 +181,7 @@ def test_links_loops_fifos_and_outside_files_are_skipped_and_good_files_flow(pip
         "outside.csv": "a link to a file outside the landing folder",
         "pipe.csv": "not a regular file (a FIFO, device or socket)",
     }
-    with dg.build_sensor_context(instance=p.instance, resources={"source_store": store}) as context:
-        tick = landing(context)
+    tick = sensor_tick(landing, p.instance, {"source_store": store, "state_db": p.state_db}, None)
     (add,) = tick.dynamic_partitions_requests
     assert list(add.partition_keys) == ["good.csv"]
     p.run("good.csv")

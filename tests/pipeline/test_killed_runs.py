@@ -81,8 +81,8 @@ def test_killed_run_is_retried_and_loses_nothing(
             with psycopg.connect(state_db.database_url, autocommit=True) as watcher:
                 waiting = wait_for(lambda: waiting_queries(watcher, lock_conn), f"the run to reach the {stage}")
                 assert blocked_statement in waiting[0]
-                if stage == "index write":
-                    assert stored_rows(watcher) == ROWS
+                if stage == "index write":  # the store writes go on beside the blocked ledger write
+                    wait_for(lambda: stored_rows(watcher) == ROWS, "every row in the store", timeout=60)
             (first,) = instance.get_runs()
             pid = wait_for(lambda: worker_pid(instance, first.run_id), "the worker's pid")
             os.kill(pid, signal.SIGKILL)

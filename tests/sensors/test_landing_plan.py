@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from resources.object_store import StoredObject
-from sensors.landing_plan import LandingCursor, plan_landing
+from sensors.landing_plan import LandingCursor, LandingPlan, plan_landing
+from vectordb_assets.landing.catalog import Entry
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -14,93 +15,150 @@ def obj(key: str, etag: str = "e1", minutes: int = 0) -> StoredObject:
     return StoredObject(key=key, size=10, etag=etag, last_modified=T0 + timedelta(minutes=minutes))
 
 
-def test_new_objects_become_partitions_in_landing_order() -> None:
-    plan = plan_landing([obj("b.csv", minutes=2), obj("a.csv", minutes=1)], [], LandingCursor(), max_partitions_per_run=100)
-    assert plan.new_keys == ["a.csv", "b.csv"]
+class Sensor:
+    """Ticks over full listings with an in-memory catalog, as the sensor does over pages."""
+
+    def __init__(self, partitions: tuple[str, ...] = (), **options) -> None:
+        self.catalog: dict[str, Entry] = {}
+        self.partitions = set(partitions)
+        self.options = {"max_partitions_per_run": 100, **options}
+
+    def tick(self, objects: list[StoredObject], uncommitted: dict[str, Entry] | None = None, commit: bool = True) -> LandingPlan:
+        listed = {o.key for o in objects}
+        ordinals = [e.ordinal for e in self.catalog.values() if e.ordinal is not None]
+        ordinals += list(self.options.get("adopted_ordinals", {}).values())
+        plan = plan_landing(
+            sorted(objects, key=lambda o: o.key), dict(self.catalog), [k for k in self.catalog if k not in listed],
+            uncommitted or {}, is_partition=self.partitions.__contains__, next_ordinal=max(ordinals, default=0) + 1,
+            **self.options,
+        )
+        if commit:
+            self.catalog.update(plan.entries)
+            self.partitions.update(plan.new_partitions)
+        return plan
+
+
+def test_new_objects_become_partitions_in_key_order() -> None:
+    plan = Sensor().tick([obj("b.csv", minutes=1), obj("a.csv", minutes=2)])
+    assert plan.new_partitions == ["a.csv", "b.csv"]
     assert plan.runs == [["a.csv", "b.csv"]]
 
 
-def test_a_thousand_small_files_become_at_most_ten_runs() -> None:
-    objects = [obj(f"pages/{i:04d}.json", minutes=i) for i in range(1000)]
-    plan = plan_landing(objects, [], LandingCursor(), max_partitions_per_run=100)
-    assert len(plan.new_keys) == 1000
-    assert len(plan.runs) == 10
-    assert sorted(k for run in plan.runs for k in run) == sorted(o.key for o in objects)
+def test_a_thousand_small_files_become_ten_runs() -> None:
+    plan = Sensor().tick([obj(f"f{i:04d}.csv") for i in range(1000)])
+    assert len(plan.runs) == 10 and all(len(run) == 100 for run in plan.runs)
+    assert len(set(plan.run_keys)) == 10
 
 
 def test_the_same_objects_on_the_next_tick_request_nothing() -> None:
-    objects = [obj("a.csv"), obj("b.csv", minutes=1)]
-    first = plan_landing(objects, [], LandingCursor(), max_partitions_per_run=100)
-    cursor = LandingCursor.from_json(first.cursor.to_json())
-    second = plan_landing(objects, first.new_keys, cursor, max_partitions_per_run=100)
-    assert (second.new_keys, second.runs) == ([], [])
+    sensor = Sensor()
+    objects = [obj("a.csv"), obj("b.csv")]
+    sensor.tick(objects)
+    again = sensor.tick(objects)
+    assert (again.runs, again.new_partitions, again.entries) == ([], [], {})
 
 
 def test_a_changed_object_is_requested_again_with_a_new_run_key() -> None:
-    first = plan_landing([obj("a.csv"), obj("b.csv")], [], LandingCursor(), max_partitions_per_run=100)
-    changed = [obj("a.csv", etag="e2", minutes=5), obj("b.csv")]
-    second = plan_landing(changed, first.new_keys, first.cursor, max_partitions_per_run=100)
-    assert second.new_keys == []
-    assert second.runs == [["a.csv"]]
+    sensor = Sensor()
+    first = sensor.tick([obj("a.csv"), obj("b.csv")])
+    second = sensor.tick([obj("a.csv", etag="e2", minutes=600), obj("b.csv")])
+    assert second.runs == [["a.csv"]] and second.new_partitions == []
     assert second.run_keys[0] not in first.run_keys
 
 
-def test_a_changed_object_long_after_the_window_is_still_seen() -> None:
-    first = plan_landing([obj("a.csv")], [], LandingCursor(), max_partitions_per_run=100)
-    later = plan_landing([obj("a.csv", etag="e2", minutes=600)], first.new_keys, first.cursor, max_partitions_per_run=100)
-    assert later.runs == [["a.csv"]]
+def test_scattered_changes_share_runs_that_pass_over_unchanged_partitions() -> None:
+    sensor = Sensor()
+    keys = [f"k{i}.csv" for i in range(6)]
+    sensor.tick([obj(k) for k in keys])
+    current = [obj(k, etag="e2" if k in ("k1.csv", "k2.csv", "k4.csv") else "e1") for k in keys]
+    changed = sensor.tick(current)
+    assert changed.runs == [["k1.csv", "k2.csv", "k4.csv"]] and changed.sparse == [True]
+    new = sensor.tick(current + [obj("k6.csv"), obj("k7.csv")])
+    assert new.runs == [["k6.csv", "k7.csv"]] and new.sparse == [False]
 
 
-def test_runs_cover_only_adjacent_partitions() -> None:
-    known = ["a.csv", "b.csv", "c.csv"]
-    first = plan_landing([obj(k) for k in known], [], LandingCursor(), max_partitions_per_run=100)
-    changed = [obj("a.csv", "e2", 5), obj("b.csv"), obj("c.csv", "e2", 5), obj("d.csv", minutes=6)]
-    plan = plan_landing(changed, known, first.cursor, max_partitions_per_run=100)
-    assert plan.runs == [["a.csv"], ["c.csv", "d.csv"]]
+def test_a_thousand_scattered_changes_among_ten_thousand_are_ten_runs() -> None:
+    sensor = Sensor()
+    keys = [f"k{i:05d}.csv" for i in range(10_000)]
+    sensor.tick([obj(k) for k in keys])
+    plan = sensor.tick([obj(k, etag="e2" if i % 10 == 0 else "e1") for i, k in enumerate(keys)])
+    assert len(plan.runs) == 10 and sum(map(len, plan.runs)) == 1000 and all(plan.sparse)
+
+
+def test_changes_far_apart_do_not_share_a_run() -> None:
+    sensor = Sensor(max_partitions_per_run=2)  # a run spans at most 20 partitions
+    keys = [f"k{i:02d}.csv" for i in range(30)]
+    sensor.tick([obj(k) for k in keys])
+    plan = sensor.tick([obj(k, etag="e2" if k in ("k00.csv", "k19.csv", "k20.csv") else "e1") for k in keys])
+    assert plan.runs == [["k00.csv", "k19.csv"], ["k20.csv"]]
 
 
 def test_unusable_keys_are_skipped_with_one_warning() -> None:
-    objects = [obj("ok.csv"), obj("bad...name.csv"), obj("tab\tname.csv")]
-    plan = plan_landing(objects, [], LandingCursor(), max_partitions_per_run=100)
-    assert plan.new_keys == ["ok.csv"]
+    sensor = Sensor()
+    objects = [obj("a.csv"), obj("bad...name.csv"), obj("tab\tname.csv")]
+    plan = sensor.tick(objects)
+    assert plan.new_partitions == ["a.csv"]
     assert len(plan.warnings) == 2 and "bad...name.csv" in plan.warnings[0]
-    again = plan_landing(objects, plan.new_keys, plan.cursor, max_partitions_per_run=100)
-    assert again.warnings == []
+    assert sensor.tick(objects).warnings == []
 
 
 def test_outputs_inside_the_landing_area_are_not_picked_up() -> None:
-    plan = plan_landing(
-        [obj("a.csv"), obj("_vectordb/validated/a.csv.parquet")], [], LandingCursor(),
-        max_partitions_per_run=100, excluded_prefix="_vectordb",
-    )
-    assert plan.new_keys == ["a.csv"]
+    plan = Sensor(excluded_prefix="_vectordb").tick([obj("a.csv"), obj("_vectordb/validated/a.csv.parquet")])
+    assert plan.new_partitions == ["a.csv"]
 
 
-def test_vanished_objects_are_requested_once_then_their_partitions_removed() -> None:
-    first = plan_landing([obj("a.csv"), obj("b.csv")], [], LandingCursor(), max_partitions_per_run=100)
-    gone = plan_landing([obj("a.csv")], ["a.csv", "b.csv"], first.cursor, max_partitions_per_run=100)
-    assert gone.runs == [["b.csv"]] and gone.removed_keys == []
-    waiting = plan_landing([obj("a.csv")], ["a.csv", "b.csv"], gone.cursor, max_partitions_per_run=100)
-    assert waiting.runs == [] and waiting.removed_keys == []
-    done = plan_landing(
-        [obj("a.csv")], ["a.csv", "b.csv"], waiting.cursor, max_partitions_per_run=100, deletions_done=["b.csv"]
-    )
-    assert done.removed_keys == ["b.csv"] and done.cursor.deleting == []
+def test_vanished_objects_are_requested_once() -> None:
+    sensor = Sensor()
+    sensor.tick([obj("a.csv"), obj("b.csv")])
+    gone = sensor.tick([obj("a.csv")])
+    assert gone.runs == [["b.csv"]] and gone.entries["b.csv"].gone
+    assert sensor.tick([obj("a.csv")]).runs == []
 
 
 def test_a_mass_disappearance_is_held_back_with_a_warning() -> None:
-    keys = [f"f{i:02d}.csv" for i in range(20)]
-    first = plan_landing([obj(k) for k in keys], [], LandingCursor(), max_partitions_per_run=100)
-    emptied = plan_landing([obj(k) for k in keys[:5]], keys, first.cursor, max_partitions_per_run=100)
+    sensor = Sensor()
+    keys = [f"k{i:02d}.csv" for i in range(20)]
+    sensor.tick([obj(k) for k in keys])
+    emptied = sensor.tick([obj(k) for k in keys[:5]], commit=False)
     assert emptied.runs == [] and "15 of 20 files are gone" in emptied.warnings[0]
-    allowed = plan_landing(
-        [obj(k) for k in keys[:5]], keys, first.cursor, max_partitions_per_run=100, max_deleted_fraction=1.0
-    )
-    assert allowed.runs == [keys[5:]]
+    sensor.options["max_deleted_fraction"] = 1.0
+    assert len(sensor.tick([obj(k) for k in keys[:5]]).runs) == 1  # 15 adjacent partitions, one run
 
 
-def test_a_file_landed_again_before_its_deletion_finished_is_not_removed() -> None:
-    first = plan_landing([obj("a.csv")], [], LandingCursor(), max_partitions_per_run=100)
-    gone = plan_landing([], ["a.csv"], first.cursor, max_partitions_per_run=100, max_deleted_fraction=1.0)
-    back = plan_landing([obj("a.csv", "e2", 10)], ["a.csv"], gone.cursor, max_partitions_per_run=100, deletions_done=["a.csv"])
-    assert back.removed_keys == [] and back.runs == [["a.csv"]] and back.cursor.deleting == []
+def test_a_file_landed_again_keeps_its_partition_and_gets_a_new_run_key() -> None:
+    sensor = Sensor()
+    first = sensor.tick([obj("a.csv")])
+    gone = sensor.tick([])
+    back = sensor.tick([obj("a.csv", minutes=10)])  # the same bytes, landed again
+    assert back.runs == [["a.csv"]] and back.new_partitions == []
+    assert len({first.run_keys[0], gone.run_keys[0], back.run_keys[0]}) == 3
+
+
+def test_requests_of_a_tick_dagster_never_committed_are_made_again_with_the_same_run_keys() -> None:
+    sensor = Sensor()
+    lost = sensor.tick([obj("a.csv"), obj("b.csv")], commit=False)
+    sensor.catalog.update(lost.entries)  # the catalog was written, the tick's result was not kept
+    again = sensor.tick([obj("a.csv"), obj("b.csv")], uncommitted=lost.entries)
+    assert (again.runs, again.run_keys, again.new_partitions) == (lost.runs, lost.run_keys, lost.new_partitions)
+
+
+def test_partitions_the_catalog_does_not_know_are_adopted() -> None:
+    sensor = Sensor(partitions=("old.csv", "recent.csv"), adopt_before=T0 + timedelta(minutes=5))
+    plan = sensor.tick([obj("old.csv"), obj("recent.csv", minutes=10), obj("new.csv", minutes=10)])
+    assert plan.new_partitions == ["new.csv"]
+    assert sorted(plan.runs) == [["new.csv"], ["recent.csv"]]  # a partition of unknown place runs alone
+    assert set(plan.entries) == {"old.csv", "recent.csv", "new.csv"}
+
+
+def test_adopted_partitions_take_their_place_in_dagsters_order() -> None:
+    sensor = Sensor(partitions=("a.csv", "b.csv", "c.csv"))
+    sensor.options["adopted_ordinals"] = {"a.csv": 1, "b.csv": 2, "c.csv": 3}
+    plan = sensor.tick([obj("a.csv"), obj("b.csv"), obj("c.csv")])
+    assert plan.runs == [["a.csv", "b.csv", "c.csv"]] and plan.new_partitions == []
+
+
+def test_the_cursor_round_trips_and_takes_over_the_earlier_format() -> None:
+    cursor = LandingCursor(tick=3, after="k.csv", pass_finished=T0, adopting=True)
+    assert LandingCursor.from_json(cursor.to_json()) == cursor
+    earlier = LandingCursor.from_json('{"watermark": "2026-11-01T00:00:00+00:00", "recent": {"a.csv": "e"}}')
+    assert (earlier.tick, earlier.after, earlier.adopting, earlier.adopt_before) == (0, None, True, T0 - timedelta(hours=1))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from resources.object_store import S3ObjectStore
 from sensors.landing_sensor import build_landing_sensor
+from tests.sensors.ticks import tick
 from tests.pipeline_harness import Pipeline, total
 from vectordb_assets.cli import main
 from vectordb_assets.assets.jobs import ingest_files
@@ -42,10 +43,9 @@ def test_migrating_to_s3_copies_everything_and_re_embeds_nothing(
         switched = Settings.from_env()
         sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
         store = S3ObjectStore(s3=s3_resource, bucket=s3_bucket, prefix="landing")
-        with dg.build_sensor_context(instance=instance, resources={"source_store": store}) as context:
-            tick = sensor(context)
-        assert tick.dynamic_partitions_requests == []  # the same keys, so the same partitions
-        (request,) = tick.run_requests
+        requested = tick(sensor, instance, {"source_store": store, "state_db": state_db}, None)
+        assert requested.dynamic_partitions_requests == []  # the same keys, so the same partitions
+        (request,) = requested.run_requests
         metadata = p.run("docs/a.csv", "docs/b.jsonl", settings=switched)
         assert total(metadata["embeddings"], "texts_embedded") == 0
         index = metadata["vector_index"]

@@ -64,7 +64,7 @@ def embeddings(
     embedder.load()
     context.log.info(f"{embedder.model_id} ready in {time.perf_counter() - loading:.1f} s (run-wide)")
     run = FileRun(context, "embeddings", source_store, output_store)
-    for key in context.partition_keys:
+    for key in run.files():
         with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder, ExitStack() as open_files:
             etag = current_etag(source_store, key)
             if etag is None:

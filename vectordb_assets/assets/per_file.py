@@ -29,6 +29,9 @@ from vectordb_assets.landing.partitions import safe_output_key
 QUARANTINE_PREFIX = "quarantine"
 # Metadata entries every failed partition carries; the landing sensor reads FAILED_STATUS.
 STATUS, FAILED_STATUS = "status", "failed"
+# The partitions a run over a sparse range processes (JSON list); the others are unchanged.
+CHANGED_PARTITIONS_TAG = "vectordb/changed_partitions"
+UNCHANGED_STATUS = "unchanged"
 TRANSIENT_ERRORS = (psycopg.OperationalError, ConnectionError, TimeoutError, BotoConnectionError, HTTPClientError)
 
 
@@ -102,6 +105,19 @@ class FileRun:
         self.output_store = output_store
         self.metadata: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, FileFailure] = {}
+
+    def files(self) -> list[str]:
+        """The run's partitions to handle: all of them, or in a sparse range only those that
+        changed; each of the others is recorded as unchanged, on its own partition."""
+        keys = self.context.partition_keys
+        changed = self.context.run.tags.get(CHANGED_PARTITIONS_TAG)
+        if changed is None:
+            return keys
+        wanted = set(json.loads(changed))
+        for key in keys:
+            if key not in wanted:
+                self.metadata[key] = {STATUS: UNCHANGED_STATUS}
+        return [key for key in keys if key in wanted]
 
     @contextmanager
     def file(self, key: str) -> Iterator[dict[str, Any]]:

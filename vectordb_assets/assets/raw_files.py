@@ -18,7 +18,7 @@ def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore, outp
     """One landed object per partition, with its size, etag, modification time and a link."""
     run = FileRun(context, "raw_files", source_store, output_store)
     etags = {}
-    for key in context.partition_keys:
+    for key in run.files():
         with run.file(key) as metadata:
             metadata["location"] = source_store.describe(key)
             try:

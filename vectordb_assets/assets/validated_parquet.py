@@ -145,7 +145,7 @@ def validated_parquet(
     run = FileRun(context, "validated_parquet", source_store, output_store)
     check_failures: dict[str, dict[str, str]] = {name: {} for name in BLOCKING_CHECKS}
     measured: dict[str, dict] = {"rejected_ratio": {}, "dimension_matches_index": {}, "stored_output_matches": {}}
-    for key in context.partition_keys:
+    for key in run.files():
         with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-validate-") as folder:
             try:
                 obj = source_store.head(key)

@@ -91,7 +91,7 @@ def vector_index(
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
     run = FileRun(context, "vector_index", source_store, output_store)
     samples: dict[str, SourceSample] = {}
-    for key in context.partition_keys:
+    for key in run.files():
         with run.file(key) as metadata:
             etag = current_etag(source_store, key)
             if etag is None:
