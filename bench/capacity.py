@@ -20,7 +20,7 @@ import psycopg  # noqa: E402
 import yaml  # noqa: E402
 
 from resources.state_db import embedded_server_uri  # noqa: E402
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
 from vectordb_assets.definitions import build_definitions  # noqa: E402
 from vectordb_assets.landing.partitions import source_files  # noqa: E402
 from vectordb_assets.settings import Settings  # noqa: E402

@@ -28,7 +28,6 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pa_csv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG  # noqa: E402
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
 RUNS = (1, 2, 4)
@@ -64,12 +63,13 @@ def ranges(keys: list[str], parts: int) -> list[tuple[str, str]]:
 
 def worker(start: str, end: str) -> None:
     """One run of the ingest job over the partitions start...end (a child process)."""
+    from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
     from vectordb_assets.definitions import build_definitions
     from vectordb_assets.settings import Settings
 
     job = build_definitions(Settings.from_env()).resolve_job_def("ingest_files")
     with dg.DagsterInstance.get() as instance:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+        tags = {RANGE_START_TAG: start, RANGE_END_TAG: end}
         result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     sys.exit(0 if result.success else 1)
 

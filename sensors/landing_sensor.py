@@ -21,14 +21,16 @@ from resources.state_db import StateDatabase
 from resources.state_schema import ensure_state_schema
 from sensors.landing_events import LandingMessages, receive
 from sensors.landing_plan import LandingCursor, plan_landing
-from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG, STATUS, UNCHANGED_STATUS
+from vectordb_assets.assets.per_file import (
+    CHANGED_PARTITIONS_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    STATUS,
+    UNCHANGED_STATUS,
+)
 from vectordb_assets.assets.vector_index import SOURCE_DELETED
 from vectordb_assets.landing.catalog import Entry, LandingCatalog
 from vectordb_assets.landing.partitions import partition_key_for, source_files
-
-# Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # Deletions whose runs are looked up per tick, to remove the partitions of those that finished.
 DELETIONS_CHECKED_PER_TICK = 100

@@ -11,7 +11,7 @@ import dagster as dg
 from psycopg import sql
 
 from resources.state_db import StateDatabase
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings

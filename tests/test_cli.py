@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from resources.object_store import LocalObjectStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.cli import main
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files

@@ -11,9 +11,8 @@ import dagster as dg
 import pytest
 
 from resources.pgvector_store import PgVectorStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
 from tests.pipeline_harness import Pipeline
-from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
+from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG, RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.settings import Settings
 

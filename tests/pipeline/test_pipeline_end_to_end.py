@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from resources.object_store import LocalObjectStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from tests.pipeline_harness import total
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files

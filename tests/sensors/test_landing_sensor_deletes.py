@@ -9,11 +9,11 @@ import dagster as dg
 import pytest
 
 from resources.object_store import LocalObjectStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG, build_landing_sensor
+from sensors.landing_sensor import build_landing_sensor
 from tests.pipeline_harness import Pipeline
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
-from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
+from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG, RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings

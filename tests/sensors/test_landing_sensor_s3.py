@@ -6,7 +6,8 @@ import boto3
 import dagster as dg
 
 from resources.object_store import S3ObjectStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG, build_landing_sensor
+from sensors.landing_sensor import build_landing_sensor
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
 from vectordb_assets.landing.partitions import source_files

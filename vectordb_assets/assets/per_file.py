@@ -29,6 +29,9 @@ from vectordb_assets.landing.partitions import safe_output_key
 QUARANTINE_PREFIX = "quarantine"
 # Metadata entries every failed partition carries; the landing sensor reads FAILED_STATUS.
 STATUS, FAILED_STATUS = "status", "failed"
+# Dagster's tags for a run over a range of partitions (what backfills with a BackfillPolicy use).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The partitions a run over a sparse range processes (JSON list); the others are unchanged.
 CHANGED_PARTITIONS_TAG = "vectordb/changed_partitions"
 UNCHANGED_STATUS = "unchanged"

@@ -10,7 +10,7 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from sensors.landing_sensor import RANGE_END_TAG, RANGE_START_TAG
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.assets.per_file import quarantine_report_key
 from vectordb_assets.assets.vector_index import vector_index
 from vectordb_assets.indexing.coverage import find_unindexed
