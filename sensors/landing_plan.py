@@ -97,7 +97,6 @@ def plan_landing(
     wanted: dict[str, tuple[str, int | None]] = {}  # partition key → (version requested, ordinal)
     new_partitions: list[str] = []
     warnings: list[str] = []
-    forget: list[str] = []
 
     def request(key: str, entry: Entry, added: bool = False) -> None:
         entries[key] = entry

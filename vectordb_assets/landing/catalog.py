@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import psycopg
+from psycopg import sql
 
 from resources.object_store import StoredObject
 from resources.state_db import StateDatabase
@@ -40,32 +41,24 @@ class LandingCatalog:
         self.state_db = state_db
         self.source = source
 
+    def _select(self, conn: psycopg.Connection, condition: str, params: tuple = ()) -> dict[str, Entry]:
+        """The source's entries meeting `condition` (a fixed SQL condition with `params`)."""
+        query = sql.SQL("select object_key, version, ordinal, usable, gone from vectordb_landing_catalog"
+                        " where source = %s and {}").format(sql.SQL(condition))
+        return {key: Entry(*entry) for key, *entry in conn.execute(query, (self.source, *params))}
+
     def window(self, conn: psycopg.Connection, after: str | None, through: str | None) -> dict[str, Entry]:
-        """Entries with keys after `after` up to `through` (both None: every entry)."""
-        rows = conn.execute(
-            "select object_key, version, ordinal, usable, gone from vectordb_landing_catalog where source = %s"
-            " and (%s::text is null or object_key > %s) and (%s::text is null or object_key <= %s)",
-            (self.source, after, after, through, through),
-        )
-        return {key: Entry(*entry) for key, *entry in rows}
+        """Entries with keys after `after` up to `through` (None: no bound), read by a range scan."""
+        bounds = [(bound, value) for bound, value in (("object_key > %s", after), ("object_key <= %s", through)) if value]
+        return self._select(conn, " and ".join(b for b, _ in bounds) or "true", tuple(v for _, v in bounds))
 
     def entries(self, conn: psycopg.Connection, keys: Iterable[str]) -> dict[str, Entry]:
         """The entries of `keys` that the catalog holds."""
-        rows = conn.execute(
-            "select object_key, version, ordinal, usable, gone from vectordb_landing_catalog"
-            " where source = %s and object_key = any(%s)",
-            (self.source, list(keys)),
-        )
-        return {key: Entry(*entry) for key, *entry in rows}
+        return self._select(conn, "object_key = any(%s)", (list(keys),))
 
     def uncommitted(self, conn: psycopg.Connection, committed_tick: int) -> dict[str, Entry]:
         """Entries written by ticks after `committed_tick`, whose requests may never have been made."""
-        rows = conn.execute(
-            "select object_key, version, ordinal, usable, gone from vectordb_landing_catalog"
-            " where source = %s and tick > %s",
-            (self.source, committed_tick),
-        )
-        return {key: Entry(*entry) for key, *entry in rows}
+        return self._select(conn, "tick > %s", (committed_tick,))
 
     def deleting(self, conn: psycopg.Connection, limit: int) -> list[str]:
         """Up to `limit` keys whose deletion was requested, oldest request first."""
