@@ -10,6 +10,7 @@ and what it sees is compared with the landing catalog's entries in the same key 
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -154,7 +155,8 @@ def build_landing_sensor(
                 seen,
                 sorted(gone),
                 catalog.uncommitted(conn, cursor.tick),
-                is_partition=lambda key: instance.has_dynamic_partition(source_files.name, key),
+                # While adopting, every partition is at hand already: no lookup per object.
+                is_partition=adopted.__contains__ if adopting else partial(instance.has_dynamic_partition, source_files.name),
                 next_ordinal=max(catalog.next_ordinal(conn), len(adopted) + 1),
                 adopted_ordinals=adopted,
                 max_partitions_per_run=max_partitions_per_run,
