@@ -40,6 +40,10 @@ DISTANCES = {
 }
 
 
+# The dimension of each existing collection, by database and table, once looked up: a table's
+# vector column keeps its dimension (a vector of another is refused by the column itself).
+_dimensions: dict[tuple[str, str], int] = {}
+
 # A write is split over several connections only when each gets at least this many rows.
 PARALLEL_PART_MIN_ROWS = 10_000
 
@@ -68,13 +72,19 @@ class PgVectorStore(VectorStore):
         return self.model_copy(update={"collection": name})
 
     def collection_dimension(self) -> int | None:
+        key = (self.state_db.uri(), self.collection_name)
+        if key in _dimensions:
+            return _dimensions[key]
         with self.state_db.connect() as conn:
             row = conn.execute(
                 "select a.atttypmod from pg_attribute a"
                 " where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
                 (self.collection_name,),
             ).fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        _dimensions[key] = row[0]
+        return row[0]
 
     def ensure_collection(self, dimension: int) -> None:
         existing = self.collection_dimension()

@@ -1,6 +1,9 @@
 """The state database: PostgreSQL with pgvector, embedded (pgserver) unless a URL is given.
 
 It holds the embedding cache, the vector ledger and, with the pgvector store, the vectors.
+Connections come from a pool per process and URL, set up once (pgvector's types, the extension)
+and checked before each use, so that the many short operations of small files cost a round trip
+each rather than a new session.
 
 Example::
 
@@ -11,6 +14,8 @@ Example::
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +24,15 @@ from typing import Iterator
 import dagster as dg
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
 from pydantic import Field
 
 # One pgserver handle per data directory and process: pgserver counts handles per process and
 # stops the server when the last process holding one exits.
 _servers: dict[str, object] = {}
 _servers_lock = threading.Lock()
+# One connection pool per process and URL: a forked process opens its own.
+_pools: dict[tuple[int, str], ConnectionPool] = {}
 
 
 def embedded_server_uri(data_dir: Path) -> str:
@@ -54,6 +62,8 @@ class StateDatabase(dg.ConfigurableResource):
         description="Data directory of the embedded server, reused across runs.",
     )
 
+    pool_size: int = Field(default=10, ge=2, description="Most connections one process keeps open to the database.")
+
     def uri(self) -> str:
         """The URI to connect to, starting the embedded server if it is the one in use."""
         if self.database_url:
@@ -62,11 +72,40 @@ class StateDatabase(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """A connection with pgvector's types registered; commits on success, rolls back on error."""
-        with psycopg.connect(self.uri()) as conn:
-            ensure_vector_extension(conn)
-            register_vector(conn)
+        """A pooled connection with pgvector's types registered; commits on success, rolls back
+        on error."""
+        with self._pool().connection() as conn:
             yield conn
+
+    def _pool(self) -> ConnectionPool:
+        uri = self.uri()
+        key = (os.getpid(), uri)
+        with _servers_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                # A database that cannot be reached fails here at once, with the driver's own
+                # message, rather than after the pool has waited for it.
+                with psycopg.connect(uri) as conn:
+                    _configure(conn)
+                pool = ConnectionPool(
+                    uri, min_size=1, max_size=self.pool_size, configure=_configure, check=ConnectionPool.check_connection,
+                    reset=_release_session_locks, max_idle=60, name="vectordb-state", open=True,
+                )
+                _pools[key] = pool
+                atexit.register(pool.close)
+        return pool
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    ensure_vector_extension(conn)
+    register_vector(conn)
+    conn.commit()
+
+
+def _release_session_locks(conn: psycopg.Connection) -> None:
+    """A connection goes back to the pool holding no advisory lock, whatever its user did."""
+    conn.execute("select pg_advisory_unlock_all()")
+    conn.commit()
 
 
 def ensure_vector_extension(conn: psycopg.Connection) -> None:

@@ -61,6 +61,10 @@ DDL = (
     " source text not null,"
     " tick bigint not null,"
     " receipt_handle text not null)",
+    # The partition depth each landing location's partitions were made with.
+    "create table if not exists vectordb_landing_sources ("
+    " source text primary key,"
+    " partition_depth integer not null)",
 )
 
 
@@ -74,6 +78,7 @@ OBJECTS = (
     "vectordb_landing_catalog_by_tick",
     "vectordb_landing_catalog_gone",
     "vectordb_landing_messages",
+    "vectordb_landing_sources",
 )
 
 

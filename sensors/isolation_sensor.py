@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from vectordb_assets.assets.per_file import FAILED_STATUS, STATUS
+from vectordb_assets.assets.per_file import CHANGED_FILES_ONLY_TAG, FAILED_STATUS, STATUS
 
 
 def failed_partitions(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
@@ -49,7 +49,9 @@ def build_isolation_sensor(job: Any) -> dg.SensorDefinition:
         for key, error in failed.items():
             context.log.warning(f"{key} failed inside batch run {run.run_id}: {error}; re-running it on its own")
         return [
-            dg.RunRequest(run_key=f"isolate-{run.run_id}-{key}", partition_key=key, tags={"vectordb/isolated_from": run.run_id})
+            # A folder's run then handles only its files not indexed at their current version.
+            dg.RunRequest(run_key=f"isolate-{run.run_id}-{key}", partition_key=key,
+                          tags={"vectordb/isolated_from": run.run_id, CHANGED_FILES_ONLY_TAG: "true"})
             for key in sorted(failed)
         ] or dg.SkipReason(f"no file failed in run {run.run_id}")
 

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from resources.object_store import StoredObject
 from vectordb_assets.landing.catalog import Entry, version_of
-from vectordb_assets.landing.partitions import partition_key_for, unusable_partition_key_reason
+from vectordb_assets.landing.partitions import is_folder, partition_key_for, unusable_partition_key_reason
 
 
 # How far before its watermark the earlier cursor format looked again for changes.
@@ -81,6 +81,8 @@ def plan_landing(
     excluded_prefix: str | None = None,
     max_deleted_fraction: float = 0.5,
     adopt_before: datetime | None = None,
+    partition_depth: int = 0,
+    folder_ordinals: Mapping[str, int] | None = None,
 ) -> LandingPlan:
     """Decide one tick.
 
@@ -89,21 +91,27 @@ def plan_landing(
     range); `gone` the catalog's keys found absent; `uncommitted` the entries of earlier ticks
     that Dagster never committed, requested again. Partitions the catalog does not know take their
     place from `adopted_ordinals` (their place in Dagster's order, when a pass takes them over),
-    or none. New objects become partitions, numbered in key order; new, changed and gone objects are requested. When more than
+    or none. With `partition_depth` N objects share the partition of their folder (see
+    `partition_key_for`); `folder_ordinals` holds the places of folder partitions already known.
+    New partitions are numbered in key order; new, changed and gone objects are requested. When more than
     `max_deleted_fraction` of ten or more entries vanish at once (a wrong prefix, an emptied
     bucket), nothing is deleted and a warning says why.
     """
     entries: dict[str, Entry] = {}
-    wanted: dict[str, tuple[str, int | None]] = {}  # partition key → (version requested, ordinal)
-    new_partitions: list[str] = []
+    wanted: dict[str, tuple[list[str], int | None]] = {}  # partition key → (versions requested, ordinal)
+    new_partitions: dict[str, None] = {}  # in the order added
     warnings: list[str] = []
+    placed = dict(folder_ordinals or {})  # folder partition → its place
 
     def request(key: str, entry: Entry, added: bool = False) -> None:
         entries[key] = entry
-        partition = partition_key_for(key)
-        wanted[partition] = (f"deleted {entry.version}" if entry.gone else entry.version, entry.ordinal)
+        partition = partition_key_for(key, partition_depth)
+        versions, _ = wanted.setdefault(partition, ([], entry.ordinal))
+        versions.append(f"{key}\x1f{'deleted ' if entry.gone else ''}{entry.version}")
         if added:
-            new_partitions.append(partition)
+            new_partitions[partition] = None
+        if is_folder(partition) and entry.ordinal is not None:
+            placed.setdefault(partition, entry.ordinal)
 
     for key, entry in uncommitted.items():
         if entry.usable:
@@ -116,13 +124,15 @@ def plan_landing(
         version, before = version_of(obj), catalog.get(obj.key)
         if before is not None and before.version == version and not before.gone:
             continue
-        partition = partition_key_for(obj.key)
+        partition = partition_key_for(obj.key, partition_depth)
         reason = unusable_partition_key_reason(partition)
         if reason:
             warnings.append(f"skipped object {obj.key!r}: its key {reason}")
             entries[obj.key] = Entry(version, usable=False)
         elif before is not None:  # changed, or landed again before its deletion finished
             request(obj.key, Entry(version, before.ordinal))
+        elif partition in placed:  # a new object in a folder partition placed already
+            request(obj.key, Entry(version, placed[partition]))
         elif is_partition(partition):  # a partition the catalog does not know: placed if adopted
             entries[obj.key] = Entry(version, (adopted_ordinals or {}).get(partition))
             if adopt_before is None or obj.last_modified >= adopt_before:
@@ -148,7 +158,7 @@ def plan_landing(
     ordered = sorted(wanted, key=lambda p: (wanted[p][1] is None, wanted[p][1] or 0, p))
     ordinals = {p: ordinal for p, (_, ordinal) in wanted.items()}
     runs = _adjacent_batches(ordered, ordinals, max_partitions_per_run)
-    versions = {p: version for p, (version, _) in wanted.items()}
+    versions = {p: "\n".join(sorted(v)) for p, (v, _) in wanted.items()}
     return LandingPlan(
         new_partitions=sorted(new_partitions, key=lambda p: wanted[p][1]),
         runs=runs,

@@ -23,6 +23,7 @@ from resources.state_schema import ensure_state_schema
 from sensors.landing_events import LandingMessages, receive
 from sensors.landing_plan import LandingCursor, plan_landing
 from vectordb_assets.assets.per_file import (
+    CHANGED_FILES_ONLY_TAG,
     CHANGED_PARTITIONS_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -31,7 +32,8 @@ from vectordb_assets.assets.per_file import (
 )
 from vectordb_assets.assets.vector_index import SOURCE_DELETED
 from vectordb_assets.landing.catalog import Entry, LandingCatalog
-from vectordb_assets.landing.partitions import partition_key_for, source_files
+from vectordb_assets.indexing.ledger import still_indexed
+from vectordb_assets.landing.partitions import is_folder, partition_key_for, source_files
 
 # Deletions whose runs are looked up per tick, to remove the partitions of those that finished.
 DELETIONS_CHECKED_PER_TICK = 100
@@ -41,14 +43,40 @@ EVENT_SECONDS_PER_TICK = 10.0
 
 
 def run_request_for(keys: list[str], run_key: str, sparse: bool = False) -> dg.RunRequest:
-    """One run: a partition key for one, a range for several; a sparse range names the keys it
-    processes (the others in the range did not change)."""
+    """One run for changes: a partition key for one, a range for several; a sparse range names
+    the keys it processes (the others in the range did not change)."""
+    tags = {CHANGED_FILES_ONLY_TAG: "true"}
     if len(keys) == 1:
-        return dg.RunRequest(run_key=run_key, partition_key=keys[0])
-    tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+        return dg.RunRequest(run_key=run_key, partition_key=keys[0], tags=tags)
+    tags.update({RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
     if sparse:
         tags[CHANGED_PARTITIONS_TAG] = json.dumps(keys)
     return dg.RunRequest(run_key=run_key, tags=tags)
+
+
+def finished_deletions(conn: Any, instance: dg.DagsterInstance, keys: list[str], depth: int) -> list[str]:
+    """The keys among `keys` (objects whose deletion was requested) whose vectors are gone: for an
+    object partition, its last run recorded the deletion; in a folder, the index no longer holds it."""
+    in_folders = [key for key in keys if is_folder(partition_key_for(key, depth))]
+    indexed = still_indexed(conn, in_folders) if in_folders else set()
+    return [
+        key for key in keys
+        if (key not in indexed if is_folder(partition_key_for(key, depth)) else deletion_recorded(instance, key))
+    ]
+
+
+def emptied_partitions(conn: Any, catalog: LandingCatalog, finished: list[str], landing: dict[str, Entry], depth: int) -> list[str]:
+    """The partitions to remove once `finished` are forgotten: each object partition among them, and
+    each folder that holds no other object (in the catalog, or landing in this tick)."""
+    partitions: dict[str, list[str]] = {}
+    for key in finished:
+        partitions.setdefault(partition_key_for(key, depth), []).append(key)
+    return [
+        partition for partition, keys in partitions.items()
+        if not is_folder(partition) or not (
+            catalog.holds_other(conn, partition, keys) or any(key.startswith(partition) for key in landing)
+        )
+    ]
 
 
 def deletion_recorded(instance: dg.DagsterInstance, key: str) -> bool:
@@ -88,9 +116,10 @@ def build_landing_sensor(
     max_deleted_fraction: float = 0.5,
     objects_per_tick: int = 5_000,
     reconcile_seconds: int = 3_600,
+    partition_depth: int = 0,
 ) -> dg.SensorDefinition:
     """The sensor over `source_store`, on by default, requesting `job` (an asset job) for new,
-    changed and deleted objects."""
+    changed and deleted objects, in partitions of `partition_depth` (see `partition_key_for`)."""
 
     @dg.sensor(
         name="landing_sensor",
@@ -115,6 +144,7 @@ def build_landing_sensor(
         gone: set[str] = set()
         with state_db.connect() as conn:
             ensure_state_schema(conn)
+            catalog.check_depth(conn, partition_depth)
             receipts: list[str] = []
             if landing_queue.queue_url:
                 sqs = landing_queue.client()
@@ -150,6 +180,7 @@ def build_landing_sensor(
                 seen.update({key: entry for key, entry in window.items() if key not in events})
                 listed_keys = {obj.key for obj in listed}
                 gone.update(key for key in window if key not in listed_keys and key not in events)
+            folders = {partition_key_for(key, partition_depth) for key in objects if key not in seen}
             plan = plan_landing(
                 [objects[key] for key in sorted(objects)],
                 seen,
@@ -163,16 +194,17 @@ def build_landing_sensor(
                 excluded_prefix=excluded_prefix,
                 max_deleted_fraction=max_deleted_fraction,
                 adopt_before=cursor.adopt_before,
+                partition_depth=partition_depth,
+                folder_ordinals=catalog.folder_ordinals(conn, filter(is_folder, folders)),
             )
-            finished = [
-                key for key in catalog.deleting(conn, DELETIONS_CHECKED_PER_TICK)
-                if key not in plan.entries and deletion_recorded(instance, partition_key_for(key))
-            ]
+            deleting = [key for key in catalog.deleting(conn, DELETIONS_CHECKED_PER_TICK) if key not in plan.entries]
+            finished = finished_deletions(conn, instance, deleting, partition_depth)
             requests = []
             if plan.new_partitions:
                 requests.append(source_files.build_add_request(plan.new_partitions))
-            if finished:
-                requests.append(source_files.build_delete_request([partition_key_for(key) for key in finished]))
+            emptied = emptied_partitions(conn, catalog, finished, plan.entries, partition_depth)
+            if emptied:
+                requests.append(source_files.build_delete_request(emptied))
             pass_ends = listing and complete
             result = dg.SensorResult(
                 run_requests=[

@@ -31,6 +31,7 @@ class FakeOpenAI:
     requests: list[dict] = field(default_factory=list)
     hang_seconds: float = 3.0
     url: str = ""
+    refused_text: str | None = None  # a request with an input holding this gets a 400
 
     def start(self) -> None:
         server = self
@@ -50,7 +51,8 @@ class FakeOpenAI:
                     return self.send_json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
                 if fault == "500":
                     return self.send_json(500, {"error": {"message": "The server had an error"}})
-                if fault == "400" or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
+                refused = server.refused_text is not None and any(server.refused_text in t for t in inputs)
+                if fault == "400" or refused or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
                     message = "'$.input' is invalid. Please check the API reference."
                     return self.send_json(400, {"error": {"message": message, "type": "invalid_request_error"}})
                 dimension = body.get("dimensions") or 1536

@@ -38,16 +38,19 @@ class Pipeline:
     def remove(self, key: str) -> None:
         (self.landing / key).unlink()
 
-    def run(self, *keys: str, run_config: dict | None = None, settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    def run(
+        self, *keys: str, run_config: dict | None = None, settings: Settings | None = None, tags: dict | None = None
+    ) -> dict[str, dict[str, Any]]:
         """Run the ingest job over `keys` (adjacent partitions) and return each asset's metadata:
         the partition's own for one key, {key: metadata} for several."""
         known = self.instance.get_dynamic_partitions(source_files.name)
         self.instance.add_dynamic_partitions(source_files.name, [k for k in keys if k not in known])
         job = build_definitions(settings or self.settings).resolve_job_def("ingest_files")
+        tags = dict(tags or {})
         if len(keys) == 1:
-            result = job.execute_in_process(instance=self.instance, partition_key=keys[0], run_config=run_config)
+            result = job.execute_in_process(instance=self.instance, partition_key=keys[0], run_config=run_config, tags=tags)
         else:
-            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+            tags.update({RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
             result = job.execute_in_process(instance=self.instance, tags=tags, run_config=run_config)
         assert result.success
         self.last_run_id = result.run_id

@@ -61,7 +61,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
         ],
-        asset_checks=[vector_index_matches_ledger, build_landed_files_indexed(settings.source_excluded_prefix)],
+        asset_checks=[vector_index_matches_ledger, build_landed_files_indexed(settings.source_excluded_prefix, settings.partition_depth)],
         jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
             build_landing_sensor(
@@ -72,6 +72,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_deleted_fraction=settings.max_deleted_fraction,
                 objects_per_tick=settings.listing_objects_per_tick,
                 reconcile_seconds=settings.reconcile_seconds,
+                partition_depth=settings.partition_depth,
             ),
             build_isolation_sensor(ingest_files),
             build_index_checks_sensor(ingest_files, check_vector_index),

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     check_cron: str = Field("0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron).")
     sqs_queue_url: str | None = Field(None, validation_alias=env("VECTORDB_SQS_QUEUE_URL"), description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.")
     listing_objects_per_tick: int = Field(5_000, ge=1, validation_alias=env("VECTORDB_LISTING_OBJECTS_PER_TICK"), description="Objects a sensor tick lists at most; a listing goes on over ticks.")
+    partition_depth: int = Field(0, ge=0, validation_alias=env("VECTORDB_PARTITION_DEPTH"), description="0: a partition per object; N: a partition per folder of the first N path segments.")
     reconcile_seconds: int = Field(3_600, ge=1, validation_alias=env("VECTORDB_RECONCILE_SECONDS"), description="With SQS events, seconds between full listings of the landing area.")
     max_partitions_per_run: int = Field(100, ge=1, validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"), description="Partitions per sensor-requested run.")
     volatile_fields: CommaList = Field((), validation_alias=env("VECTORDB_VOLATILE_FIELDS"), description="Metadata fields whose changes alone rewrite nothing.")

@@ -29,6 +29,13 @@ def test_a_line_at_every_tenth_and_the_totals() -> None:
     }
 
 
+def test_a_file_done_in_one_chunk_logs_no_progress_line() -> None:
+    lines: list[str] = []
+    progress = Progress(lines.append, "small.csv", "embeddings", 10, chunks_total=1)
+    progress.update(10)
+    assert lines == [] and progress.totals()["records_processed"] == 10
+
+
 def test_without_a_total_a_line_every_30_seconds() -> None:
     lines: list[str] = []
     now = [0.0]
@@ -50,7 +57,9 @@ def test_a_run_logs_each_stages_progress_in_order(home: Path, state_db, monkeypa
     embedding = [m for m in messages if m.startswith("long.csv: embeddings ")]
     assert [re.search(r"\((\d+)%\)", m).group(1) for m in embedding] == [str(10 * i) for i in range(1, 11)]
     assert all("rows/s" in m and "cache hits" in m for m in embedding)
-    assert any(m.startswith("long.csv: vector_index 2,500 of 2,500 rows (100%)") for m in messages)
+    # The index takes the file in one write: no progress line, the file's line says what was done.
+    assert not any(m.startswith("long.csv: vector_index ") for m in messages)
+    assert any(m.startswith("long.csv: SyncResult(added=2500,") for m in messages)
     # The model loads before the first file, so its time is the run's, not that file's.
     loaded = next(i for i, m in enumerate(messages) if m.endswith("(run-wide)") and " ready in " in m)
     assert loaded < messages.index(embedding[0])

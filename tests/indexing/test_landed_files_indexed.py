@@ -61,7 +61,7 @@ def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatc
 def test_the_report_of_a_long_named_file_is_found(tmp_path: Path) -> None:
     from resources.object_store import LocalObjectStore
     from vectordb_assets.assets.per_file import quarantine
-    from vectordb_assets.assets.vector_index_checks import read_quarantine_report
+    from vectordb_assets.assets.per_file import read_quarantine_report
 
     key = "exports/" + "x" * 200 + ".csv"  # a segment too long to be a file name: hashed
     (tmp_path / "landing/exports").mkdir(parents=True)

@@ -1,5 +1,6 @@
-"""A database restart during a run: the file is not quarantined, the step is retried with
-backoff, and the run ends with every row indexed once."""
+"""A database restart during a run: a session cut in the middle of a write fails the step, which
+is retried with backoff (the file is not quarantined); pooled sessions cut while idle are
+replaced unseen; the run ends with every row indexed once."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from vectordb_assets.settings import Settings
 
 
 class RestartingDatabase:
-    """A TCP proxy in front of PostgreSQL that plays a restart when the `restart_at`-th connection
-    comes in: every open session is cut, and connections are closed at once for `downtime`
-    seconds, as a restarting server does."""
+    """A TCP proxy in front of PostgreSQL that plays a restart the first time a client sends
+    `restart_on` (a piece of SQL): every open session is cut, that one included, and connections
+    are closed at once for `downtime` seconds, as a restarting server does."""
 
-    def __init__(self, socket_path: str, restart_at: int = 2, downtime: float = 3.0):
+    def __init__(self, socket_path: str, restart_on: bytes = b"insert into vectordb_sync_attempts", downtime: float = 3.0):
         self.socket_path = socket_path
-        self.restart_at = restart_at
+        self.restart_on = restart_on
+        self.restarted = False
         self.downtime = downtime
         self.accepted = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -35,6 +37,10 @@ class RestartingDatabase:
     def down(self) -> None:
         self.is_down = True
         for sock in self.sessions:
+            try:  # wakes the pipes blocked on it, and ends the server's side as a restart does
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()
         self.sessions.clear()
 
@@ -45,9 +51,6 @@ class RestartingDatabase:
         while True:
             client, _ = self.listener.accept()
             self.accepted += 1
-            if self.accepted == self.restart_at:
-                self.down()
-                threading.Timer(self.downtime, self.up).start()
             if self.is_down:
                 self.refused += 1
                 client.close()
@@ -55,13 +58,17 @@ class RestartingDatabase:
             server = socket.socket(socket.AF_UNIX)
             server.connect(self.socket_path)
             self.sessions += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            for source, sink, watched in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pipe, args=(source, sink, watched), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, watched: bool) -> None:
         try:
             while data := source.recv(65536):
+                if watched and not self.restarted and self.restart_on in data:
+                    self.restarted = True
+                    self.down()
+                    threading.Timer(self.downtime, self.up).start()
+                    return
                 sink.sendall(data)
         except OSError:
             pass
@@ -87,10 +94,10 @@ def test_a_database_restart_mid_run_is_retried_not_quarantined(
     monkeypatch.setenv("DATABASE_URL", url)
     with dg.instance_for_test() as instance:
         p = Pipeline(Settings.from_env(), instance, state_db)
-        # The database restarts when the run opens its second session, and is back 3 s later.
+        # The database restarts as the index stage starts its first write, and is back 3 s later.
         p.land("a.csv", "id,text\n" + "".join(f"{i},row {i}\n" for i in range(50)))
         p.run("a.csv")
         restarts = instance.all_logs(p.last_run_id, of_type=dg.DagsterEventType.STEP_RESTARTED)
-    assert proxy.refused >= 1 and restarts
+    assert proxy.restarted and restarts
     assert not (Path(p.settings.output.root) / "quarantine").exists()
     assert sorted(p.index(), key=int) == [str(i) for i in range(50)]

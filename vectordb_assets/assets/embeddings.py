@@ -1,11 +1,13 @@
 """embeddings: one vector per canonical row, from the file itself, the cache, or the model."""
 
+import itertools
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
@@ -17,7 +19,10 @@ from vectordb_assets.assets.per_file import FileRun
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
-from vectordb_assets.embedding.stage import embed_file
+from vectordb_assets.embedding.stage import (
+    EmbeddingStats, SharedBatch, SmallFile, embed_file, embed_texts, embedded_schema, read_rows,
+)
+from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
@@ -58,57 +63,125 @@ def embeddings(
     state_db: StateDatabase,
     embedding_cache: EmbeddingCachePolicy,
 ) -> dg.MaterializeResult:
-    """Validated rows with a vector each under embeddings/; texts embedded before are not embedded again."""
+    """Validated rows with a vector each under embeddings/; texts embedded before are not embedded again.
+    Files of at most `batch_rows` rows are embedded together, one model call per batch of rows."""
     usage_before = embedder.usage()
     loading = time.perf_counter()
     embedder.load()
     context.log.info(f"{embedder.model_id} ready in {time.perf_counter() - loading:.1f} s (run-wide)")
-    run = FileRun(context, "embeddings", source_store, output_store)
-    for key in run.files():
-        with run.file(key) as metadata, tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder, ExitStack() as open_files:
-            etag = current_etag(source_store, key)
-            if etag is None:
-                output_store.delete(output_key("embeddings", key))
-                metadata["source_deleted"] = True
-                continue
-            out = Path(folder, "embeddings.parquet")
-            previous = previous_output(open_files, output_store, key) if embedding_cache.location == "files" else None
-            cache = embedding_cache.cache(state_db, embedder.model_id, previous)
-            try:
-                with output_store.local_path(output_key("validated", key)) as validated:
-                    if read_lineage(validated).get("source_etag") != etag:
-                        raise ObjectNotFoundError(key)
-                    rows = pq.ParquetFile(validated).metadata.num_rows
-                    progress = Progress(context.log.info, key, "embeddings", rows, chunks_total=-(-rows // config.batch_rows))
-                    stats = embed_file(
-                        validated, out, key, embedder, cache, batch_rows=config.batch_rows,
-                        chunk_tokens=config.chunk_tokens, chunk_overlap=config.chunk_overlap,
-                        on_batch=lambda s: progress.update(s.rows - s.chunk_rows_added, cache_hits=s.cache_hits),
-                    )
-            except ObjectNotFoundError:
-                # Validation quarantined the landed version: earlier outputs stay as they are.
-                context.log.warning(f"{key}: no validated output for the landed version; skipped")
-                metadata["skipped_unvalidated"] = True
-                continue
-            output_store.put_file(output_key("embeddings", key), out)
-            metadata.update(
-                **progress.totals(),
-                rows=stats.rows,
-                precomputed=stats.precomputed,
-                cache_hits=stats.cache_hits,
-                embed_calls=stats.embed_calls,
-                texts_embedded=stats.texts_embedded,
-                chunk_rows_added=stats.chunk_rows_added,
-                embed_seconds=round(stats.embed_seconds, 3),
-                model=embedder.model_id,
-                dimension=embedder.dimension,
-                link=dg.MetadataValue.url(output_store.url(output_key("embeddings", key))),
-            )
-            context.log.info(
-                f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
-                f" {stats.precomputed} precomputed"
-            )
+    run = FileRun(context, "embeddings", source_store, output_store, state_db)
+    with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:
+        stage = EmbeddingRun(context, run, config, output_store, embedder, state_db, embedding_cache, Path(folder))
+        for key in run.files():
+            with run.file(key) as metadata:
+                stage.start(key, metadata)
+            if stage.shared.full:
+                stage.finish_small_files()
+        stage.finish_small_files()
     usage = {k: round(v - usage_before.get(k, 0), 6) for k, v in embedder.usage().items()}
     if usage:
         context.log.info(f"model usage of this run (run-wide): {usage}")
     return run.finish()
+
+
+class EmbeddingRun:
+    """The embedding stage over a run's files: large files one batch at a time, small files held
+    until enough rows wait to fill a model call."""
+
+    def __init__(self, context: dg.AssetExecutionContext, run: FileRun, config: EmbeddingsConfig, output_store: ObjectStore,
+                 embedder: Embedder, state_db: StateDatabase, embedding_cache: EmbeddingCachePolicy, folder: Path):
+        self.context, self.run, self.config, self.output_store = context, run, config, output_store
+        self.embedder, self.state_db, self.embedding_cache, self.folder = embedder, state_db, embedding_cache, folder
+        self.shared = SharedBatch(embedder, config.batch_rows)
+        self.numbers = itertools.count()  # names of the outputs being written
+        # One cache for the run unless each file reads its own previous output.
+        self.run_cache = None if embedding_cache.location == "files" else embedding_cache.cache(state_db, embedder.model_id, None)
+
+    def start(self, key: str, metadata: dict) -> None:
+        """Embed a large file, or read a small one and hold it for `finish_small_files`."""
+        source_store = self.run.source_store
+        etag = current_etag(source_store, key)
+        if etag is None:
+            self.output_store.delete(output_key("embeddings", key))
+            metadata["source_deleted"] = True
+            return
+        with ExitStack() as open_files:
+            cache = self.run_cache or self.embedding_cache.cache(
+                self.state_db, self.embedder.model_id, previous_output(open_files, self.output_store, key)
+            )
+            try:
+                validated = open_files.enter_context(self.output_store.local_path(output_key("validated", key)))
+                if read_lineage(validated).get("source_etag") != etag:
+                    raise ObjectNotFoundError(key)
+            except ObjectNotFoundError:
+                # Validation quarantined the landed version: earlier outputs stay as they are.
+                self.context.log.warning(f"{key}: no validated output for the landed version; skipped")
+                metadata["skipped_unvalidated"] = True
+                return
+            parquet = pq.ParquetFile(validated)
+            rows = parquet.metadata.num_rows
+            out = self.folder / f"{next(self.numbers)}.parquet"
+            if rows <= self.config.batch_rows:
+                stats = EmbeddingStats()
+                table = parquet.read()
+                batch = pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], schema=table.schema)
+                pending = read_rows(batch, key, self.embedder, cache, stats, self.config.chunk_tokens, self.config.chunk_overlap)
+                schema = embedded_schema(parquet.schema_arrow, self.embedder.dimension)
+                self.shared.add(SmallFile(key, pending, schema, cache, stats, out))
+                return
+            progress = Progress(self.context.log.info, key, "embeddings", rows, chunks_total=-(-rows // self.config.batch_rows))
+            stats = embed_file(
+                validated, out, key, self.embedder, cache, batch_rows=self.config.batch_rows,
+                chunk_tokens=self.config.chunk_tokens, chunk_overlap=self.config.chunk_overlap,
+                on_batch=lambda s: progress.update(s.rows - s.chunk_rows_added, cache_hits=s.cache_hits),
+            )
+        self._publish(key, out, stats, progress.totals(), metadata)
+
+    def finish_small_files(self) -> None:
+        """Embed the held small files' texts in one call and write each file's output. Should the
+        call fail, each file is embedded on its own, so that a failure stays with its file."""
+        if not self.shared.files:
+            return
+        try:
+            fresh = self.shared.embed()
+        except Exception as error:
+            self.context.log.warning(
+                f"embedding {len(self.shared.files)} small files together failed ({type(error).__name__}: {error});"
+                " embedding each on its own"
+            )
+            fresh = None
+        for file in self.shared.take():
+            with self.run.file(file.key) as metadata:
+                vectors = fresh
+                if vectors is None:
+                    vectors, seconds = embed_texts(self.embedder, file.pending.texts, [file.cache])
+                    file.stats.embed_calls, file.stats.embed_seconds = bool(vectors), seconds
+                    file.stats.texts_embedded = len(vectors)
+                with parquet_writer(file.out, file.schema) as writer:
+                    writer.write_batch(file.pending.complete(vectors, file.schema))
+                rows = file.stats.rows - file.stats.chunk_rows_added
+                totals = {"records_total": rows, "records_processed": rows, "records_failed": 0,
+                          "chunks_completed": 1, "chunks_total": 1}
+                self._publish(file.key, file.out, file.stats, totals, metadata)
+
+    def _publish(self, key: str, out: Path, stats: EmbeddingStats, totals: dict, metadata: dict) -> None:
+        self.output_store.put_file(output_key("embeddings", key), out)
+        out.unlink()
+        metadata.update(
+            **totals,
+            rows=stats.rows,
+            precomputed=stats.precomputed,
+            cache_hits=stats.cache_hits,
+            embed_calls=stats.embed_calls,
+            texts_embedded=stats.texts_embedded,
+            chunk_rows_added=stats.chunk_rows_added,
+            embed_seconds=round(stats.embed_seconds, 3),
+            model=self.embedder.model_id,
+            dimension=self.embedder.dimension,
+            link=dg.MetadataValue.url(self.output_store.url(output_key("embeddings", key))),
+        )
+        self.run.note(
+            key,
+            f"{key}: {stats.rows} rows, {stats.texts_embedded} embedded, {stats.cache_hits} from cache,"
+            f" {stats.precomputed} precomputed",
+        )

@@ -12,7 +12,8 @@ EVERY_SECONDS = 30.0
 
 class Progress:
     """Logs rows done of the total (when known), rows per second, time left and the stage's own
-    counters (cache hits, rows rejected) at every 10 % of the rows and at least every 30 s."""
+    counters (cache hits, rows rejected) at every 10 % of the rows and at least every 30 s; a file
+    done in one chunk logs no progress line."""
 
     def __init__(
         self,
@@ -35,6 +36,8 @@ class Progress:
         """Record that `done` rows (of which `failed` were rejected) and one more chunk are done."""
         self.done, self.failed = done, failed
         self.chunks += 1
+        if self.chunks == 1 and self.total is not None and done >= self.total:
+            return  # done in one go: the stage's line about the file follows at once
         now = self.clock()
         step_reached = bool(self.total) and done * STEPS >= self.next_step * self.total
         if step_reached or now - self.last_line >= self.every_seconds:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from resources.object_store import ObjectNotFoundError, ObjectStore
+from resources.state_db import StateDatabase
 from vectordb_assets.assets.per_file import FileRun
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.landing.partitions import source_files
@@ -14,9 +15,11 @@ from vectordb_assets.landing.partitions import source_files
     retry_policy=RETRY_POLICY,
     group_name="ingest",
 )
-def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore, output_store: ObjectStore) -> dg.MaterializeResult:
-    """One landed object per partition, with its size, etag, modification time and a link."""
-    run = FileRun(context, "raw_files", source_store, output_store)
+def raw_files(
+    context: dg.AssetExecutionContext, source_store: ObjectStore, output_store: ObjectStore, state_db: StateDatabase
+) -> dg.MaterializeResult:
+    """Each landed object, with its size, etag, modification time and a link."""
+    run = FileRun(context, "raw_files", source_store, output_store, state_db)
     etags = {}
     for key in run.files():
         with run.file(key) as metadata:
@@ -34,5 +37,5 @@ def raw_files(context: dg.AssetExecutionContext, source_store: ObjectStore, outp
                 link=dg.MetadataValue.url(source_store.url(key)),
             )
     # A data version names one file's content: only a run of one partition can carry it.
-    version = dg.DataVersion(etags[context.partition_key]) if len(etags) == len(context.partition_keys) == 1 else None
+    version = dg.DataVersion(etags[context.partition_key]) if run.one_file and etags else None
     return run.finish(data_version=version)

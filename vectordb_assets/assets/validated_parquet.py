@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from resources.embedders import Embedder
+from resources.state_db import StateDatabase
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.assets.raw_files import raw_files
 from vectordb_assets.assets.per_file import FileCheckFailed, FileRun
@@ -135,14 +136,15 @@ def validated_parquet(
     source_store: ObjectStore,
     output_store: ObjectStore,
     embedder: Embedder,
+    state_db: StateDatabase,
 ) -> dg.MaterializeResult:
     """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/.
 
     A file that fails a check is quarantined and not stored, so its later stages skip it; in a
-    run of one file the failed check (severity ERROR) also blocks them, while in a batch run it
+    run of one object the failed check (severity ERROR) also blocks them, while in a batch run it
     is a warning, so the other files go on."""
     options = config.options()
-    run = FileRun(context, "validated_parquet", source_store, output_store)
+    run = FileRun(context, "validated_parquet", source_store, output_store, state_db)
     check_failures: dict[str, dict[str, str]] = {name: {} for name in BLOCKING_CHECKS}
     measured: dict[str, dict] = {"rejected_ratio": {}, "dimension_matches_index": {}, "stored_output_matches": {}}
     for key in run.files():
@@ -175,8 +177,8 @@ def validated_parquet(
                 for name, reason in failed.items():
                     check_failures[name][key] = reason
                 raise FileCheckFailed(f"{key}: failed check {'; '.join(f'{n}: {r}' for n, r in failed.items())}")
-            context.log.info(f"{key}: kept {report.rows_kept} of {report.rows_read} rows")
-    severity = dg.AssetCheckSeverity.ERROR if len(context.partition_keys) == 1 else dg.AssetCheckSeverity.WARN
+            run.note(key, f"{key}: kept {report.rows_kept} of {report.rows_read} rows")
+    severity = dg.AssetCheckSeverity.ERROR if run.one_file else dg.AssetCheckSeverity.WARN
     checks = [
         dg.AssetCheckResult(
             check_name=name, passed=not failed, severity=severity,
@@ -187,6 +189,6 @@ def validated_parquet(
     quarantined = {key: f.message for key, f in run.failures.items() if not isinstance(f.error, FileCheckFailed)}
     checks.append(dg.AssetCheckResult(
         check_name="files_readable", passed=not quarantined,
-        metadata={"quarantined_files": quarantined, "files_checked": len(context.partition_keys)},
+        metadata={"quarantined_files": quarantined, "files_checked": len(run.metadata)},
     ))
     return run.finish(check_results=checks)

@@ -89,7 +89,7 @@ def vector_index(
     """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
     vector_store = collection_for_model(context, vector_store, embedder)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
-    run = FileRun(context, "vector_index", source_store, output_store)
+    run = FileRun(context, "vector_index", source_store, output_store, state_db)
     samples: dict[str, SourceSample] = {}
     for key in run.files():
         with run.file(key) as metadata:
@@ -128,7 +128,7 @@ def vector_index(
                 namespace=config.namespace,
                 **({SOURCE_DELETED: True} if table is None else {"source_etag": etag}),
             )
-            context.log.info(f"{key}: {result}" + (" (source deleted)" if table is None else ""))
+            run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
                 samples[key] = sample_source(vector_store, ledger, key, etag, SAMPLE_PER_FILE)
     vector_store.after_writes()

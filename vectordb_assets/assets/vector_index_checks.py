@@ -1,17 +1,15 @@
 """Checks on vector_index: the store holds exactly what the ledger says it holds, and the ledger
 holds every landed file's current version."""
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
 from resources.embedders import Embedder
-from resources.object_store import ObjectNotFoundError, ObjectStore
+from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
-from vectordb_assets.assets.per_file import quarantine_report_key
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG, read_quarantine_report
 from vectordb_assets.assets.vector_index import vector_index
 from vectordb_assets.indexing.coverage import find_unindexed
 from vectordb_assets.indexing.reconciliation import find_drift
@@ -59,16 +57,7 @@ def partitions_in_unfinished_runs(instance: dg.DagsterInstance) -> set[str]:
     return keys
 
 
-def read_quarantine_report(output_store: ObjectStore, key: str) -> dict | None:
-    """The file's quarantine report, if it has one."""
-    try:
-        with output_store.local_path(quarantine_report_key(key)) as path:
-            return json.loads(path.read_text())
-    except ObjectNotFoundError:
-        return None
-
-
-def build_landed_files_indexed(excluded_prefix: str | None) -> dg.AssetChecksDefinition:
+def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int = 0) -> dg.AssetChecksDefinition:
     """The check that names every landed file whose current version is not in the index."""
 
     @dg.asset_check(
@@ -97,6 +86,7 @@ def build_landed_files_indexed(excluded_prefix: str | None) -> dg.AssetChecksDef
             lambda key: read_quarantine_report(output_store, key),
             lambda key, obj: key in running or obj.last_modified > recent,
             excluded_prefix,
+            partition_depth,
         )
         for key, why in sorted(coverage.unindexed.items()):
             context.log.error(f"{key}: landed but not in the index ({why})")

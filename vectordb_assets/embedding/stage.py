@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -39,45 +39,41 @@ def embedded_schema(source: pa.Schema, dimension: int) -> pa.Schema:
     return schema.append(pa.field("embedding_model", pa.string(), nullable=False))
 
 
-def embed_file(
-    in_path: Path,
-    out_path: Path,
-    source_key: str,
-    embedder: Embedder,
-    cache: VectorCache,
-    batch_rows: int = 1024,
-    chunk_tokens: int | None = None,
-    chunk_overlap: int = 32,
-    on_batch: Callable[[EmbeddingStats], None] = lambda stats: None,
-) -> EmbeddingStats:
-    """Give every row of the validated file `in_path` a vector (chunking texts longer than
-    `chunk_tokens`, by default the model's window); write the result to `out_path`.
-    `on_batch(stats)` is called after each batch."""
-    stats = EmbeddingStats()
-    dimension = embedder.dimension
+@dataclass
+class PendingRows:
+    """A batch of a file's rows with the vectors known so far (given or cached) and the texts
+    still to embed, by content hash."""
+
+    source_key: str
+    batch: pa.RecordBatch
+    vectors: np.ndarray
+    models: list[str]
+    wanted: dict[str, list[int]]
+    texts: dict[str, str]
+
+    def complete(self, fresh: Mapping[str, np.ndarray], schema: pa.Schema) -> pa.RecordBatch:
+        """The output rows, with the vectors of `texts` taken from `fresh`."""
+        for content_hash, rows in self.wanted.items():
+            self.vectors[rows] = fresh[content_hash]
+        flat = pa.array(self.vectors.reshape(-1), type=pa.float32())
+        columns = [
+            pa.FixedSizeListArray.from_arrays(flat, self.vectors.shape[1]) if name == "embedding" else self.batch.column(name)
+            for name in self.batch.schema.names
+        ]
+        columns.append(pa.array(self.models, type=pa.string()))
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def read_rows(
+    source_batch: pa.RecordBatch, source_key: str, embedder: Embedder, cache: VectorCache, stats: EmbeddingStats,
+    chunk_tokens: int | None = None, chunk_overlap: int = 32,
+) -> PendingRows:
+    """A batch of validated rows, chunked (texts longer than `chunk_tokens`, by default the
+    model's window), with the file's own vectors and the cache's put in."""
     size = min(chunk_tokens or embedder.max_input_tokens, embedder.max_input_tokens)
-    parquet = pq.ParquetFile(in_path)
-    schema = embedded_schema(parquet.schema_arrow, dimension)
-    with parquet_writer(out_path, schema) as writer:
-        for source_batch in parquet.iter_batches(batch_size=batch_rows):
-            batch = expand_chunks(source_batch, embedder, size, chunk_overlap)
-            stats.chunk_rows_added += batch.num_rows - source_batch.num_rows
-            vectors, models = _vectors_for(batch, source_key, embedder, cache, stats)
-            flat = pa.array(vectors.reshape(-1), type=pa.float32())
-            columns = [
-                pa.FixedSizeListArray.from_arrays(flat, dimension) if name == "embedding" else batch.column(name)
-                for name in batch.schema.names
-            ]
-            columns.append(pa.array(models, type=pa.string()))
-            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
-            stats.rows += batch.num_rows
-            on_batch(stats)
-    return stats
-
-
-def _vectors_for(
-    batch: pa.RecordBatch, source_key: str, embedder: Embedder, cache: VectorCache, stats: EmbeddingStats
-) -> tuple[np.ndarray, list[str]]:
+    batch = expand_chunks(source_batch, embedder, size, chunk_overlap)
+    stats.chunk_rows_added += batch.num_rows - source_batch.num_rows
+    stats.rows += batch.num_rows
     dimension = embedder.dimension
     vectors = np.zeros((batch.num_rows, dimension), dtype=np.float32)
     models = [embedder.model_id] * batch.num_rows
@@ -99,17 +95,101 @@ def _vectors_for(
             wanted.setdefault(hashes[i], []).append(i)
     cached = cache.get_many(wanted)
     stats.cache_hits += sum(len(wanted[h]) for h in cached)
-    missing = [h for h in wanted if h not in cached]
-    if missing:
-        started = time.perf_counter()
-        fresh = embedder.embed([texts[wanted[h][0]] for h in missing])
-        stats.embed_seconds += time.perf_counter() - started
-        stats.embed_calls += 1
-        stats.texts_embedded += len(missing)
-        new = dict(zip(missing, fresh))
-        # Cached at once, so that a run failing later does not embed these again.
-        cache.put_many(new)
-        cached.update(new)
-    for content_hash, rows in wanted.items():
-        vectors[rows] = cached[content_hash]
-    return vectors, models
+    for content_hash, vector in cached.items():
+        vectors[wanted.pop(content_hash)] = vector
+    missing = {h: texts[rows[0]] for h, rows in wanted.items()}
+    return PendingRows(source_key, batch, vectors, models, wanted, missing)
+
+
+def embed_texts(embedder: Embedder, texts: Mapping[str, str], caches: list[VectorCache]) -> tuple[dict[str, np.ndarray], float]:
+    """Embed `texts` (by content hash) in one call and put them in each cache at once, so that a
+    run failing later does not embed them again; the vectors and the seconds the model took."""
+    if not texts:
+        return {}, 0.0
+    started = time.perf_counter()
+    fresh = dict(zip(texts, embedder.embed(list(texts.values()))))
+    seconds = time.perf_counter() - started
+    for cache in caches:
+        cache.put_many(fresh)
+    return fresh, seconds
+
+
+def embed_file(
+    in_path: Path,
+    out_path: Path,
+    source_key: str,
+    embedder: Embedder,
+    cache: VectorCache,
+    batch_rows: int = 1024,
+    chunk_tokens: int | None = None,
+    chunk_overlap: int = 32,
+    on_batch: Callable[[EmbeddingStats], None] = lambda stats: None,
+) -> EmbeddingStats:
+    """Give every row of the validated file `in_path` a vector, one batch of `batch_rows` rows at
+    a time; write the result to `out_path`. `on_batch(stats)` is called after each batch."""
+    stats = EmbeddingStats()
+    parquet = pq.ParquetFile(in_path)
+    schema = embedded_schema(parquet.schema_arrow, embedder.dimension)
+    with parquet_writer(out_path, schema) as writer:
+        for source_batch in parquet.iter_batches(batch_size=batch_rows):
+            pending = read_rows(source_batch, source_key, embedder, cache, stats, chunk_tokens, chunk_overlap)
+            fresh, seconds = embed_texts(embedder, pending.texts, [cache])
+            stats.embed_seconds += seconds
+            stats.embed_calls += bool(fresh)
+            stats.texts_embedded += len(fresh)
+            writer.write_batch(pending.complete(fresh, schema))
+            on_batch(stats)
+    return stats
+
+
+@dataclass
+class SmallFile:
+    """A file of at most one batch of rows, waiting to be embedded with others."""
+
+    key: str
+    pending: PendingRows
+    schema: pa.Schema
+    cache: VectorCache
+    stats: EmbeddingStats
+    out: Path  # where its output is written
+
+
+class SharedBatch:
+    """Small files embedded together: their missing texts go to the model in one call of up to
+    `batch_rows` rows, as one large file's would, instead of one short call per file.
+
+    A text several of them hold is embedded once and counted as embedded by the first, as a cache
+    hit by the others."""
+
+    def __init__(self, embedder: Embedder, batch_rows: int):
+        self.embedder, self.batch_rows = embedder, batch_rows
+        self.files: list[SmallFile] = []
+        self.texts: dict[str, str] = {}
+
+    def add(self, file: SmallFile) -> None:
+        self.files.append(file)
+        for content_hash, text in file.pending.texts.items():
+            self.texts.setdefault(content_hash, text)
+
+    @property
+    def full(self) -> bool:
+        return sum(f.pending.batch.num_rows for f in self.files) >= self.batch_rows
+
+    def embed(self) -> dict[str, np.ndarray]:
+        """Every waiting file's texts, embedded in one call and put in the files' caches."""
+        caches = list({id(f.cache): f.cache for f in self.files}.values())
+        fresh, seconds = embed_texts(self.embedder, self.texts, caches)
+        counted: set[str] = set()
+        for file in self.files:
+            own = file.pending.texts.keys() - counted
+            counted |= own
+            file.stats.cache_hits += sum(len(file.pending.wanted[h]) for h in file.pending.texts.keys() - own)
+            file.stats.texts_embedded += len(own)
+            file.stats.embed_calls += bool(own)
+            file.stats.embed_seconds += seconds * len(own) / len(self.texts) if self.texts else 0.0
+        return fresh
+
+    def take(self) -> list[SmallFile]:
+        """The waiting files, leaving the batch empty."""
+        files, self.files, self.texts = self.files, [], {}
+        return files

@@ -53,24 +53,25 @@ def find_unindexed(
     quarantine_report: Callable[[str], dict | None],
     in_flight: Callable[[str, StoredObject], bool],
     excluded_prefix: str | None = None,
+    partition_depth: int = 0,
 ) -> Coverage:
     """Compare the landed objects with the versions the index holds (`indexed`: key → etags).
 
-    `quarantine_report(key)` is the file's quarantine report, if any; `in_flight(key, obj)` says
-    whether a run over the file may still index it.
+    `quarantine_report(key)` is the file's quarantine report, if any; `in_flight(partition, obj)`
+    says whether a run over the file's partition may still index it.
     """
     coverage = Coverage()
     for obj in landed:
         if excluded_prefix and (obj.key == excluded_prefix or obj.key.startswith(excluded_prefix + "/")):
             continue
         coverage.landed += 1
-        key = partition_key_for(obj.key)
-        reason = unusable_partition_key_reason(key)
+        key, partition = obj.key, partition_key_for(obj.key, partition_depth)
+        reason = unusable_partition_key_reason(partition)
         if reason:
             coverage.refused[obj.key] = f"its key {reason}"
         elif obj.etag in indexed.get(key, ()):
             coverage.indexed += 1
-        elif in_flight(key, obj):
+        elif in_flight(partition, obj):
             coverage.in_flight.append(key)
         elif (report := quarantine_report(key)) and report.get("source_etag") == obj.etag:
             coverage.quarantined[key] = f"{report.get('stage')}: {report.get('error')}"

@@ -187,7 +187,7 @@ class VectorLedger:
         committing. One sync per source at a time; syncs of other sources run alongside."""
         with self.state_db.connect() as conn:
             ensure_state_schema(conn)
-            # A session lock: held across the mark's commit below, freed when the connection ends.
+            # A session lock: held across the mark's commit below, freed when the connection is returned.
             conn.execute("select pg_advisory_lock(hashtext(%s))", (self._lock_key("source", source_key),))
             started = conn.execute(
                 "insert into vectordb_sync_attempts (collection, namespace, source_key) values (%s, %s, %s)"
@@ -207,12 +207,13 @@ class VectorLedger:
         """All claims on the ids `source_key` claims now or lists in `ids`."""
         rows = conn.execute(
             "select vector_id, xmin::text, source_key, record_hash, model, landed_at, content_hash from vectordb_ledger"
-            " where collection = %s and namespace = %s and vector_id in ("
+            " where collection = %s and namespace = %s and vector_id = any(array("
             "  select vector_id from vectordb_ledger"
             "  where collection = %s and namespace = %s and source_key = %s"
-            "  union all select unnest(%b::text[]))",
-            # A binary array is quick to send, and its length (unlike a JSON text's) is known to
-            # the planner, which then hashes instead of looping over every pair of ids.
+            "  union select unnest(%b::text[])))",
+            # The ids are gathered once, then looked up: a plan that joins them with the ledger
+            # loops over every claim of the namespace for each id while its statistics lag (a
+            # namespace filling up fast), and a binary array is quick to send.
             (self.collection, self.namespace, self.collection, self.namespace, source_key, ids),
         ).fetchall()
         claims: dict[str, dict[str, Claim]] = {}
@@ -338,3 +339,21 @@ def indexed_versions(conn: psycopg.Connection, collection: str) -> dict[str, set
     for key, etag in rows:
         versions.setdefault(key, set()).add(etag)
     return versions
+
+
+def indexed_under(conn: psycopg.Connection, prefix: str) -> dict[str, set[str]]:
+    """Source key → the etags of its versions that any collection and namespace holds, for the
+    sources whose keys start with `prefix`."""
+    ensure_state_schema(conn)
+    rows = conn.execute("select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)", (prefix,))
+    versions: dict[str, set[str]] = {}
+    for key, etag in rows:
+        versions.setdefault(key, set()).add(etag)
+    return versions
+
+
+def still_indexed(conn: psycopg.Connection, source_keys: list[str]) -> set[str]:
+    """The keys among `source_keys` whose vectors some collection and namespace still holds."""
+    ensure_state_schema(conn)
+    rows = conn.execute("select distinct source_key from vectordb_indexed_sources where source_key = any(%s)", (source_keys,))
+    return {key for (key,) in rows}

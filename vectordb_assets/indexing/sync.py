@@ -84,8 +84,9 @@ def write_plan(
 
     Other sources' rows are read one source at a time, as their turn comes. A source whose rows
     are gone is being removed: its own sync writes those ids, at its commit if not before."""
-    store.delete(namespace, plan.delete)
-    report(len(plan.delete))
+    if plan.delete:
+        store.delete(namespace, plan.delete)
+        report(len(plan.delete))
     restored = ((load_embedded(other_key), ids, False) for other_key, ids in plan.write_from.items())
     for table, ids, assume_new in chain([(embedded, plan.write_new, True), (embedded, plan.write_changed, False)], restored):
         if table is None:

@@ -34,6 +34,10 @@ class Entry:
     gone: bool = False  # the object is gone and its deletion requested
 
 
+class PartitionDepthChanged(Exception):
+    """The partition depth set differs from the one the location's partitions were made with."""
+
+
 class LandingCatalog:
     """Catalog entries of one landing location, in the state database."""
 
@@ -97,3 +101,44 @@ class LandingCatalog:
             "delete from vectordb_landing_catalog where source = %s and object_key = any(%s)", (self.source, list(keys))
         )
 
+
+    def check_depth(self, conn: psycopg.Connection, depth: int) -> None:
+        """Record the partition depth of a new location; refuse another depth for a location whose
+        partitions were made with one (a file would then be in two partitions)."""
+        row = conn.execute("select partition_depth from vectordb_landing_sources where source = %s", (self.source,)).fetchone()
+        empty = self.is_empty(conn)
+        recorded = row[0] if row else (depth if empty else 0)  # before depths were recorded, there was only 0
+        if recorded != depth and not empty:
+            raise PartitionDepthChanged(
+                f"VECTORDB_PARTITION_DEPTH is {depth}, but the partitions of {self.source} were made with depth "
+                f"{recorded}: changing it would put every file in a second partition. Set it back to {recorded}, or "
+                "land into a new location (or a new state database) to use another depth."
+            )
+        conn.execute(
+            "insert into vectordb_landing_sources (source, partition_depth) values (%s, %s)"
+            " on conflict (source) do update set partition_depth = excluded.partition_depth",
+            (self.source, depth),
+        )
+
+    def _first_under(self, conn: psycopg.Connection, folder: str, limit: int) -> list[tuple[str, int | None]]:
+        """Up to `limit` entries under `folder`, in key order: (key, ordinal)."""
+        rows = conn.execute(
+            "select object_key, ordinal from vectordb_landing_catalog where source = %s and object_key >= %s"
+            " order by object_key limit %s",
+            (self.source, folder, limit),
+        ).fetchall()
+        return [(key, ordinal) for key, ordinal in rows if key.startswith(folder)]
+
+    def folder_ordinals(self, conn: psycopg.Connection, folders: Iterable[str]) -> dict[str, int]:
+        """The place of each of `folders` (folder partitions) that holds objects in the catalog."""
+        found = {}
+        for folder in folders:
+            entries = self._first_under(conn, folder, 1)
+            if entries and entries[0][1] is not None:
+                found[folder] = entries[0][1]
+        return found
+
+    def holds_other(self, conn: psycopg.Connection, folder: str, keys: Iterable[str]) -> bool:
+        """Whether the catalog holds an object under `folder` besides `keys`."""
+        leaving = set(keys)
+        return any(key not in leaving for key, _ in self._first_under(conn, folder, len(leaving) + 1))

@@ -1,4 +1,5 @@
-"""The one partitioning every asset shares: a dynamic partition per landed object."""
+"""The one partitioning every asset shares: a dynamic partition per landed object, or per folder
+of objects (`VECTORDB_PARTITION_DEPTH`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ source_files = dg.DynamicPartitionsDefinition(name="source_files")
 _FORBIDDEN = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 
 
-def partition_key_for(object_key: str) -> str:
-    """The partition that holds an object: the key relative to the source (the one place to change
-    for coarser partitions, such as one folder per partition)."""
-    return object_key
+def partition_key_for(object_key: str, depth: int = 0) -> str:
+    """The partition that holds an object: with `depth` 0 the object itself (its key relative to
+    the source); with `depth` N the folder of its first N path segments, written with a trailing
+    `/` (no object key ends so), or the object itself when it lies less deep."""
+    folders = object_key.split("/")[:-1]
+    if depth == 0 or len(folders) < depth:
+        return object_key
+    return "/".join(folders[:depth]) + "/"
+
+
+def is_folder(partition_key: str) -> bool:
+    """Whether a partition holds the objects of a folder rather than one object."""
+    return partition_key.endswith("/")
 
 
 def unusable_partition_key_reason(key: str) -> str | None:
