@@ -18,7 +18,7 @@ from vectordb_assets.assets.per_file import FileRun
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.indexing.policy import IndexPolicy
-from vectordb_assets.indexing.reconciliation import SourceSample, sample_source
+from vectordb_assets.indexing.reconciliation import sample_sources
 from vectordb_assets.indexing.sync import sync_source
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
@@ -90,7 +90,7 @@ def vector_index(
     vector_store = collection_for_model(context, vector_store, embedder)
     ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
     run = FileRun(context, "vector_index", source_store, output_store, state_db)
-    samples: dict[str, SourceSample] = {}
+    indexed: dict[str, str] = {}  # key → etag of each file indexed, sampled after the loop
     for key in run.files():
         with run.file(key) as metadata:
             etag = current_etag(source_store, key)
@@ -130,8 +130,9 @@ def vector_index(
             )
             run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
-                samples[key] = sample_source(vector_store, ledger, key, etag, SAMPLE_PER_FILE)
+                indexed[key] = etag
     vector_store.after_writes()
+    samples = sample_sources(vector_store, ledger, indexed, SAMPLE_PER_FILE) if indexed else {}
     context.log.info(
         f"{vector_store.collection_name}/{config.namespace} holds {vector_store.count(config.namespace)} vectors (run-wide)"
     )

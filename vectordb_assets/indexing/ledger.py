@@ -280,26 +280,33 @@ class VectorLedger:
             (self.collection, self.namespace, source_key, source_etag),
         )
 
-    def recorded_version(self, conn: psycopg.Connection, source_key: str) -> str | None:
-        """The etag of the source version the namespace holds, if any."""
-        row = conn.execute(
-            "select source_etag from vectordb_indexed_sources where collection = %s and namespace = %s and source_key = %s",
-            (self.collection, self.namespace, source_key),
-        ).fetchone()
-        return row[0] if row else None
-
-    def owned_sample(self, conn: psycopg.Connection, source_key: str, limit: int) -> dict[str, str]:
-        """Up to `limit` ids the source owns (its claim is the newest), a stable pseudo-random
-        choice, with the content hash the store should hold for each."""
+    def recorded_versions(self, conn: psycopg.Connection, source_keys: list[str]) -> dict[str, str]:
+        """The etag of the version the namespace holds of each of `source_keys` it holds."""
         rows = conn.execute(
-            "select l.vector_id, l.content_hash from vectordb_ledger l"
-            " where l.collection = %s and l.namespace = %s and l.source_key = %s and not exists ("
-            "  select 1 from vectordb_ledger o where o.collection = l.collection and o.namespace = l.namespace"
-            "  and o.vector_id = l.vector_id and (o.landed_at, o.source_key) > (l.landed_at, l.source_key))"
-            " order by md5(l.vector_id) limit %s",
-            (self.collection, self.namespace, source_key, limit),
+            "select source_key, source_etag from vectordb_indexed_sources"
+            " where collection = %s and namespace = %s and source_key = any(%s)",
+            (self.collection, self.namespace, source_keys),
         )
         return dict(rows.fetchall())
+
+    def owned_samples(self, conn: psycopg.Connection, source_keys: list[str], limit: int) -> dict[str, dict[str, str]]:
+        """For each of `source_keys`, up to `limit` ids it owns (its claim is the newest), a stable
+        pseudo-random choice, with the content hash the store should hold for each."""
+        rows = conn.execute(
+            "select source_key, vector_id, content_hash from ("
+            " select l.source_key, l.vector_id, l.content_hash,"
+            "  row_number() over (partition by l.source_key order by md5(l.vector_id)) as n"
+            " from vectordb_ledger l"
+            " where l.collection = %s and l.namespace = %s and l.source_key = any(%s) and not exists ("
+            "  select 1 from vectordb_ledger o where o.collection = l.collection and o.namespace = l.namespace"
+            "  and o.vector_id = l.vector_id and (o.landed_at, o.source_key) > (l.landed_at, l.source_key))"
+            ") as owned where n <= %s",
+            (self.collection, self.namespace, source_keys, limit),
+        )
+        samples: dict[str, dict[str, str]] = {key: {} for key in source_keys}
+        for key, vector_id, content_hash in rows:
+            samples[key][vector_id] = content_hash
+        return samples
 
     def count(self, conn: psycopg.Connection) -> int:
         """How many distinct ids the namespace's claims cover (what the store should hold)."""

@@ -84,22 +84,27 @@ class SourceSample:
         return self.version_recorded and not (self.missing or self.mismatched)
 
 
-def sample_source(
-    store: VectorStore, ledger: VectorLedger, source_key: str, source_etag: str, sample_size: int = 20
-) -> SourceSample:
-    """Whether the ledger records version `source_etag` of the source, and up to `sample_size` of
-    the ids it owns are in the store with their content hash: the cheap form of `find_drift`,
-    for the files a run has just indexed."""
+def sample_sources(
+    store: VectorStore, ledger: VectorLedger, versions: dict[str, str], sample_size: int = 20
+) -> dict[str, SourceSample]:
+    """For each source of `versions` (key → etag just indexed): whether the ledger records that
+    version, and whether up to `sample_size` of the ids it owns are in the store with their
+    content hash. The cheap form of `find_drift`, for the files a run has just indexed, in one
+    ledger read and one store read for all of them."""
+    keys = list(versions)
     with ledger.state_db.connect() as conn:
-        recorded = ledger.recorded_version(conn, source_key)
-        expected = ledger.owned_sample(conn, source_key, sample_size)
-    stored = store.content_hashes(ledger.namespace, list(expected))
-    return SourceSample(
-        version_recorded=recorded == source_etag,
-        sampled=len(expected),
-        missing=sorted(expected.keys() - stored.keys()),
-        mismatched=sorted(vid for vid, content_hash in expected.items() if vid in stored and stored[vid] != content_hash),
-    )
+        recorded = ledger.recorded_versions(conn, keys)
+        expected = ledger.owned_samples(conn, keys, sample_size)
+    stored = store.content_hashes(ledger.namespace, [vid for ids in expected.values() for vid in ids])
+    return {
+        key: SourceSample(
+            version_recorded=recorded.get(key) == etag,
+            sampled=len(expected[key]),
+            missing=sorted(expected[key].keys() - stored.keys()),
+            mismatched=sorted(vid for vid, h in expected[key].items() if vid in stored and stored[vid] != h),
+        )
+        for key, etag in versions.items()
+    }
 
 
 def repair(
