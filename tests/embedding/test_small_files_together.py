@@ -81,6 +81,9 @@ def test_a_refused_call_for_many_files_leaves_each_file_on_its_own(
     embeddings = metadata["embeddings"]
     assert embeddings["c.csv"]["status"] == FAILED_STATUS and "c.csv" in embeddings["c.csv"]["error"]
     assert [embeddings[k]["status"] for k in ("a.csv", "b.csv", "d.csv")] == ["ok"] * 3
+    calls = [embeddings[k]["embed_calls"] for k in ("a.csv", "b.csv", "d.csv")]
+    assert calls == [1, 1, 1] and all(type(n) is int for n in calls)  # a count, not a flag
+    assert [embeddings[k]["texts_embedded"] for k in ("a.csv", "b.csv", "d.csv")] == [2, 2, 2]
     assert sorted(index) == sorted(f"{k}-{n}" for k in ("a.csv", "b.csv", "d.csv") for n in (1, 2))
     np.testing.assert_allclose(stored["d.csv-2"], vector_for("second of d.csv", 64), atol=1e-5)
     # One call for the four files, refused; then one per file, of which c.csv's is refused again.

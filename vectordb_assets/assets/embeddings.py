@@ -155,7 +155,7 @@ class EmbeddingRun:
                 vectors = fresh
                 if vectors is None:
                     vectors, seconds = embed_texts(self.embedder, file.pending.texts, [file.cache])
-                    file.stats.embed_calls, file.stats.embed_seconds = bool(vectors), seconds
+                    file.stats.embed_calls, file.stats.embed_seconds = int(bool(vectors)), seconds
                     file.stats.texts_embedded = len(vectors)
                 with parquet_writer(file.out, file.schema) as writer:
                     writer.write_batch(file.pending.complete(vectors, file.schema))

@@ -224,8 +224,8 @@ class FileRun:
 
     def finish(self, **result: Any) -> dg.MaterializeResult:
         """Record each partition's own metadata (a folder's: a table of its files); fail a run of
-        one partition whose file failed (in a folder, only for an error another attempt may not
-        meet: the others are quarantined and in the folder's table)."""
+        one partition whose file failed (in a folder, only for a transient error, so that the step
+        is retried: the other errors are quarantined and in the folder's table)."""
         folders: dict[str, dict[str, dict[str, Any]]] = {key: {} for key in self.folder_sizes}
         for key, metadata in self.metadata.items():
             if key in self.partition_of:

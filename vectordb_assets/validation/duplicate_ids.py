@@ -1,7 +1,8 @@
 """Repeated ids in a file of any size, found in memory bounded by the bucket size, not the file.
 
 Ids are spilled to bucket files by hash as rows stream past; afterwards each bucket is grouped
-on its own, so only one bucket's ids are in memory at a time.
+on its own, so only one bucket's ids are in memory at a time. A file whose ids never filled the
+buffer is grouped in memory, without bucket files.
 """
 
 from __future__ import annotations
@@ -48,18 +49,26 @@ class DuplicateIdFinder:
 
     def duplicates(self) -> dict[int, str]:
         """Row number → id of each row whose id appeared on an earlier row."""
+        if not self.writers:  # every id is still in memory (a small file): no bucket files
+            ids = [doc_id for bucket_ids, _ in self.pending for doc_id in bucket_ids]
+            rows = [row for _, bucket_rows in self.pending for row in bucket_rows]
+            return _repeats(pa.table([pa.array(ids, pa.string()), pa.array(rows, pa.int64())], schema=SCHEMA))
         self._flush()
         for writer in self.writers.values():
             writer.close()
         repeated: dict[int, str] = {}
         for bucket in self.writers:
             with ipc.open_stream(str(self.folder / f"ids-{bucket}.arrow")) as reader:
-                table = reader.read_all()
-            # Sorted by id then row, a row whose id equals the previous row's id is a repeat.
-            order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("row_number", "ascending")])
-            ids = table.column("id").take(order)
-            rows = table.column("row_number").take(order)
-            repeat = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
-            later_ids, later_rows = ids.slice(1).filter(repeat), rows.slice(1).filter(repeat)
-            repeated.update(zip(later_rows.to_pylist(), later_ids.to_pylist()))
+                repeated.update(_repeats(reader.read_all()))
         return repeated
+
+
+def _repeats(table: pa.Table) -> dict[int, str]:
+    """Row number → id of each row of `table` (id, row_number) whose id is on an earlier row."""
+    # Sorted by id then row, a row whose id equals the previous row's id is a repeat.
+    order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("row_number", "ascending")])
+    ids = table.column("id").take(order)
+    rows = table.column("row_number").take(order)
+    repeat = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+    later_ids, later_rows = ids.slice(1).filter(repeat), rows.slice(1).filter(repeat)
+    return dict(zip(later_rows.to_pylist(), later_ids.to_pylist()))
