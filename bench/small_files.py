@@ -1,7 +1,8 @@
 """Many small files against one large file with the same texts: one run of the ingest job each,
 the local model, every state on the embedded PostgreSQL. The small files go once with a
 partition per file and once with folder partitions (`VECTORDB_PARTITION_DEPTH=2`, 100 files per
-folder). Prints the wall time of each stage and the ratio of each case to the large file.
+folder). Prints the wall time of each stage and the ratio of each case to the large file; each
+case must end with every row in the store.
 
 Each case runs in its own home (its own databases), so none reuses another's embeddings.
 
@@ -48,10 +49,11 @@ def write_files(folder: Path, files: int, rows: int) -> list[str]:
 
 def worker(files: int, rows: int, depth: int) -> None:
     """One case in a fresh home (a child process, so each case loads its model like a real run)."""
-    from resources.state_db import embedded_server_uri
+    from resources.state_db import StateDatabase, embedded_server_uri
     from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
     from vectordb_assets.definitions import build_definitions
     from vectordb_assets.landing.partitions import partition_key_for, source_files
+    from vectordb_assets.resources_from_settings import vector_store
     from vectordb_assets.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
@@ -71,6 +73,9 @@ def worker(files: int, rows: int, depth: int) -> None:
             if not result.success:
                 sys.exit(f"the run failed ({files} files of {rows} rows)")
             steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)}
+        indexed = vector_store(settings, StateDatabase(database_url=os.environ["DATABASE_URL"])).count("default")
+        if indexed != files * rows:
+            sys.exit(f"the store holds {indexed} vectors, not {files * rows} ({files} files of {rows} rows)")
         print("\t".join([str(seconds), *(str(steps[stage]) for stage in STAGES)]))
 
 

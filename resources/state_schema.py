@@ -56,6 +56,10 @@ DDL = (
     " primary key (source, object_key))",
     "create index if not exists vectordb_landing_catalog_by_tick on vectordb_landing_catalog (source, tick)",
     "create index if not exists vectordb_landing_catalog_gone on vectordb_landing_catalog (source, tick) where gone",
+    # Entries recorded while events were arriving faster than a tick reads them, to be requested
+    # together once the backlog is read (scattered changes then share runs).
+    "alter table vectordb_landing_catalog add column if not exists held boolean not null default false",
+    "create index if not exists vectordb_landing_catalog_held on vectordb_landing_catalog (source) where held",
     # SQS messages read by a landing-sensor tick, deleted once the tick is committed.
     "create table if not exists vectordb_landing_messages ("
     " source text not null,"
@@ -77,6 +81,7 @@ OBJECTS = (
     "vectordb_landing_catalog",
     "vectordb_landing_catalog_by_tick",
     "vectordb_landing_catalog_gone",
+    "vectordb_landing_catalog_held",
     "vectordb_landing_messages",
     "vectordb_landing_sources",
 )

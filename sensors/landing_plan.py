@@ -30,6 +30,8 @@ class LandingCursor:
     # Objects that are partitions already but not in the catalog, last modified before this, are
     # recorded without a run (set once, when a cursor of the earlier format is taken over).
     adopt_before: datetime | None = None
+    # The tick that began holding back runs while a backlog of events is read (None: not holding).
+    holding_since: int | None = None
 
     @classmethod
     def from_json(cls, raw: str | None) -> "LandingCursor":
@@ -41,12 +43,16 @@ class LandingCursor:
             return cls(adopting=True, adopt_before=datetime.fromisoformat(watermark) - EARLIER_LOOKBACK if watermark else None)
         times = {name: datetime.fromisoformat(data[name]) if data.get(name) else None
                  for name in ("pass_finished", "adopt_before")}
-        return cls(tick=data.get("tick", 0), after=data.get("after"), adopting=data.get("adopting", False), **times)
+        return cls(
+            tick=data.get("tick", 0), after=data.get("after"), adopting=data.get("adopting", False),
+            holding_since=data.get("holding_since"), **times,
+        )
 
     def to_json(self) -> str:
         times = {name: value.isoformat() if value else None
                  for name, value in (("pass_finished", self.pass_finished), ("adopt_before", self.adopt_before))}
-        return json.dumps({"tick": self.tick, "after": self.after, "adopting": self.adopting, **times}, sort_keys=True)
+        fields = {"tick": self.tick, "after": self.after, "adopting": self.adopting, "holding_since": self.holding_since}
+        return json.dumps({**fields, **times}, sort_keys=True)
 
 
 # A run's range spans at most this many partitions per changed one: scattered changes share runs
@@ -72,7 +78,7 @@ def plan_landing(
     objects: Sequence[StoredObject],
     catalog: Mapping[str, Entry],
     gone: Iterable[str],
-    uncommitted: Mapping[str, Entry],
+    unrequested: Mapping[str, Entry],
     *,
     is_partition: Callable[[str], bool],
     next_ordinal: int,
@@ -88,8 +94,8 @@ def plan_landing(
 
     `objects` are the objects looked at (a listing page, or the current state of the keys of a
     batch of events); `catalog` the catalog's entries for them (for a page, every entry in its key
-    range); `gone` the catalog's keys found absent; `uncommitted` the entries of earlier ticks
-    that Dagster never committed, requested again. Partitions the catalog does not know take their
+    range); `gone` the catalog's keys found absent; `unrequested` the entries of earlier ticks
+    that Dagster never committed or that were held back, requested now. Partitions the catalog does not know take their
     place from `adopted_ordinals` (their place in Dagster's order, when a pass takes them over),
     or none. With `partition_depth` N objects share the partition of their folder (see
     `partition_key_for`); `folder_ordinals` holds the places of folder partitions already known.
@@ -113,7 +119,7 @@ def plan_landing(
         if is_folder(partition) and entry.ordinal is not None:
             placed.setdefault(partition, entry.ordinal)
 
-    for key, entry in uncommitted.items():
+    for key, entry in unrequested.items():
         if entry.usable:
             request(key, entry, added=not entry.gone and entry.ordinal is not None)
         else:

@@ -1,8 +1,9 @@
 """The landing sensor: objects in the source store → partitions → batched run requests.
 
 Each tick does a bounded amount of work whatever the size of the bucket. With an SQS queue of
-S3 events it reads at most `EVENTS_PER_TICK` messages and looks at the keys they name; a full
-listing still runs as a reconciliation every `reconcile_seconds`. Without one it lists. Either
+S3 events it reads at most `events_per_tick` messages and looks at the keys they name (while
+it reads full batches, a backlog, it records what changed and requests the runs once the backlog
+is read, so that scattered changes share runs); a full listing still runs as a reconciliation every `reconcile_seconds`. Without one it lists. Either
 way a listing goes `objects_per_tick` objects at a time, going on where the last tick stopped,
 and what it sees is compared with the landing catalog's entries in the same key range.
 """
@@ -40,6 +41,9 @@ DELETIONS_CHECKED_PER_TICK = 100
 # Messages read per tick, and the time allowed for reading them.
 EVENTS_PER_TICK = 1_000
 EVENT_SECONDS_PER_TICK = 10.0
+# While a tick reads a full batch of messages (a backlog), its runs wait for the next ticks' events,
+# for at most this many ticks: changes scattered over the bucket then share runs.
+MAX_HELD_TICKS = 10
 
 
 def run_request_for(keys: list[str], run_key: str, sparse: bool = False) -> dg.RunRequest:
@@ -115,6 +119,7 @@ def build_landing_sensor(
     excluded_prefix: str | None,
     max_deleted_fraction: float = 0.5,
     objects_per_tick: int = 5_000,
+    events_per_tick: int = EVENTS_PER_TICK,
     reconcile_seconds: int = 3_600,
     partition_depth: int = 0,
 ) -> dg.SensorDefinition:
@@ -149,7 +154,7 @@ def build_landing_sensor(
             if landing_queue.queue_url:
                 sqs = landing_queue.client()
                 messages.settle(conn, sqs, landing_queue.queue_url, cursor.tick)
-                batch = receive(sqs, landing_queue.queue_url, EVENTS_PER_TICK, EVENT_SECONDS_PER_TICK)
+                batch = receive(sqs, landing_queue.queue_url, events_per_tick, EVENT_SECONDS_PER_TICK)
                 receipts = batch.receipts
                 for message_id, reason in batch.unreadable:
                     context.log.warning(f"{landing_queue.queue_url}: message {message_id} skipped: {reason}")
@@ -185,7 +190,7 @@ def build_landing_sensor(
                 [objects[key] for key in sorted(objects)],
                 seen,
                 sorted(gone),
-                catalog.uncommitted(conn, cursor.tick),
+                catalog.unrequested(conn, cursor.tick),
                 # While adopting, every partition is at hand already: no lookup per object.
                 is_partition=adopted.__contains__ if adopting else partial(instance.has_dynamic_partition, source_files.name),
                 next_ordinal=max(catalog.next_ordinal(conn), len(adopted) + 1),
@@ -206,8 +211,10 @@ def build_landing_sensor(
             if emptied:
                 requests.append(source_files.build_delete_request(emptied))
             pass_ends = listing and complete
+            holding_since = cursor.holding_since or tick
+            hold = len(receipts) >= events_per_tick and tick - holding_since < MAX_HELD_TICKS
             result = dg.SensorResult(
-                run_requests=[
+                run_requests=[] if hold else [
                     run_request_for(keys, run_key, sparse) for keys, run_key, sparse in zip(plan.runs, plan.run_keys, plan.sparse)
                 ],
                 dynamic_partitions_requests=requests,
@@ -217,11 +224,12 @@ def build_landing_sensor(
                     pass_finished=now if pass_ends else cursor.pass_finished,
                     adopting=adopting and not pass_ends,
                     adopt_before=None if pass_ends else cursor.adopt_before,
+                    holding_since=holding_since if hold else None,
                 ).to_json(),
             )
             # Written last: the entries and messages of a tick whose result Dagster does not
             # commit are requested again, and read again, by the next tick.
-            catalog.record(conn, tick, plan.entries)
+            catalog.record(conn, tick, plan.entries, held=hold)
             catalog.forget(conn, finished + plan.forget)
             messages.keep(conn, tick, receipts)
         for warning in plan.warnings:

@@ -15,6 +15,7 @@ from resources.object_store import S3ObjectStore
 from sensors.landing_events import keys_of_message
 from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
 from sensors.landing_plan import LandingCursor
+from sensors import landing_sensor
 from sensors.landing_sensor import build_landing_sensor
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
@@ -109,6 +110,61 @@ def test_a_tick_that_is_not_committed_is_read_again(notified_bucket, s3_resource
         redelivered = tick(sensor, instance, resources, again.cursor)
         assert redelivered.run_requests == []  # a.csv is requested already
         tick(sensor, instance, resources, redelivered.cursor)
+        assert waiting_messages(sqs, queue_url) == 0
+
+
+def test_a_backlog_of_scattered_changes_is_requested_in_few_runs(
+    notified_bucket, s3_resource, state_db, moto_endpoint, monkeypatch
+) -> None:
+    """Ticks that read full batches hold their runs back; the tick after the backlog (or the one
+    that reaches the hold's limit) requests everything held, so scattered changes share runs."""
+    monkeypatch.setattr(landing_sensor, "MAX_HELD_TICKS", 2)
+    bucket, queue_url = notified_bucket
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    keys = [f"landing/pages/{i:03d}.jsonl" for i in range(90)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b'{"text": "first"}\n')
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
+        )
+    store = S3ObjectStore(s3=s3_resource, bucket=bucket, prefix="landing")
+    queue = LandingQueue(queue_url=queue_url, endpoint_url=moto_endpoint, region_name="us-east-1")
+    sensor = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None, events_per_tick=10
+    )
+    resources = {"source_store": store, "state_db": state_db, "landing_queue": queue}
+    with dg.instance_for_test() as instance:
+        cursor = tick(sensor, instance, resources, None).cursor  # the listing pass: every object known
+        changed = keys[::4][:20]  # 20 changes scattered over the 90 objects: two full batches
+        for key in changed:
+            s3.put_object(Bucket=bucket, Key=key, Body=b'{"text": "second"}\n')
+        held = []
+        for _ in range(2):
+            result = tick(sensor, instance, resources, cursor)
+            held.append(result.run_requests)
+            cursor = result.cursor
+        assert held == [[], []] and LandingCursor.from_json(cursor).holding_since is not None
+        released = tick(sensor, instance, resources, cursor)  # the queue is read: the backlog is over
+        assert len(released.run_requests) == 1
+        processed = json.loads(released.run_requests[0].tags[CHANGED_PARTITIONS_TAG])
+        assert processed == [key.removeprefix("landing/") for key in changed]
+        assert LandingCursor.from_json(released.cursor).holding_since is None
+
+        # A backlog that lasts is held for at most MAX_HELD_TICKS ticks.
+        for key in keys[1::2][:35]:
+            s3.put_object(Bucket=bucket, Key=key, Body=b'{"text": "third"}\n')
+        cursor, runs = released.cursor, []
+        for _ in range(3):
+            result = tick(sensor, instance, resources, cursor)
+            runs.append(len(result.run_requests))
+            cursor = result.cursor
+        assert runs == [0, 0, 1]
+        assert len(json.loads(result.run_requests[0].tags[CHANGED_PARTITIONS_TAG])) == 30
+        last = tick(sensor, instance, resources, cursor)
+        assert len(json.loads(last.run_requests[0].tags[CHANGED_PARTITIONS_TAG])) == 5
+        tick(sensor, instance, resources, last.cursor)
         assert waiting_messages(sqs, queue_url) == 0
 
 

@@ -3,7 +3,8 @@
 It lets the sensor compare a listing page, or the objects of a batch of S3 events, with what it
 has seen, with one range or key query instead of loading every partition. Each entry records the
 sensor tick that wrote it: entries of a tick whose result Dagster never committed (the cursor
-still names an earlier tick) are requested again by the next tick.
+still names an earlier tick) are requested again by the next tick, and so are entries the tick
+held back (recorded without a run while a backlog of events is read).
 """
 
 from __future__ import annotations
@@ -60,14 +61,15 @@ class LandingCatalog:
         """The entries of `keys` that the catalog holds."""
         return self._select(conn, "object_key = any(%s)", (list(keys),))
 
-    def uncommitted(self, conn: psycopg.Connection, committed_tick: int) -> dict[str, Entry]:
-        """Entries written by ticks after `committed_tick`, whose requests may never have been made."""
-        return self._select(conn, "tick > %s", (committed_tick,))
+    def unrequested(self, conn: psycopg.Connection, committed_tick: int) -> dict[str, Entry]:
+        """Entries written by ticks after `committed_tick`, whose requests may never have been made,
+        and entries held back."""
+        return self._select(conn, "(tick > %s or held)", (committed_tick,))
 
     def deleting(self, conn: psycopg.Connection, limit: int) -> list[str]:
         """Up to `limit` keys whose deletion was requested, oldest request first."""
         rows = conn.execute(
-            "select object_key from vectordb_landing_catalog where source = %s and gone"
+            "select object_key from vectordb_landing_catalog where source = %s and gone and not held"
             " order by tick, object_key limit %s",
             (self.source, limit),
         )
@@ -82,17 +84,17 @@ class LandingCatalog:
         ).fetchone()
         return int(row[0])
 
-    def record(self, conn: psycopg.Connection, tick: int, entries: dict[str, Entry]) -> None:
-        """Write `entries` as of `tick`."""
+    def record(self, conn: psycopg.Connection, tick: int, entries: dict[str, Entry], held: bool = False) -> None:
+        """Write `entries` as of `tick`; `held`: their runs are not requested yet."""
         if not entries:
             return
         with conn.cursor() as cursor:
             cursor.executemany(
-                "insert into vectordb_landing_catalog (source, object_key, version, ordinal, usable, gone, tick)"
-                " values (%s, %s, %s, %s, %s, %s, %s) on conflict (source, object_key) do update set"
+                "insert into vectordb_landing_catalog (source, object_key, version, ordinal, usable, gone, tick, held)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (source, object_key) do update set"
                 " version = excluded.version, ordinal = excluded.ordinal, usable = excluded.usable,"
-                " gone = excluded.gone, tick = excluded.tick",
-                [(self.source, key, e.version, e.ordinal, e.usable, e.gone, tick) for key, e in entries.items()],
+                " gone = excluded.gone, tick = excluded.tick, held = excluded.held",
+                [(self.source, key, e.version, e.ordinal, e.usable, e.gone, tick, held) for key, e in entries.items()],
             )
 
     def forget(self, conn: psycopg.Connection, keys: Iterable[str]) -> None:
