@@ -60,6 +60,12 @@ class Embedder(dg.ConfigurableResource, ABC):
         """Counters since the process started (requests, tokens, …), for run metadata."""
         return {}
 
+    @property
+    def calls_at_once(self) -> int:
+        """Requests the embedder sends at once: the embedding stage hands it that many batches
+        of rows per call, so that one file keeps them all busy."""
+        return 1
+
     def load(self) -> None:
         """Make the model ready (a local model is read into memory), so that its loading time is
         the run's, not the first file's."""

@@ -1,5 +1,5 @@
-"""OpenAI embeddings: requests packed to the API's limits, paced under RPM/TPM, retried with
-backoff that honours Retry-After.
+"""OpenAI embeddings: requests packed to the API's limits, a few in flight at once, paced under
+RPM/TPM, retried with backoff that honours Retry-After.
 
 Example::
 
@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr
 
 from resources.batching import pack
 from resources.embedders import Embedder
+from resources.parallel import in_parallel
 from resources.rate_limit import RateLimiter, shared_limiter
 from resources.retry import RetryPolicy
 
@@ -57,6 +58,9 @@ class OpenAIEmbedder(Embedder):
     requests_per_minute: int = Field(default=3_000, description="Request budget shared by the process.")
     tokens_per_minute: int = Field(default=1_000_000, description="Token budget shared by the process.")
     max_attempts: int = Field(default=6, description="Attempts per request on 429, 5xx, timeouts.")
+    concurrency: int = Field(
+        default=4, ge=1, description="Requests in flight at once; each still waits for the shared request and token budgets."
+    )
     timeout_seconds: float = Field(default=60.0, description="Per-request timeout.")
 
     _client: Any = PrivateAttr(default=None)
@@ -112,6 +116,10 @@ class OpenAIEmbedder(Embedder):
             self._limiter = shared_limiter((self.base_url, self.model), self.requests_per_minute, self.tokens_per_minute)
         return self._limiter
 
+    @property
+    def calls_at_once(self) -> int:
+        return self.concurrency
+
     def usage(self) -> dict[str, float]:
         return asdict(self._usage)
 
@@ -150,7 +158,8 @@ class OpenAIEmbedder(Embedder):
             if count > MAX_TOKENS_PER_INPUT:
                 raise ValueError(f"input {i} has {count} tokens; {self.model} takes at most {MAX_TOKENS_PER_INPUT}")
         policy = self._retry_policy()
-        parts = []
-        for batch in pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST):
-            parts.append(policy.call(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch)))
-        return np.concatenate(parts)
+
+        def send(batch: range) -> np.ndarray:
+            return policy.call(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch))
+
+        return np.concatenate(in_parallel(send, pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST), self.concurrency))

@@ -1,4 +1,5 @@
-"""Pinecone: vectors in an index's namespaces, written within the service's request limits.
+"""Pinecone: vectors in an index's namespaces, written within the service's request limits, a few
+requests at once, each retried on its own.
 
 Example::
 
@@ -19,6 +20,7 @@ from pinecone import Pinecone, ServerlessSpec
 from pydantic import Field, PrivateAttr
 
 from resources.batching import pack
+from resources.parallel import in_parallel
 from resources.retry import RetryPolicy, status_transient
 from resources.vector_store import (
     TEXT_FIELD,
@@ -49,8 +51,11 @@ class PineconeStore(VectorStore):
     region: str = Field(default="us-east-1", description="Region of a created serverless index.")
     metric: str = Field(default="cosine", description="cosine, euclidean or dotproduct (for a created index).")
     max_attempts: int = Field(default=5, description="Attempts per request on 429 and 5xx.")
+    write_concurrency: int = Field(default=4, ge=1, description="Upsert and delete requests in flight at once.")
 
+    _client: Any = PrivateAttr(default=None)
     _index: Any = PrivateAttr(default=None)
+    _dimension: int | None = PrivateAttr(default=None)
     _sleep: Any = PrivateAttr(default=time.sleep)
 
     @property
@@ -58,32 +63,44 @@ class PineconeStore(VectorStore):
         return self.index_name
 
     def with_collection(self, name: str) -> "PineconeStore":
-        return self.model_copy(update={"index_name": name.replace("_", "-"), "host": None})
+        other = self.model_copy(update={"index_name": name.replace("_", "-"), "host": None})
+        other._index, other._dimension = None, None  # those of this store's index
+        return other
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """A data-plane call, retried on 429 and 5xx."""
         return RetryPolicy(status_transient, attempts=self.max_attempts, sleep=self._sleep).call(fn, *args, **kwargs)
 
+    def client(self) -> Pinecone:
+        """The control-plane client, made once for the resource's life."""
+        if self._client is None:
+            self._client = Pinecone(api_key=self.api_key)
+        return self._client
+
     def index(self) -> Any:
-        """The data-plane client, made on first use."""
+        """The data-plane client, made once for the resource's life, with a connection for each
+        request in flight."""
         if self._index is None:
-            client = Pinecone(api_key=self.api_key)
-            self._index = client.Index(host=self.host or client.describe_index(self.index_name).host)
+            host = self.host or self.client().describe_index(self.index_name).host
+            self._index = self.client().Index(host=host, pool_threads=self.write_concurrency)
         return self._index
 
     def collection_dimension(self) -> int | None:
-        if not self.host and not self._index_exists():
-            return None
-        return self._call(self.index().describe_index_stats).dimension or None
+        """The index's dimension, asked once for the resource's life (an index's dimension never changes)."""
+        if self._dimension is None:
+            if not self.host and not self._index_exists():
+                return None
+            self._dimension = self._call(self.index().describe_index_stats).dimension or None
+        return self._dimension
 
     def _index_exists(self) -> bool:
-        return Pinecone(api_key=self.api_key).has_index(self.index_name)
+        return self.client().has_index(self.index_name)
 
     def ensure_collection(self, dimension: int) -> None:
         if not self.host and not self._index_exists():
             if not self.create_if_missing:
                 raise ValueError(f"Pinecone index {self.index_name!r} does not exist (set create_if_missing to create it)")
-            Pinecone(api_key=self.api_key).create_index(
+            self.client().create_index(
                 name=self.index_name, dimension=dimension, metric=self.metric,
                 spec=ServerlessSpec(cloud=self.cloud, region=self.region),
             )
@@ -115,13 +132,19 @@ class PineconeStore(VectorStore):
         ]
         # Measured as the request body carries each vector, with room for the envelope.
         sizes = [len(json.dumps(item).encode()) + 1 for item in items]
-        for batch in pack(sizes, MAX_VECTORS_PER_UPSERT, MAX_REQUEST_BYTES - 1024):
-            self._call(self.index().upsert, vectors=items[batch.start : batch.stop], namespace=namespace)
+        in_parallel(
+            lambda batch: self._call(self.index().upsert, vectors=items[batch.start : batch.stop], namespace=namespace),
+            pack(sizes, MAX_VECTORS_PER_UPSERT, MAX_REQUEST_BYTES - 1024),
+            self.write_concurrency,
+        )
         return len(ids)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
-        for start in range(0, len(ids), MAX_IDS_PER_DELETE):
-            self._call(self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace)
+        in_parallel(
+            lambda start: self._call(self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace),
+            range(0, len(ids), MAX_IDS_PER_DELETE),
+            self.write_concurrency,
+        )
         return len(ids)
 
     def query(

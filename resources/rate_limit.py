@@ -1,4 +1,4 @@
-"""Token buckets for requests per minute and tokens per minute, shared within a process."""
+"""Token buckets for requests and tokens (or any other unit) per period, shared within a process."""
 
 from __future__ import annotations
 
@@ -39,17 +39,19 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Paces calls under both a request and a token budget per minute; returns seconds waited."""
+    """Paces calls under both a request and a token budget per `period` seconds (a minute unless
+    said); returns seconds waited."""
 
     def __init__(
         self,
-        requests_per_minute: int,
-        tokens_per_minute: int,
+        requests: int,
+        tokens: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        period: float = 60.0,
     ):
-        self.requests = TokenBucket(requests_per_minute, clock=clock)
-        self.tokens = TokenBucket(tokens_per_minute, clock=clock)
+        self.requests = TokenBucket(requests, period, clock=clock)
+        self.tokens = TokenBucket(tokens, period, clock=clock)
         self.sleep = sleep
         self.lock = threading.Lock()
 
@@ -72,12 +74,10 @@ _limiters: dict[tuple, RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
-def shared_limiter(key: tuple, requests_per_minute: int, tokens_per_minute: int) -> RateLimiter:
-    """The process's limiter for `key` (an account and model), made on first use."""
+def shared_limiter(key: tuple, requests: int, tokens: int, period: float = 60.0) -> RateLimiter:
+    """The process's limiter for `key` (an account and model, an index), made on first use."""
     with _limiters_lock:
-        limiter = _limiters.get((key, requests_per_minute, tokens_per_minute))
+        limiter = _limiters.get((key, requests, tokens, period))
         if limiter is None:
-            limiter = _limiters[(key, requests_per_minute, tokens_per_minute)] = RateLimiter(
-                requests_per_minute, tokens_per_minute
-            )
+            limiter = _limiters[(key, requests, tokens, period)] = RateLimiter(requests, tokens, period=period)
         return limiter

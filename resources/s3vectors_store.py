@@ -1,4 +1,5 @@
-"""AWS S3 Vectors: a vector bucket, one index per (collection, namespace), batched writes.
+"""AWS S3 Vectors: a vector bucket, one index per (collection, namespace), batched writes, a few
+at once within the service's write limits per index.
 
 Example::
 
@@ -20,6 +21,8 @@ import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from resources.batching import pack
+from resources.parallel import in_parallel
+from resources.rate_limit import shared_limiter
 from resources.retry import RetryPolicy, boto_transient
 from resources.vector_store import (
     METADATA_JSON_FIELD,
@@ -37,6 +40,9 @@ from resources.vector_store import (
 MAX_VECTORS_PER_PUT = 500
 MAX_BYTES_PER_PUT = 20 << 20
 MAX_KEYS_PER_CALL = 500
+# Per index: PutVectors and DeleteVectors requests, and vectors written or deleted, per second.
+MAX_WRITES_PER_SECOND = 1_000
+MAX_VECTORS_WRITTEN_PER_SECOND = 2_500
 MAX_TOP_K = 100
 MAX_METADATA_BYTES = 40 * 1024
 MAX_FILTERABLE_BYTES = 2 * 1024
@@ -57,9 +63,12 @@ class S3VectorsStore(VectorStore):
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(default=None, description="Another endpoint (tests, proxies).")
     max_attempts: int = Field(default=5, description="Attempts per request on throttling, 5xx and timeouts.")
+    write_concurrency: int = Field(default=4, ge=1, description="Put and delete requests in flight at once.")
 
     _client: Any = PrivateAttr(default=None)
     _sleep: Any = PrivateAttr(default=time.sleep)
+    _existing: set[str] = PrivateAttr(default_factory=set)  # indexes seen to exist (an index is never removed here)
+    _dimension: int | None = PrivateAttr(default=None)
 
     def client(self) -> Any:
         """The boto3 `s3vectors` client, made on first use; credentials from boto3's usual chain."""
@@ -81,8 +90,25 @@ class S3VectorsStore(VectorStore):
             raise ValueError(f"namespace {namespace!r} is not allowed in S3 Vectors: use 1-20 of a-z, 0-9 and -")
         return f"{self.collection_name.replace('_', '-')}-{namespace}"
 
+    def _write(self, operation: str, index: str, count: int, **kwargs: Any) -> None:
+        """A put or delete of `count` vectors, paced under the index's write limits (shared by
+        the process's threads), retried like any call."""
+        limiter = shared_limiter(
+            (self.endpoint_url, self.vector_bucket, index), MAX_WRITES_PER_SECOND, MAX_VECTORS_WRITTEN_PER_SECOND, period=1.0
+        )
+        limiter.acquire(count)
+        self._call(operation, vectorBucketName=self.vector_bucket, indexName=index, **kwargs)
+
     def with_collection(self, name: str) -> "S3VectorsStore":
-        return self.model_copy(update={"collection": name})
+        other = self.model_copy(update={"collection": name})
+        other._existing, other._dimension = set(), None  # those of this store's collection
+        return other
+
+    def _exists(self, name: str) -> bool:
+        """Whether the index exists; asked of the service until it does."""
+        if name not in self._existing:
+            self._existing.update(self._indexes())
+        return name in self._existing
 
     def _indexes(self) -> list[str]:
         prefix = f"{self.collection_name.replace('_', '-')}-"
@@ -93,10 +119,13 @@ class S3VectorsStore(VectorStore):
             return []
 
     def collection_dimension(self) -> int | None:
-        names = self._indexes()
-        if not names:
-            return None
-        return self._call("get_index", vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
+        """The dimension of the collection's indexes, asked once for the resource's life."""
+        if self._dimension is None:
+            names = self._indexes()
+            if not names:
+                return None
+            self._dimension = self._call("get_index", vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
+        return self._dimension
 
     def ensure_collection(self, dimension: int) -> None:
         try:
@@ -109,7 +138,7 @@ class S3VectorsStore(VectorStore):
 
     def _ensure_index(self, namespace: str, dimension: int) -> str:
         name = self.index_name(namespace)
-        if name not in self._indexes():
+        if not self._exists(name):
             self._call(
                 "create_index",
                 vectorBucketName=self.vector_bucket,
@@ -119,6 +148,7 @@ class S3VectorsStore(VectorStore):
                 distanceMetric=self.distance,
                 metadataConfiguration={"nonFilterableMetadataKeys": NON_FILTERABLE},
             )
+            self._existing.add(name)
         return name
 
     def _check_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
@@ -157,22 +187,19 @@ class S3VectorsStore(VectorStore):
             for i, vid in enumerate(ids)
         ]
         sizes = [len(json.dumps(entry)) for entry in entries]
-        for batch in pack(sizes, MAX_VECTORS_PER_PUT, MAX_BYTES_PER_PUT):
-            self._call(
-                "put_vectors",
-                vectorBucketName=self.vector_bucket, indexName=index, vectors=entries[batch.start : batch.stop]
-            )
+        in_parallel(
+            lambda batch: self._write("put_vectors", index, len(batch), vectors=entries[batch.start : batch.stop]),
+            pack(sizes, MAX_VECTORS_PER_PUT, MAX_BYTES_PER_PUT),
+            self.write_concurrency,
+        )
         return len(ids)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
-        if not ids or self.index_name(namespace) not in self._indexes():
+        index = self.index_name(namespace)
+        if not ids or not self._exists(index):
             return 0
-        for start in range(0, len(ids), MAX_KEYS_PER_CALL):
-            self._call(
-                "delete_vectors",
-                vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
-                keys=list(ids[start : start + MAX_KEYS_PER_CALL]),
-            )
+        batches = [list(ids[start : start + MAX_KEYS_PER_CALL]) for start in range(0, len(ids), MAX_KEYS_PER_CALL)]
+        in_parallel(lambda keys: self._write("delete_vectors", index, len(keys), keys=keys), batches, self.write_concurrency)
         return len(ids)
 
     def query(
@@ -180,7 +207,7 @@ class S3VectorsStore(VectorStore):
     ) -> list[SearchHit]:
         if top_k > MAX_TOP_K:
             raise ValueError(f"S3 Vectors returns at most {MAX_TOP_K} results, not {top_k}")
-        if self.index_name(namespace) not in self._indexes():
+        if not self._exists(self.index_name(namespace)):
             return []
         extra = equality_filter(filters)
         response = self._call(
@@ -199,7 +226,7 @@ class S3VectorsStore(VectorStore):
         ]
 
     def list_ids(self, namespace: str) -> Iterator[str]:
-        if self.index_name(namespace) not in self._indexes():
+        if not self._exists(self.index_name(namespace)):
             return
         pages = self.client().get_paginator("list_vectors").paginate(
             vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace)
@@ -212,7 +239,7 @@ class S3VectorsStore(VectorStore):
         return sum(1 for _ in self.list_ids(namespace))
 
     def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
-        if not ids or self.index_name(namespace) not in self._indexes():
+        if not ids or not self._exists(self.index_name(namespace)):
             return {}
         hashes = {}
         for start in range(0, len(ids), 100):

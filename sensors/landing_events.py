@@ -23,11 +23,12 @@ SQS_BATCH = 10
 @dataclass
 class EventBatch:
     """The keys a batch of messages names, the receipt handles to delete once it is committed,
-    and the messages that could not be read (their ids and why)."""
+    the messages that could not be read (their ids and why), and whether the queue ran dry."""
 
     keys: dict[str, set[str]] = field(default_factory=dict)  # bucket → full object keys
     receipts: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    drained: bool = False  # False: reading stopped at the message or time limit, more may wait
 
 
 def keys_of_message(body: str) -> list[tuple[str, str]]:
@@ -56,7 +57,8 @@ def keys_of_message(body: str) -> list[tuple[str, str]]:
 
 
 def receive(sqs: Any, queue_url: str, max_messages: int, max_seconds: float) -> EventBatch:
-    """Read up to `max_messages` messages, for at most about `max_seconds`, without deleting them."""
+    """Read up to `max_messages` messages, for at most about `max_seconds`, without deleting them;
+    the batch says whether the queue answered with no message (nothing more waits)."""
     batch = EventBatch()
     deadline = time.monotonic() + max_seconds
     received = 0
@@ -65,6 +67,7 @@ def receive(sqs: Any, queue_url: str, max_messages: int, max_seconds: float) -> 
             QueueUrl=queue_url, MaxNumberOfMessages=min(SQS_BATCH, max_messages - received), WaitTimeSeconds=0
         ).get("Messages", [])
         if not messages:
+            batch.drained = True
             break
         for message in messages:
             received += 1

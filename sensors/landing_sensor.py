@@ -1,9 +1,10 @@
 """The landing sensor: objects in the source store → partitions → batched run requests.
 
 Each tick does a bounded amount of work whatever the size of the bucket. With an SQS queue of
-S3 events it reads at most `events_per_tick` messages and looks at the keys they name (while
-it reads full batches, a backlog, it records what changed and requests the runs once the backlog
-is read, so that scattered changes share runs); a full listing still runs as a reconciliation every `reconcile_seconds`. Without one it lists. Either
+S3 events it reads at most `events_per_tick` messages, within a bounded time, and looks at the
+keys they name (while more messages wait than a tick reads, a backlog, it records what changed
+and requests the runs once the backlog is read, so that scattered changes share runs); a full
+listing still runs as a reconciliation every `reconcile_seconds`. Without one it lists. Either
 way a listing goes `objects_per_tick` objects at a time, going on where the last tick stopped,
 and what it sees is compared with the landing catalog's entries in the same key range.
 """
@@ -41,8 +42,8 @@ DELETIONS_CHECKED_PER_TICK = 100
 # Messages read per tick, and the time allowed for reading them.
 EVENTS_PER_TICK = 1_000
 EVENT_SECONDS_PER_TICK = 10.0
-# While a tick reads a full batch of messages (a backlog), its runs wait for the next ticks' events,
-# for at most this many ticks: changes scattered over the bucket then share runs.
+# While a tick stops reading before the queue runs dry (a backlog), its runs wait for the next
+# ticks' events, for at most this many ticks: changes scattered over the bucket then share runs.
 MAX_HELD_TICKS = 10
 
 
@@ -151,11 +152,12 @@ def build_landing_sensor(
             ensure_state_schema(conn)
             catalog.check_depth(conn, partition_depth)
             receipts: list[str] = []
+            backlog = False  # more messages wait than the tick read
             if landing_queue.queue_url:
                 sqs = landing_queue.client()
                 messages.settle(conn, sqs, landing_queue.queue_url, cursor.tick)
                 batch = receive(sqs, landing_queue.queue_url, events_per_tick, EVENT_SECONDS_PER_TICK)
-                receipts = batch.receipts
+                receipts, backlog = batch.receipts, not batch.drained
                 for message_id, reason in batch.unreadable:
                     context.log.warning(f"{landing_queue.queue_url}: message {message_id} skipped: {reason}")
                 states = current_states(source_store, source_store.keys_in(batch.keys))
@@ -212,7 +214,7 @@ def build_landing_sensor(
                 requests.append(source_files.build_delete_request(emptied))
             pass_ends = listing and complete
             holding_since = cursor.holding_since or tick
-            hold = len(receipts) >= events_per_tick and tick - holding_since < MAX_HELD_TICKS
+            hold = backlog and tick - holding_since < MAX_HELD_TICKS
             result = dg.SensorResult(
                 run_requests=[] if hold else [
                     run_request_for(keys, run_key, sparse) for keys, run_key, sparse in zip(plan.runs, plan.run_keys, plan.sparse)

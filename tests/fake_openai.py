@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tiktoken
 
-from tests.local_http import LocalServer, QuietHandler
+from tests.local_http import InFlight, LocalServer, QuietHandler
 
 MAX_INPUTS, MAX_TOKENS = 2048, 300_000
 
@@ -32,6 +32,9 @@ class FakeOpenAI:
     hang_seconds: float = 3.0
     url: str = ""
     refused_text: str | None = None  # a request with an input holding this gets a 400
+    delay_seconds: float = 0.0  # each answer waits this long, plus the per-token delay
+    delay_seconds_per_1000_tokens: float = 0.0
+    in_flight: InFlight = field(default_factory=InFlight)
 
     def start(self) -> None:
         server = self
@@ -39,11 +42,17 @@ class FakeOpenAI:
 
         class Handler(QuietHandler):
             def do_POST(self) -> None:
+                with server.in_flight.request():
+                    self.answer()
+
+            def answer(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 tokens = sum(len(encoding.encode_ordinary(t)) for t in inputs)
-                fault = server.faults.pop(0) if server.faults else None
-                server.requests.append({"inputs": len(inputs), "tokens": tokens, "fault": fault, "body": body})
+                with server.in_flight.lock:
+                    fault = server.faults.pop(0) if server.faults else None
+                    server.requests.append({"inputs": len(inputs), "tokens": tokens, "fault": fault, "body": body})
+                time.sleep(server.delay_seconds + tokens / 1000 * server.delay_seconds_per_1000_tokens)
                 if fault == "hang":
                     time.sleep(server.hang_seconds)
                     return self.send_json(500, {"error": {"message": "too late"}})

@@ -1,15 +1,16 @@
 """A local HTTP server speaking Pinecone's API (the data plane, and the control plane's index
-create/describe/list), enforcing its limits, with 429s on demand."""
+create/describe/list), enforcing its limits, with 429s and a delay on writes on demand."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from tests.local_http import LocalServer, QuietHandler
+from tests.local_http import InFlight, LocalServer, QuietHandler
 
 MAX_VECTORS, MAX_BODY, MAX_METADATA, MAX_DELETE, PAGE = 1000, 2 * 1000 * 1000, 40 * 1024, 1000, 100
 
@@ -40,6 +41,8 @@ class FakePinecone:
     faults: list[str] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     url: str = ""
+    delay_seconds: float = 0.0  # each data-plane write waits this long before its answer
+    in_flight: InFlight = field(default_factory=InFlight)
 
     def start(self) -> None:
         server = self
@@ -77,6 +80,12 @@ class FakePinecone:
                 self.send_json(200, {"vectors": found, "namespace": namespace})
 
             def do_POST(self) -> None:
+                with server.in_flight.request():
+                    if self.path in ("/vectors/upsert", "/vectors/delete"):
+                        time.sleep(server.delay_seconds)
+                    self.answer()
+
+            def answer(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 body = json.loads(raw or b"{}")
                 fault = server.faults.pop(0) if server.faults else None

@@ -1,10 +1,13 @@
-"""What the local fake services share: a quiet JSON request handler and a loopback server."""
+"""What the local fake services share: a quiet JSON request handler, a loopback server, and a
+count of the requests under way."""
 
 from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -36,3 +39,22 @@ class LocalServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class InFlight:
+    """Counts the requests a server is answering at once, and the most it ever was."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.now -= 1

@@ -59,6 +59,7 @@ def embedder(settings: Settings) -> Embedder:
             base_url=settings.openai_base_url,
             requests_per_minute=settings.openai_requests_per_minute,
             tokens_per_minute=settings.openai_tokens_per_minute,
+            concurrency=settings.openai_concurrency,
         )
     return LocalEmbedder(normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size)
 
@@ -74,6 +75,7 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
             cloud=settings.pinecone_cloud,
             region=settings.pinecone_region,
             metric={"l2": "euclidean", "inner_product": "dotproduct"}.get(settings.distance, "cosine"),
+            write_concurrency=settings.write_concurrency,
         )
     if settings.store == "s3vectors":
         return S3VectorsStore(
@@ -82,6 +84,7 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
             distance="euclidean" if settings.distance == "l2" else "cosine",
             region_name=settings.s3_region,
             endpoint_url=settings.s3vectors_endpoint_url,
+            write_concurrency=settings.write_concurrency,
         )
     return PgVectorStore(
         state_db=state_db,

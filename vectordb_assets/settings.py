@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=env("OPENAI_BASE_URL"), description="Azure or an OpenAI-compatible server.")
     openai_requests_per_minute: int = Field(3_000, ge=1, validation_alias=env("VECTORDB_OPENAI_RPM"), description="Request budget per minute, per process.")
     openai_tokens_per_minute: int = Field(1_000_000, ge=1, validation_alias=env("VECTORDB_OPENAI_TPM"), description="Token budget per minute, per process.")
+    openai_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_OPENAI_CONCURRENCY"), description="OpenAI requests in flight at once, per run.")
+    write_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_WRITE_CONCURRENCY"), description="Pinecone and S3 Vectors write requests in flight at once, per run.")
     embedding_cache: Literal["database", "files"] = Field("database", validation_alias=env("VECTORDB_EMBEDDING_CACHE"), description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).")
     normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
     local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")

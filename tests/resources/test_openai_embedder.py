@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import openai
+import pyarrow.parquet as pq
 import pytest
 
 from resources.batching import pack
@@ -60,7 +61,7 @@ def test_v3_models_take_a_dimensions_parameter(server: FakeOpenAI) -> None:
 def test_requests_carry_as_many_inputs_as_allowed(server: FakeOpenAI) -> None:
     texts = [f"short text number {i}" for i in range(5000)]
     make(server, dimensions=8).embed(texts)
-    assert [r["inputs"] for r in server.requests] == [2048, 2048, 904]
+    assert sorted(r["inputs"] for r in server.requests) == [904, 2048, 2048]
 
 
 def test_requests_stay_under_the_token_limit(server: FakeOpenAI) -> None:
@@ -150,3 +151,43 @@ def test_a_run_that_fails_half_way_resumes_with_only_the_missing_texts(server: F
     stats = embed_file(tmp_path / "v.parquet", tmp_path / "out.parquet", "a.csv", embedder, cache, batch_rows=2)
     assert (stats.cache_hits, stats.texts_embedded) == (2, 4)
     assert [r["inputs"] for r in server.requests[2:]] == [2, 2]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_requests_go_out_a_few_at_a_time_and_vectors_keep_their_order(server: FakeOpenAI, concurrency: int) -> None:
+    server.delay_seconds = 0.3
+    texts = [f"short text number {i}" for i in range(7000)]  # four requests
+    vectors = make(server, dimensions=8, concurrency=concurrency).embed(texts)
+    assert server.in_flight.most == concurrency and len(server.requests) == 4
+    for i in (0, 2047, 2048, 4500, 6999):
+        np.testing.assert_allclose(vectors[i], vector_for(texts[i], 8), rtol=1e-6)
+
+
+def test_concurrent_requests_share_the_rate_limiter(server: FakeOpenAI) -> None:
+    clock = FakeClock()
+    embedder = make(server, clock, requests_per_minute=2, dimensions=8, concurrency=4)
+    embedder.embed([f"text {i}" for i in range(4 * 2048)])  # four requests at once
+    # As one at a time: two fit the first minute's budget, each further one waits 30 s.
+    assert sorted(clock.sleeps) == [pytest.approx(30.0), pytest.approx(30.0)]
+    assert embedder.usage()["requests"] == 4 and embedder.usage()["rate_limit_wait_seconds"] == pytest.approx(60.0)
+
+
+def test_one_files_batches_share_a_call_so_its_requests_go_out_together(server: FakeOpenAI, state_db, tmp_path) -> None:
+    from vectordb_assets.embedding.cache import EmbeddingCache
+    from vectordb_assets.embedding.stage import embed_file, rows_per_call
+    from vectordb_assets.validation.validate import validate_file
+
+    texts = [f"row {i} of a long file" for i in range(4100)]
+    raw = tmp_path / "a.csv"
+    raw.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)))
+    validate_file(raw, "a.csv", "e", tmp_path / "v.parquet")
+    server.delay_seconds = 0.3
+    embedder = make(server, dimensions=8, concurrency=2)
+    cache = EmbeddingCache(state_db, embedder.model_id)
+    stats = embed_file(tmp_path / "v.parquet", tmp_path / "out.parquet", "a.csv", embedder, cache,
+                       batch_rows=rows_per_call(embedder, 2048))
+    # Two batches of 2,048 rows in one call (two requests at once), then the last 4 rows.
+    assert stats.embed_calls == 2 and sorted(r["inputs"] for r in server.requests) == [4, 2048, 2048]
+    assert server.in_flight.most == 2
+    written = pq.read_table(tmp_path / "out.parquet").column("embedding").to_pylist()
+    np.testing.assert_allclose(np.array(written), np.stack([vector_for(t, 8) for t in texts]), rtol=1e-6)

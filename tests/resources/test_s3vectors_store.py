@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import numpy as np
 import pytest
 from botocore.stub import Stubber
 
+from resources import s3vectors_store
 from resources.s3vectors_store import InvalidVectorError, S3VectorsStore
 from resources.vector_store import DimensionMismatchError
+from tests.local_http import InFlight
 from tests.resources.test_pgvector_store import records
 
 
@@ -45,6 +48,41 @@ def test_deletes_go_in_batches(store: S3VectorsStore) -> None:
     assert sorted(store.list_ids("default")) == sorted(ids[1100:])
 
 
+def slowed(store: S3VectorsStore, seconds: float) -> InFlight:
+    """Each put and delete of the store's client takes `seconds` longer; returns their count in flight."""
+    client, in_flight = store.client(), InFlight()
+    for operation in ("put_vectors", "delete_vectors"):
+
+        def slow(original=getattr(client, operation), **kwargs):
+            with in_flight.request():
+                time.sleep(seconds)
+                return original(**kwargs)
+
+        setattr(client, operation, slow)
+    return in_flight
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_puts_and_deletes_go_out_a_few_at_a_time(moto_endpoint: str, aws_env: None, concurrency: int) -> None:
+    store = S3VectorsStore(vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}", endpoint_url=moto_endpoint,
+                           region_name="us-east-1", write_concurrency=concurrency)
+    store.ensure_collection(3)
+    in_flight = slowed(store, 0.2)
+    ids = [f"v{i}" for i in range(2000)]
+    store.upsert("default", records(ids, np.random.default_rng(2).standard_normal((2000, 3)).astype(np.float32)))
+    assert in_flight.most == concurrency and store.count("default") == 2000
+    store.delete("default", ids)
+    assert store.count("default") == 0
+
+
+def test_writes_keep_under_the_indexs_vectors_per_second(store: S3VectorsStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3vectors_store, "MAX_VECTORS_WRITTEN_PER_SECOND", 1000)
+    started = time.perf_counter()
+    store.upsert("default", records([f"v{i}" for i in range(3000)], np.ones((3000, 3), np.float32)))
+    # Six puts of 500: the first two fit the first second's budget, each further one waits 0.5 s.
+    assert time.perf_counter() - started >= 1.8 and store.count("default") == 3000
+
+
 def test_bad_vectors_are_refused_before_the_call(store: S3VectorsStore) -> None:
     with pytest.raises(InvalidVectorError, match="vector 'b' has NaN or infinite values"):
         store.upsert("default", records(["a", "b"], np.array([[1, 0, 0], [np.nan, 0, 0]], np.float32)))
@@ -61,9 +99,7 @@ def test_query_request_and_response_follow_the_service_shape(store: S3VectorsSto
     store.upsert("default", records(["a"], np.array([[1, 0, 0]], np.float32)))
     client = store.client()
     with Stubber(client) as stub:
-        stub.add_response("list_indexes", {"indexes": [{"vectorBucketName": store.vector_bucket, "indexName": "documents-default",
-                                                         "indexArn": "arn:aws:s3vectors:us-east-1:1:bucket/b/index/i",
-                                                         "creationTime": "2026-11-01T00:00:00Z"}]})
+        # The index was made by the upsert above: the store does not list indexes again.
         stub.add_response(
             "query_vectors",
             {"vectors": [{"key": "a", "distance": 0.25, "metadata": {"text": "text a", "source_key": "src.csv",

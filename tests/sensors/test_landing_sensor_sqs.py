@@ -12,7 +12,7 @@ import pytest
 
 from resources.landing_queue import LandingQueue
 from resources.object_store import S3ObjectStore
-from sensors.landing_events import keys_of_message
+from sensors.landing_events import keys_of_message, receive
 from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
 from sensors.landing_plan import LandingCursor
 from sensors import landing_sensor
@@ -166,6 +166,19 @@ def test_a_backlog_of_scattered_changes_is_requested_in_few_runs(
         assert len(json.loads(last.run_requests[0].tags[CHANGED_PARTITIONS_TAG])) == 5
         tick(sensor, instance, resources, last.cursor)
         assert waiting_messages(sqs, queue_url) == 0
+
+
+def test_a_read_says_whether_the_queue_ran_dry(moto_endpoint, aws_env) -> None:
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    queue_url = sqs.create_queue(QueueName=f"dry-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"Records": []}))
+    stopped_by_count = receive(sqs, queue_url, 3, 10.0)
+    stopped_by_time = receive(sqs, queue_url, 1000, 0.0)
+    dry = receive(sqs, queue_url, 1000, 10.0)
+    assert (len(stopped_by_count.receipts), stopped_by_count.drained) == (3, False)
+    assert (len(stopped_by_time.receipts), stopped_by_time.drained) == (0, False)
+    assert (len(dry.receipts), dry.drained) == (2, True)  # the other three are still invisible
 
 
 def test_s3_notifications_and_eventbridge_events_name_their_keys() -> None:

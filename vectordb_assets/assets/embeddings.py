@@ -20,7 +20,7 @@ from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.embedding.stage import (
-    EmbeddingStats, SharedBatch, SmallFile, embed_file, embed_texts, embedded_schema, read_rows,
+    EmbeddingStats, SharedBatch, SmallFile, embed_file, embed_texts, embedded_schema, read_rows, rows_per_call,
 )
 from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
@@ -39,7 +39,9 @@ def previous_output(open_files: ExitStack, output_store: ObjectStore, key: str) 
 class EmbeddingsConfig(dg.Config):
     """Per-run choices for the embedding stage."""
 
-    batch_rows: int = Field(default=1024, description="Rows read and embedded together.")
+    batch_rows: int = Field(
+        default=1024, description="Rows read and embedded together, per request the embedder sends at once."
+    )
     chunk_tokens: int | None = Field(default=None, description="Chunk size in model tokens; default: the model's window.")
     chunk_overlap: int = Field(default=32, description="Tokens shared by consecutive chunks of a long text.")
 
@@ -64,7 +66,7 @@ def embeddings(
     embedding_cache: EmbeddingCachePolicy,
 ) -> dg.MaterializeResult:
     """Validated rows with a vector each under embeddings/; texts embedded before are not embedded again.
-    Files of at most `batch_rows` rows are embedded together, one model call per batch of rows."""
+    Files smaller than a call's rows (see `rows_per_call`) are embedded together, one model call per batch of rows."""
     usage_before = embedder.usage()
     loading = time.perf_counter()
     embedder.load()
@@ -92,7 +94,8 @@ class EmbeddingRun:
                  embedder: Embedder, state_db: StateDatabase, embedding_cache: EmbeddingCachePolicy, folder: Path):
         self.context, self.run, self.config, self.output_store = context, run, config, output_store
         self.embedder, self.state_db, self.embedding_cache, self.folder = embedder, state_db, embedding_cache, folder
-        self.shared = SharedBatch(embedder, config.batch_rows)
+        self.rows_per_call = rows_per_call(embedder, config.batch_rows)
+        self.shared = SharedBatch(embedder, self.rows_per_call)
         self.numbers = itertools.count()  # names of the outputs being written
         # One cache for the run unless each file reads its own previous output.
         self.run_cache = None if embedding_cache.location == "files" else embedding_cache.cache(state_db, embedder.model_id, None)
@@ -121,7 +124,7 @@ class EmbeddingRun:
             parquet = pq.ParquetFile(validated)
             rows = parquet.metadata.num_rows
             out = self.folder / f"{next(self.numbers)}.parquet"
-            if rows <= self.config.batch_rows:
+            if rows <= self.rows_per_call:
                 stats = EmbeddingStats()
                 table = parquet.read()
                 batch = pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], schema=table.schema)
@@ -129,9 +132,9 @@ class EmbeddingRun:
                 schema = embedded_schema(parquet.schema_arrow, self.embedder.dimension)
                 self.shared.add(SmallFile(key, pending, schema, cache, stats, out))
                 return
-            progress = Progress(self.context.log.info, key, "embeddings", rows, chunks_total=-(-rows // self.config.batch_rows))
+            progress = Progress(self.context.log.info, key, "embeddings", rows, chunks_total=-(-rows // self.rows_per_call))
             stats = embed_file(
-                validated, out, key, self.embedder, cache, batch_rows=self.config.batch_rows,
+                validated, out, key, self.embedder, cache, batch_rows=self.rows_per_call,
                 chunk_tokens=self.config.chunk_tokens, chunk_overlap=self.config.chunk_overlap,
                 on_batch=lambda s: progress.update(s.rows - s.chunk_rows_added, cache_hits=s.cache_hits),
             )

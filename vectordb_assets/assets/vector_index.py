@@ -133,8 +133,12 @@ def vector_index(
                 indexed[key] = etag
     vector_store.after_writes()
     samples = sample_sources(vector_store, ledger, indexed, SAMPLE_PER_FILE) if indexed else {}
+    # What the run wrote, summed from its files (counting the store would read all of it: S3
+    # Vectors has no count but a full listing).
+    totals = {name: sum(m.get(name, 0) for m in run.metadata.values()) for name in ("added", "updated", "deleted")}
     context.log.info(
-        f"{vector_store.collection_name}/{config.namespace} holds {vector_store.count(config.namespace)} vectors (run-wide)"
+        f"{vector_store.collection_name}/{config.namespace}: this run added {totals['added']}, updated "
+        f"{totals['updated']} and deleted {totals['deleted']} vectors (run-wide)"
     )
     failing = {
         key: {"version_recorded": s.version_recorded, "missing": s.missing, "mismatched": s.mismatched}

@@ -114,6 +114,12 @@ def embed_texts(embedder: Embedder, texts: Mapping[str, str], caches: list[Vecto
     return fresh, seconds
 
 
+def rows_per_call(embedder: Embedder, batch_rows: int) -> int:
+    """Rows the stage reads and embeds per call: `batch_rows` for each request the embedder
+    sends at once (one file's batches then keep the embedder's requests in flight together)."""
+    return batch_rows * embedder.calls_at_once
+
+
 def embed_file(
     in_path: Path,
     out_path: Path,
