@@ -76,6 +76,17 @@ def until_pass_ends(sensor, instance, resources, cursor):
             return result, ticks, runs, slowest
 
 
+def until_released(sensor, instance, resources, cursor):
+    """Ticks until the queue is read and nothing is held: (the last result, runs requested).
+    Events come at most 1,000 a tick, and runs wait while a backlog is read."""
+    runs = 0
+    while True:
+        result, _ = timed_tick(sensor, instance, resources, cursor)
+        runs, cursor = runs + len(result.run_requests), result.cursor
+        if not result.run_requests and LandingCursor.from_json(cursor).holding_since is None:
+            return result, runs
+
+
 def scenario(endpoint: str, state_db: StateDatabase, size: int, events: bool) -> dict:
     s3 = boto3.client("s3", endpoint_url=endpoint)
     sqs = boto3.client("sqs", endpoint_url=endpoint)
@@ -108,19 +119,12 @@ def scenario(endpoint: str, state_db: StateDatabase, size: int, events: bool) ->
         cursor = idle.cursor
         put(s3, bucket, [f"new/{i:06d}.jsonl" for i in range(size // 100)], b'{"text": "new"}\n')
         if events:
-            new, _ = timed_tick(sensor, instance, resources, cursor)
-            row["runs for 1 % new"] = len(new.run_requests)
+            new, row["runs for 1 % new"] = until_released(sensor, instance, resources, cursor)
         else:
             new, _, row["runs for 1 % new"], _ = until_pass_ends(sensor, instance, resources, cursor)
         put(s3, bucket, keys[::10], b'{"text": "changed"}\n')
         if events:
-            runs = 0
-            while True:  # events come at most 1,000 a tick; runs wait while a backlog is read
-                changed, _ = timed_tick(sensor, instance, resources, new.cursor)
-                new, runs = changed, runs + len(changed.run_requests)
-                if not changed.run_requests and LandingCursor.from_json(changed.cursor).holding_since is None:
-                    break
-            row["runs for 10 % changed"] = runs
+            _, row["runs for 10 % changed"] = until_released(sensor, instance, resources, new.cursor)
         else:
             _, _, row["runs for 10 % changed"], _ = until_pass_ends(sensor, instance, resources, new.cursor)
     return row

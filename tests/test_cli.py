@@ -63,6 +63,21 @@ def test_the_installed_console_script_searches_as_json(indexed: Settings) -> Non
     assert hit["metadata"] == {"category": "footwear", "price": 19.9}
 
 
+def test_a_search_imports_no_other_services_sdk(indexed: Settings) -> None:
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from vectordb_assets.cli import main\n"
+        "result = CliRunner().invoke(main, ['search', 'warm socks', '--json'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(name for name in ('openai', 'pinecone', 'dagster_aws', 'boto3') if name in sys.modules))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(),
+                               timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VECTORDB_SOURCE", "ftp://host/x")
     result = CliRunner().invoke(main, ["search", "x"])

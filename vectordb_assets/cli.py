@@ -15,12 +15,14 @@ from vectordb_assets.settings import Settings, SettingsError
 
 
 @contextmanager
-def _resources(settings: Settings) -> Iterator[Any]:
+def _resources(settings: Settings, only_search: bool = False) -> Iterator[Any]:
+    """The resources the settings select; `only_search`: just the state database, the embedder
+    and the vector store (the other services' SDKs are then not even imported)."""
     import dagster as dg
 
-    from vectordb_assets.resources_from_settings import resources_for
+    from vectordb_assets.resources_from_settings import resources_for, search_resources
 
-    with dg.build_resources(resources_for(settings)) as resources:
+    with dg.build_resources((search_resources if only_search else resources_for)(settings)) as resources:
         yield resources
 
 
@@ -136,7 +138,7 @@ def search(text: str, top_k: int, namespace: str, filters: tuple[str, ...], as_j
     """Embed TEXT with the configured model and print the nearest indexed rows."""
     settings = _settings()
     conditions = _pairs(filters, "--filter")
-    with _resources(settings) as resources:
+    with _resources(settings, only_search=True) as resources:
         vector = resources.embedder.embed([text])[0]
         store = resources.vector_store.for_dimension(resources.embedder.dimension)
         hits = store.query(namespace, vector, top_k, conditions)

@@ -1,34 +1,38 @@
-"""The resources the environment selects, for the code location and the command line alike."""
+"""The resources the environment selects, for the code location and the command line alike.
+
+A service's SDK is imported only when the settings choose it (and the landing stores' and
+queue's only when all resources are built), so that a command using a few resources, such as
+`vectordb search`, starts without loading the others."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from resources.embedders import Embedder, LocalEmbedder
-from resources.openai_embedder import OpenAIEmbedder
-from resources.landing_queue import LandingQueue
-from resources.metabase import MetabaseResource
-from resources.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
-from resources.pgvector_store import PgVectorStore
-from resources.pinecone_store import PineconeStore
-from resources.s3vectors_store import S3VectorsStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
-from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.settings import Location, Settings
+
+if TYPE_CHECKING:
+    from dagster_aws.s3 import S3Resource
+
+    from resources.metabase import MetabaseResource
+    from resources.object_store import ObjectStore
 
 
 def s3_resource(settings: Settings) -> S3Resource:
     """S3 (or an S3-compatible endpoint); credentials come from boto3's usual chain."""
+    from dagster_aws.s3 import S3Resource
+
     return S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
 
 
 def object_store(location: Location, settings: Settings) -> ObjectStore:
     """A store for a folder or an S3 location."""
+    from resources.object_store import LocalObjectStore, S3ObjectStore
+
     if location.scheme == "s3":
         return S3ObjectStore(
             s3=s3_resource(settings),
@@ -41,6 +45,8 @@ def object_store(location: Location, settings: Settings) -> ObjectStore:
 
 def metabase_resource(settings: Settings) -> MetabaseResource:
     """Metabase at VECTORDB_METABASE_URL; the API key or password is read by Dagster from the environment."""
+    from resources.metabase import MetabaseResource
+
     secret = {}
     if settings.metabase_api_key is not None:
         secret["api_key"] = dg.EnvVar("METABASE_API_KEY")
@@ -52,6 +58,8 @@ def metabase_resource(settings: Settings) -> MetabaseResource:
 def embedder(settings: Settings) -> Embedder:
     """The local MiniLM model, or OpenAI with the key read by Dagster from OPENAI_API_KEY."""
     if settings.embedder == "openai":
+        from resources.openai_embedder import OpenAIEmbedder
+
         return OpenAIEmbedder(
             api_key=dg.EnvVar("OPENAI_API_KEY"),
             model=settings.openai_model,
@@ -70,6 +78,8 @@ def embedder(settings: Settings) -> Embedder:
 def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
     """pgvector in the state database (default), a Pinecone index, or an S3 Vectors bucket."""
     if settings.store == "pinecone":
+        from resources.pinecone_store import PineconeStore
+
         return PineconeStore(
             api_key=dg.EnvVar("PINECONE_API_KEY"),
             index_name=settings.pinecone_index,
@@ -81,6 +91,8 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
             write_concurrency=settings.write_concurrency,
         )
     if settings.store == "s3vectors":
+        from resources.s3vectors_store import S3VectorsStore
+
         return S3VectorsStore(
             vector_bucket=settings.s3vectors_bucket or "",
             collection=settings.collection,
@@ -89,6 +101,8 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
             endpoint_url=settings.s3vectors_endpoint_url,
             write_concurrency=settings.write_concurrency,
         )
+    from resources.pgvector_store import PgVectorStore
+
     return PgVectorStore(
         state_db=state_db,
         collection=settings.collection,
@@ -98,19 +112,26 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
     )
 
 
-def resources_for(settings: Settings) -> dict[str, Any]:
-    """Resource instances keyed as the assets and sensors ask for them."""
+def search_resources(settings: Settings) -> dict[str, Any]:
+    """What embedding and searching need: the state database, the embedder, the vector store."""
     state_db = StateDatabase(
         # Read from the environment by Dagster, so the URL (and any password) is never stored.
         database_url=dg.EnvVar("DATABASE_URL") if settings.database_url else None,
         pgserver_dir=str(settings.pgserver_dir),
     )
+    return {"state_db": state_db, "embedder": embedder(settings), "vector_store": vector_store(settings, state_db)}
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """Resource instances keyed as the assets and sensors ask for them."""
+    from resources.landing_queue import LandingQueue
+    from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
+    from vectordb_assets.indexing.policy import IndexPolicy
+
     return {
+        **search_resources(settings),
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
-        "state_db": state_db,
-        "embedder": embedder(settings),
-        "vector_store": vector_store(settings, state_db),
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "s3": s3_resource(settings),
