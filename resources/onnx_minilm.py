@@ -83,7 +83,7 @@ def _export(path: Path) -> None:
             super().__init__()
             self.bert = AutoModel.from_pretrained(str(minilm_dir())).eval()
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
             return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
     sample = tokenizer(truncate=True).encode_batch(["an example", "a second, longer example text"])
