@@ -15,7 +15,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Sequence, get_args
 
 import dagster as dg
 import numpy as np
@@ -25,7 +25,8 @@ MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
 # torch: sentence-transformers; onnx: ONNX Runtime, the same vectors (within float rounding);
 # onnx-int8: ONNX Runtime with 8-bit weights, other vectors (another model id).
-LOCAL_BACKENDS = ("torch", "onnx", "onnx-int8")
+LocalBackend = Literal["torch", "onnx", "onnx-int8"]
+LOCAL_BACKENDS = get_args(LocalBackend)
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -102,7 +103,7 @@ class LocalEmbedder(Embedder):
     batch_size: int = Field(default=64, description="Texts per forward pass.")
     device: str | None = Field(default=None, description="torch device; default: cuda if present, else cpu.")
     normalize: bool = Field(default=True, description="L2-normalise vectors (cosine = dot product).")
-    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+    backend: LocalBackend = Field(
         default="torch", description="torch, onnx (the same vectors), or onnx-int8 (8-bit weights: other vectors, another model id)."
     )
     export_dir: str = Field(default=".vectordb/models", description="Where the ONNX exports of the model are kept.")

