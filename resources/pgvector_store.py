@@ -21,6 +21,7 @@ from psycopg import sql
 from pydantic import Field
 
 from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vector_column
+from resources.retry import RetryPolicy
 from resources.state_db import StateDatabase
 from resources.vector_store import (
     SearchHit,
@@ -46,6 +47,24 @@ _dimensions: dict[tuple[str, str], int] = {}
 
 # A write is split over several connections only when each gets at least this many rows.
 PARALLEL_PART_MIN_ROWS = 10_000
+
+
+def _log_contention(state: Any) -> None:
+    dg.get_dagster_logger().warning(
+        f"PostgreSQL: {state.outcome.exception()!s}".replace("\n", " | ") + f"; writing again (attempt {state.attempt_number + 1})"
+    )
+
+
+# Writers lock rows in id order, so writers of the same ids wait for one another rather than
+# deadlock; a deadlock or serialization failure met all the same (another client's writes) rolls
+# the transaction back whole, and it is tried again.
+CONTENTION_RETRY = RetryPolicy(
+    transient=lambda error: isinstance(error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)),
+    attempts=5,
+    base_seconds=0.05,
+    max_seconds=2.0,
+    on_retry=_log_contention,
+)
 
 
 class PgVectorStore(VectorStore):
@@ -112,16 +131,17 @@ class PgVectorStore(VectorStore):
         if records.num_rows == 0:
             return 0
         check_dimension(self.collection_name, self.collection_dimension(), records.schema.field("embedding").type.list_size)
+        records = records.sort_by("id")  # rows are locked in byte order of id, as collate "C" sorts below
         # A large write is split over several connections: each server process then decodes,
         # stores and indexes its share of the rows on its own CPU core.
         parts = max(1, min(self.load_connections, records.num_rows // PARALLEL_PART_MIN_ROWS))
         size = -(-records.num_rows // parts)
         slices = [records.slice(start, size) for start in range(0, records.num_rows, size)]
         if len(slices) == 1:
-            self._write(namespace, records, assume_new)
+            CONTENTION_RETRY.call(self._write, namespace, records, assume_new)
         else:
             with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-                for written in [pool.submit(self._write, namespace, part, assume_new) for part in slices]:
+                for written in [pool.submit(CONTENTION_RETRY.call, self._write, namespace, part, assume_new) for part in slices]:
                     written.result()
         return records.num_rows
 
@@ -147,7 +167,7 @@ class PgVectorStore(VectorStore):
             conn.execute(
                 sql.SQL(
                     "insert into {t} {c} select namespace, id, embedding, text, metadata, content_hash, source_key"
-                    " from vectordb_staging on conflict (namespace, id) do update set"
+                    " from vectordb_staging order by id collate \"C\" on conflict (namespace, id) do update set"
                     " embedding = excluded.embedding, text = excluded.text, metadata = excluded.metadata,"
                     " content_hash = excluded.content_hash, source_key = excluded.source_key, updated_at = now()"
                 ).format(t=table, c=columns)
@@ -197,12 +217,19 @@ class PgVectorStore(VectorStore):
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
         if not ids:
             return 0
+        CONTENTION_RETRY.call(self._delete, namespace, list(ids))
+        return len(ids)
+
+    def _delete(self, namespace: str, ids: list[str]) -> None:
+        """Delete `ids` in one transaction, locking their rows in id order first."""
         with self.state_db.connect() as conn:
             conn.execute(
-                sql.SQL("delete from {} where namespace = %s and id = any(%s)").format(self._table()),
-                (namespace, list(ids)),
+                sql.SQL(
+                    "with doomed as (select id from {t} where namespace = %s and id = any(%s) order by id collate \"C\" for update)"
+                    " delete from {t} using doomed where {t}.namespace = %s and {t}.id = doomed.id"
+                ).format(t=self._table()),
+                (namespace, ids, namespace),
             )
-        return len(ids)
 
     def query(
         self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, TypeVar
 
-from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -80,6 +79,8 @@ def retry_after(error: BaseException | None) -> float | None:
 
 def boto_transient(error: BaseException) -> bool:
     """Throttling, 5xx, timeouts and dropped connections from boto3; never 4xx like 403 or NoSuchBucket."""
+    from boto3.exceptions import S3UploadFailedError  # here: a search over pgvector never imports boto3
+
     if isinstance(error, S3UploadFailedError) and error.__context__ is not None:
         return boto_transient(error.__context__)  # the transfer manager wraps the client's error
     if isinstance(error, ClientError):
