@@ -192,14 +192,16 @@ def inspect() -> None:
 
 @inspect.command("list")
 @click.argument("uri")
+@click.option("--suffix", default=None, help="Only names ending so, such as .parquet (any case).")
+@click.option("--max-keys", default=None, type=click.IntRange(1), help="List at most this many files.")
 @_json_option
-def inspect_list(uri: str, as_json: bool) -> None:
-    """Files under a folder or prefix, with size and modification time."""
+def inspect_list(uri: str, suffix: str | None, max_keys: int | None, as_json: bool) -> None:
+    """Files under a folder or prefix, with size (MB) and modification time."""
     from vectordb_assets.validation.inspection import list_files
 
     with _readable():
-        files = list_files(uri, _settings())
-    _emit(files, as_json, [(f["size"], f["last_modified"], f["key"]) for f in files])
+        files = list_files(uri, _settings(), suffix, max_keys)
+    _emit(files, as_json, [(f"{f['size_mb']:>10.3f} MB", f["last_modified"], f["key"]) for f in files])
 
 
 @inspect.command("metadata")
@@ -246,12 +248,17 @@ def inspect_sample(uri: str, count: int, as_json: bool) -> None:
 @inspect.command("ids")
 @click.argument("uri")
 @click.option("--id-column", default=None, help="Id column; default: detected.")
+@click.option("--all", "every_id", is_flag=True, help="Stream every id instead, one JSON object per line.")
 @_json_option
-def inspect_ids(uri: str, id_column: str | None, as_json: bool) -> None:
-    """The id column, total and unique ids, and repeated ones."""
-    from vectordb_assets.validation.inspection import id_summary
+def inspect_ids(uri: str, id_column: str | None, every_id: bool, as_json: bool) -> None:
+    """The id column, total and unique ids, and repeated ones; with --all, every row's id."""
+    from vectordb_assets.validation.inspection import all_ids, id_summary
 
     with _readable():
+        if every_id:
+            for item in all_ids(uri, _settings(), id_column):
+                click.echo(json.dumps(item, ensure_ascii=False, default=str))
+            return
         _emit(id_summary(uri, _settings(), id_column), as_json)
 
 
@@ -288,6 +295,30 @@ def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tu
     _emit(summary.to_dict(), as_json)
     if summary.status != "success":
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("uri")
+@click.argument("destination")
+@_json_option
+def download(uri: str, destination: str, as_json: bool) -> None:
+    """Download the object at URI (s3://bucket/key) to DESTINATION (a file, or a folder that gets
+    the object's name; one ending in / is made if missing), streamed and verified against S3's
+    checksum before it takes the name."""
+    from vectordb_assets.settings import Location
+    from vectordb_assets.transfer.downloads import DownloadVerificationError, download_object
+
+    source = Location.parse(uri, base=Path.cwd()) if uri.startswith("s3://") else None
+    if source is None or not source.prefix:
+        raise click.ClickException(f"{uri!r} is not an s3:// URI of an object")
+    if destination.endswith("/"):
+        Path(destination).mkdir(parents=True, exist_ok=True)
+    with _readable():
+        try:
+            summary = download_object(_s3_client(_settings()), source.root, source.prefix, Path(destination))
+        except (DownloadVerificationError, NotADirectoryError) as error:
+            raise click.ClickException(str(error)) from None
+    _emit(summary.to_dict(), as_json)
 
 
 @main.command()

@@ -6,7 +6,6 @@ import json
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -24,12 +23,6 @@ def outputs(tmp_path: Path) -> Path:
     (folder / "debug.log").write_text("noise")
     (folder / "big.jsonl").write_bytes(b'{"id": "x", "text": "' + b"y" * (6 << 20) + b'"}\n')
     return folder
-
-
-@pytest.fixture
-def s3(moto_endpoint: str, aws_env: None, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
-    return boto3.client("s3", endpoint_url=moto_endpoint)
 
 
 def test_upload_goes_multipart_tags_and_skips_unchanged_files(outputs: Path, s3, s3_bucket: str) -> None:
@@ -71,12 +64,27 @@ def test_the_upload_job_records_its_summary(outputs: Path, s3, s3_bucket: str, m
     assert metadata["status"].value == "success" and metadata["files_uploaded"].value == 3
 
 
-def test_url_prints_a_working_presigned_link(s3, s3_bucket: str, home: Path) -> None:
+def link_lifetime(link: str) -> float:
+    """Seconds from now until a presigned link expires, read from its signed query (SigV4's
+    X-Amz-Date + X-Amz-Expires, or SigV2's Expires)."""
+    from datetime import datetime, timezone
+    from urllib.parse import parse_qs, urlsplit
+
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    now = datetime.now(timezone.utc).timestamp()
+    if "X-Amz-Expires" in query:
+        signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        return signed + int(query["X-Amz-Expires"]) - now
+    return int(query["Expires"]) - now
+
+
+@pytest.mark.parametrize("expires", [60, 7200])
+def test_url_prints_a_working_presigned_link_that_lives_as_long_as_asked(s3, s3_bucket: str, home: Path, expires: int) -> None:
     s3.put_object(Bucket=s3_bucket, Key="_vectordb/validated/a.csv.parquet", Body=b"PAR1...")
-    result = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/_vectordb/validated/a.csv.parquet", "--expires", "60"])
+    result = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/_vectordb/validated/a.csv.parquet", "--expires", str(expires)])
     assert result.exit_code == 0, result.output
     link = result.output.strip()
-    assert "Expires=" in link or "X-Amz-Expires=60" in link
+    assert expires - 5 <= link_lifetime(link) <= expires
     with urllib.request.urlopen(link) as response:
         assert response.read() == b"PAR1..."
     missing = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/nothing-here"])

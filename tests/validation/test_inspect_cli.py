@@ -68,3 +68,30 @@ def test_s3_objects_and_prefixes(s3_bucket: str, moto_endpoint: str, monkeypatch
     assert json.loads(out) == [{"id": "1", "text": "hi", "meta.lang": "en"}]
     code, out = invoke("validate", f"s3://{s3_bucket}/exports/day2.jsonl", "--json")
     assert code == 0 and json.loads(out)["rows_kept"] == 1
+
+
+def test_list_keeps_to_a_suffix_and_a_cap_and_shows_megabytes(s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    for n in range(6):
+        client.put_object(Bucket=s3_bucket, Key=f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}", Body=b"x" * (250_000 * n))
+        client.put_object(Bucket=s3_bucket, Key=f"out/part-{n}.csv", Body=b"id\n")
+    code, out = invoke("list", f"s3://{s3_bucket}/out/", "--suffix", ".parquet", "--json")
+    assert code == 0 and [f["key"] for f in json.loads(out)] == [f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}" for n in range(6)]
+    code, out = invoke("list", f"s3://{s3_bucket}/out/", "--suffix", ".parquet", "--max-keys", "3")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()]
+    assert [(row[0], row[1], row[-1]) for row in rows] == [
+        ("0.000", "MB", "out/part-0.parquet"), ("0.250", "MB", "out/part-1.parquet"), ("0.500", "MB", "out/part-2.parquet"),
+    ]
+
+
+def test_ids_all_streams_every_rows_id_as_json_lines(files: Path) -> None:
+    lines = "".join(f"{n % 1500},text {n}\n" for n in range(3000))
+    (files / "big.csv").write_text("id,text\n" + lines)
+    code, out = invoke("ids", str(files / "big.csv"), "--all")
+    assert code == 0
+    ids = [json.loads(line) for line in out.splitlines()]
+    assert ids == [{"row": n + 1, "id": str(n % 1500)} for n in range(3000)]
+    code, out = invoke("ids", str(files / "b.parquet"), "--all", "--id-column", "missing")
+    assert code == 1 and "no id column missing among ['doc_id', 'content']" in out

@@ -8,12 +8,10 @@ computed from the local file, and the same comparison decides whether a file is 
 
 from __future__ import annotations
 
-import base64
 import fnmatch
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from boto3.exceptions import Boto3Error
@@ -21,8 +19,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from s3transfer.utils import ChunksizeAdjuster
 
-from resources.object_store import is_not_found
 from resources.retry import RetryPolicy, boto_transient
+from vectordb_assets.transfer.checksums import file_checksum, same_checksum, stored_checksum
 
 
 @dataclass
@@ -54,41 +52,13 @@ def select_files(folder: Path, include: Sequence[str] = (), exclude: Sequence[st
     return chosen
 
 
-def _blocks(path: Path, size: int) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        yield from iter(lambda: handle.read(size), b"")
-
-
 def expected_checksum(path: Path, transfer: TransferConfig) -> str:
-    """The `ChecksumSHA256` S3 reports for this file uploaded with `transfer`: the file's own
-    SHA-256 for a single PUT; for a multipart upload, the SHA-256 of the parts' digests and
-    `-<parts>` (what S3 computes from the checksums it verified part by part)."""
+    """The `ChecksumSHA256` S3 reports for this file uploaded with `transfer` (in parts of the
+    size the transfer manager picks, for a file over its multipart threshold)."""
     size = path.stat().st_size
     if size < transfer.multipart_threshold:
-        digest = hashlib.sha256()
-        for block in _blocks(path, 1 << 20):
-            digest.update(block)
-        return base64.b64encode(digest.digest()).decode()
-    part_size = ChunksizeAdjuster().adjust_chunksize(transfer.multipart_chunksize, size)
-    parts = [hashlib.sha256(block).digest() for block in _blocks(path, part_size)]
-    return f"{base64.b64encode(hashlib.sha256(b''.join(parts)).digest()).decode()}-{len(parts)}"
-
-
-def same_checksum(stored: str | None, expected: str) -> bool:
-    """Whether S3's checksum is the expected one; the `-<parts>` suffix of a multipart checksum
-    is optional (some S3-compatible servers leave it out), the digest of digests is not."""
-    return stored is not None and stored.split("-")[0] == expected.split("-")[0]
-
-
-def stored_checksum(client: Any, bucket: str, key: str) -> str | None:
-    """The SHA-256 checksum S3 keeps for the object, or None when there is no object (or no checksum)."""
-    try:
-        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
-    return head.get("ChecksumSHA256")
+        return file_checksum(path)
+    return file_checksum(path, ChunksizeAdjuster().adjust_chunksize(transfer.multipart_chunksize, size))
 
 
 def upload_folder(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -47,12 +48,14 @@ def local_file(uri: str, settings: Settings) -> Iterator[tuple[Path, str]]:
         yield path, key
 
 
-def list_files(uri: str, settings: Settings) -> list[dict[str, Any]]:
-    """Objects under a folder or prefix, with size and modification time."""
+def list_files(uri: str, settings: Settings, suffix: str | None = None, max_keys: int | None = None) -> list[dict[str, Any]]:
+    """Objects under a folder or prefix (only those whose name ends with `suffix`, at most
+    `max_keys` of them, listing no further), with size and modification time."""
     store, prefix = store_and_key(uri, settings)
+    chosen = (o for o in store.list_objects(prefix) if not suffix or o.key.lower().endswith(suffix.lower()))
     return [
-        {"key": o.key, "size": o.size, "last_modified": o.last_modified.isoformat(), "etag": o.etag}
-        for o in store.list_objects(prefix)
+        {"key": o.key, "size": o.size, "size_mb": round(o.size / 1e6, 3), "last_modified": o.last_modified.isoformat(), "etag": o.etag}
+        for o in islice(chosen, max_keys)
     ]
 
 
@@ -112,6 +115,25 @@ def sample_rows(uri: str, settings: Settings, count: int) -> list[dict[str, Any]
     return rows
 
 
+def _ids(path: Path, key: str, id_column: str | None) -> Iterator[tuple[str, Any]]:
+    """The id column and its value, for every row in file order."""
+    column = id_column
+    for batch in read_batches(path, key):
+        names = batch.batch.schema.names
+        column = column or find_column(names, ID_CANDIDATES)
+        if column not in names:
+            raise UnreadableFileError(f"{key}: no id column {column or ''} among {names} (use --id-column)")
+        for value in batch.batch.column(column).to_pylist():
+            yield column, value
+
+
+def all_ids(uri: str, settings: Settings, id_column: str | None) -> Iterator[dict[str, Any]]:
+    """Every row's id with its row number (from 1), read a batch at a time."""
+    with local_file(uri, settings) as (path, key):
+        for row, (_, value) in enumerate(_ids(path, key, id_column), 1):
+            yield {"row": row, "id": value}
+
+
 def id_summary(uri: str, settings: Settings, id_column: str | None) -> dict[str, Any]:
     """The id column, how many ids there are, how many are unique, and some repeated ones (found
     in bounded memory, as validation finds them)."""
@@ -119,17 +141,12 @@ def id_summary(uri: str, settings: Settings, id_column: str | None) -> dict[str,
     column = id_column
     with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
         finder = DuplicateIdFinder(Path(folder))
-        for batch in read_batches(path, key):
-            names = batch.batch.schema.names
-            column = column or find_column(names, ID_CANDIDATES)
-            if column not in names:
-                raise UnreadableFileError(f"{key}: no id column {column or ''} among {names} (use --id-column)")
-            for value in batch.batch.column(column).to_pylist():
-                total += 1
-                if value is None:
-                    missing += 1
-                else:
-                    finder.add(str(value), total)
+        for column, value in _ids(path, key, id_column):
+            total += 1
+            if value is None:
+                missing += 1
+            else:
+                finder.add(str(value), total)
         repeats = Counter(finder.duplicates().values())
     return {
         "uri": uri,
