@@ -26,6 +26,7 @@ from resources.rate_limit import shared_limiter
 from resources.retry import RetryPolicy, boto_transient
 from resources.vector_store import (
     METADATA_JSON_FIELD,
+    DimensionMismatchError,
     TEXT_FIELD,
     SearchHit,
     VectorStore,
@@ -54,8 +55,13 @@ class InvalidVectorError(ValueError):
     """A vector S3 Vectors would refuse or could not compare: NaN, infinite, or all zeros."""
 
 
+class IndexMismatchError(ValueError):
+    """An index named in the settings is missing, or measures distance otherwise than the store."""
+
+
 class S3VectorsStore(VectorStore):
-    """Vectors in an S3 vector bucket; namespaces are separate indexes named `<collection>-<namespace>`."""
+    """Vectors in an S3 vector bucket; namespaces are separate indexes named `<collection>-<namespace>`,
+    or existing indexes named by namespace in `indexes`."""
 
     vector_bucket: str = Field(description="Vector bucket name (created if missing).")
     collection: str = Field(default="documents", description="Prefix of the index names.")
@@ -64,6 +70,9 @@ class S3VectorsStore(VectorStore):
     endpoint_url: str | None = Field(default=None, description="Another endpoint (tests, proxies).")
     max_attempts: int = Field(default=5, description="Attempts per request on throttling, 5xx and timeouts.")
     write_concurrency: int = Field(default=4, ge=1, description="Put and delete requests in flight at once.")
+    indexes: dict[str, str] = Field(
+        default_factory=dict, description="Existing indexes to use, by namespace, instead of `<collection>-<namespace>`."
+    )
 
     _client: Any = PrivateAttr(default=None)
     _sleep: Any = PrivateAttr(default=time.sleep)
@@ -86,6 +95,8 @@ class S3VectorsStore(VectorStore):
         return validate_collection_name(self.collection)
 
     def index_name(self, namespace: str) -> str:
+        if namespace in self.indexes:
+            return self.indexes[namespace]
         if not NAMESPACE.match(namespace):
             raise ValueError(f"namespace {namespace!r} is not allowed in S3 Vectors: use 1-20 of a-z, 0-9 and -")
         return f"{self.collection_name.replace('_', '-')}-{namespace}"
@@ -107,7 +118,10 @@ class S3VectorsStore(VectorStore):
     def _exists(self, name: str) -> bool:
         """Whether the index exists; asked of the service until it does."""
         if name not in self._existing:
-            self._existing.update(self._indexes())
+            if name in self.indexes.values():
+                self._named_index(name, None)  # raises if missing: a named index is never created here
+            else:
+                self._existing.update(self._indexes())
         return name in self._existing
 
     def _indexes(self) -> list[str]:
@@ -118,8 +132,38 @@ class S3VectorsStore(VectorStore):
         except self.client().exceptions.NotFoundException:
             return []
 
+    def _named_index(self, name: str, dimension: int | None) -> int:
+        """The dimension of an index named in the settings, checked: it exists, measures distance
+        as the store does, and holds vectors of `dimension` (when given)."""
+        try:
+            index = self._call("get_index", vectorBucketName=self.vector_bucket, indexName=name)["index"]
+        except self.client().exceptions.NotFoundException:
+            raise IndexMismatchError(
+                f"S3 Vectors index {name!r} (VECTORDB_S3VECTORS_INDEX) does not exist in vector bucket {self.vector_bucket!r}"
+            ) from None
+        if index["distanceMetric"] != self.distance:
+            raise IndexMismatchError(
+                f"S3 Vectors index {name!r} measures {index['distanceMetric']} distance, not {self.distance} (VECTORDB_DISTANCE)"
+            )
+        if dimension is not None and index["dimension"] != dimension:
+            raise DimensionMismatchError(
+                f"S3 Vectors index {name!r} holds {index['dimension']}-dimension vectors; the model makes {dimension}"
+            )
+        self._existing.add(name)
+        return index["dimension"]
+
+    def for_dimension(self, dimension: int) -> "S3VectorsStore":
+        """This store, whose named indexes must fit `dimension` (they cannot move to a sibling collection)."""
+        if not self.indexes:
+            return super().for_dimension(dimension)  # type: ignore[return-value]
+        for name in self.indexes.values():
+            self._named_index(name, dimension)
+        return self
+
     def collection_dimension(self) -> int | None:
         """The dimension of the collection's indexes, asked once for the resource's life."""
+        if self._dimension is None and self.indexes:
+            self._dimension = self._named_index(next(iter(self.indexes.values())), None)
         if self._dimension is None:
             names = self._indexes()
             if not names:
@@ -138,6 +182,10 @@ class S3VectorsStore(VectorStore):
 
     def _ensure_index(self, namespace: str, dimension: int) -> str:
         name = self.index_name(namespace)
+        if namespace in self.indexes:
+            if name not in self._existing:
+                self._named_index(name, dimension)
+            return name
         if not self._exists(name):
             self._call(
                 "create_index",

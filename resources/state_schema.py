@@ -37,6 +37,8 @@ DDL = (
     " source_etag text not null,"
     " indexed_at timestamptz not null default now(),"
     " primary key (collection, namespace, source_key))",
+    # Which namespaces hold a source (a file moved to another namespace leaves the old ones).
+    "create index if not exists vectordb_indexed_sources_by_source on vectordb_indexed_sources (source_key)",
     # A sync of the source has begun and not yet committed (one that died left its mark).
     "create table if not exists vectordb_sync_attempts ("
     " collection text not null,"
@@ -77,6 +79,7 @@ OBJECTS = (
     "vectordb_ledger",
     "vectordb_ledger_by_source",
     "vectordb_indexed_sources",
+    "vectordb_indexed_sources_by_source",
     "vectordb_sync_attempts",
     "vectordb_landing_catalog",
     "vectordb_landing_catalog_by_tick",

@@ -20,7 +20,9 @@ from vectordb_assets.settings import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
-NOT_RUN_HERE = {"dev"}  # starts a server; `dg check defs` and the workspace test load the same code
+# `dev` starts a server (`dg check defs` and the workspace test load the same code); `ingest`,
+# `status` and `runs` talk to one (tests/test_ingest_commands.py runs them against the real webserver).
+NOT_RUN_HERE = {"dev", "ingest", "status", "runs"}
 NOISE = ("Traceback", "it/s]", "Warning:", "Loading weights")
 
 

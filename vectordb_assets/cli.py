@@ -131,12 +131,13 @@ def dev(host: str, port: int) -> None:
 @main.command()
 @click.argument("text")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
-@click.option("--namespace", default="default", show_default=True, help="Namespace to search.")
+@click.option("--namespace", default=None, help="Namespace to search; default: VECTORDB_NAMESPACE (default).")
 @click.option("--filter", "filters", multiple=True, help="Only rows whose metadata field equals a value: key=value.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def search(text: str, top_k: int, namespace: str, filters: tuple[str, ...], as_json: bool) -> None:
+def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...], as_json: bool) -> None:
     """Embed TEXT with the configured model and print the nearest indexed rows."""
     settings = _settings()
+    namespace = namespace or settings.namespace
     conditions = _pairs(filters, "--filter")
     with _resources(settings, only_search=True) as resources:
         vector = resources.embedder.embed([text])[0]
@@ -260,6 +261,131 @@ def inspect_ids(uri: str, id_column: str | None, every_id: bool, as_json: bool) 
                 click.echo(json.dumps(item, ensure_ascii=False, default=str))
             return
         _emit(id_summary(uri, _settings(), id_column), as_json)
+
+
+def _runs_api(settings: Settings) -> Any:
+    from vectordb_assets.runs_api import RunsApi
+
+    return RunsApi(settings.dagster_url, settings.dagster_location)
+
+
+@contextmanager
+def _answered() -> Iterator[None]:
+    """The webserver's refusals and failures as one line."""
+    from vectordb_assets.runs_api import RunsApiError
+
+    try:
+        yield
+    except RunsApiError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _partition_of(item: str, settings: Settings) -> str:
+    """The partition of a landed object named by its key or its URI in the landing area."""
+    from vectordb_assets.landing.partitions import partition_key_for
+
+    source = settings.source
+    key = item
+    if item.startswith("s3://") or item.startswith("/") or item.startswith("file://"):
+        uri = item.removeprefix("file://")
+        base = f"s3://{source.root}/{source.prefix}".rstrip("/") if source.scheme == "s3" else source.root.rstrip("/")
+        if not uri.startswith(f"{base}/"):
+            raise click.ClickException(f"{item!r} is not in the landing area {settings.source}")
+        key = uri[len(base) + 1 :]
+    if not key or key.startswith("/") or ".." in key.split("/"):
+        raise click.ClickException(f"{item!r} does not name an object of the landing area")
+    return partition_key_for(key, settings.partition_depth)
+
+
+@main.command()
+@click.argument("objects", nargs=-1, required=True)
+@click.option("--namespace", default=None, help="Namespace of these files' vectors; default: their route, else VECTORDB_NAMESPACE.")
+@click.option("--batch-rows", default=None, type=click.IntRange(1), help="Rows embedded per batch.")
+@click.option("--wait", is_flag=True, help="Wait for the runs to finish; exit with status 1 if one fails.")
+@_json_option
+def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | None, wait: bool, as_json: bool) -> None:
+    """Run the pipeline for OBJECTS (keys in the landing area, or their URIs) through the Dagster
+    webserver at VECTORDB_DAGSTER_URL: one run per partition; prints the run ids."""
+    import time
+
+    from vectordb_assets.indexing.namespaces import check_namespace
+    from vectordb_assets.runs_api import ingest_run_config
+
+    settings = _settings()
+    if namespace:
+        try:
+            check_namespace(namespace)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--namespace") from None
+    partitions = list(dict.fromkeys(_partition_of(item, settings) for item in objects))
+    api = _runs_api(settings)
+    config = ingest_run_config(namespace, batch_rows)
+    tags = {"vectordb/namespace": namespace} if namespace else {}
+    with _answered():
+        api.add_partitions(partitions)
+        runs = {partition: api.submit(partition, config, tags) for partition in partitions}
+        if not as_json:
+            for partition, run_id in runs.items():
+                click.echo(f"{run_id}  {partition}")
+        if not wait:
+            if as_json:
+                _emit([{"run_id": run_id, "partition": p} for p, run_id in runs.items()], True)
+            return
+        finished = ("SUCCESS", "FAILURE", "CANCELED")
+        states = {run_id: api.status(run_id) for run_id in runs.values()}
+        while any(state["status"] not in finished for state in states.values()):
+            time.sleep(2)
+            states = {run_id: api.status(run_id) if state["status"] not in finished else state for run_id, state in states.items()}
+    if as_json:
+        _emit(list(states.values()), True)
+    else:
+        for run_id, state in states.items():
+            click.echo(f"{run_id}  {state['status']}" + "".join(f"\n  {error}" for error in state["errors"]))
+    if any(state["status"] != "SUCCESS" for state in states.values()):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("run_id")
+@_json_option
+def status(run_id: str, as_json: bool) -> None:
+    """A run's state, start and end, errors, and each file's progress through each stage."""
+    with _answered():
+        state = _runs_api(_settings()).status(run_id)
+    if as_json:
+        _emit(state, True)
+        return
+    for name in ("run_id", "status", "started", "ended", "partition", "namespace"):
+        if state[name] is not None:
+            value = state[name]
+            click.echo(f"{name}: {_when(value) if name in ('started', 'ended') else value}")
+    for error in state["errors"]:
+        click.echo(f"error: {error}")
+    for key, stages in state["files"].items():
+        click.echo(key)
+        for stage, figures in stages.items():
+            counts = f"{figures.get('records_processed', 0)}/{figures.get('records_total', 0)} records"
+            failed = f", {figures['records_failed']} failed" if figures.get("records_failed") else ""
+            chunks = f", {figures['chunks_completed']} chunks" if figures.get("chunks_completed") else ""
+            click.echo(f"  {stage:<18} {figures['status']:<9} {counts}{failed}{chunks}" + (f"  {figures['error']}" if "error" in figures else ""))
+
+
+def _when(timestamp: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many runs.")
+@_json_option
+def runs(limit: int, as_json: bool) -> None:
+    """The ingest job's latest runs, newest first."""
+    with _answered():
+        latest = _runs_api(_settings()).runs(limit)
+    _emit(latest, as_json, [
+        (r["run_id"], f"{r['status']:<9}", _when(r["started"]) if r["started"] else "-", r["partition"] or "(several)") for r in latest
+    ])
 
 
 def _s3_client(settings: Settings) -> Any:

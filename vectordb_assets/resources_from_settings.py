@@ -100,6 +100,7 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
             region_name=settings.s3_region,
             endpoint_url=settings.s3vectors_endpoint_url,
             write_concurrency=settings.write_concurrency,
+            indexes=settings.s3vectors_indexes,
         )
     from resources.pgvector_store import PgVectorStore
 
@@ -126,6 +127,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     """Resource instances keyed as the assets and sensors ask for them."""
     from resources.landing_queue import LandingQueue
     from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
+    from vectordb_assets.indexing.namespaces import NamespaceRoutes
     from vectordb_assets.indexing.policy import IndexPolicy
 
     return {
@@ -134,6 +136,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "output_store": object_store(settings.output, settings),
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
+        "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
         "s3": s3_resource(settings),
         "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationErro
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resources.vector_store import CollectionNameError, validate_collection_name
+from vectordb_assets.indexing.namespaces import check_namespace
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
 
 # Documented in the README's configuration table, read by boto3's own credential chain.
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
     pinecone_region: str = Field("us-east-1", validation_alias=env("VECTORDB_PINECONE_REGION"), description="Region of a created Pinecone index.")
     s3vectors_bucket: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_BUCKET"), description="S3 Vectors bucket.")
     s3vectors_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint.")
+    s3vectors_index: CommaList = Field((), validation_alias=env("VECTORDB_S3VECTORS_INDEX"), description="Existing S3 Vectors indexes to use: a name (for VECTORDB_NAMESPACE), or namespace=name pairs, comma-separated.")
+    namespace: str = Field("default", validation_alias=env("VECTORDB_NAMESPACE"), description="Namespace of files no route names, and of `vectordb search`.")
+    namespace_routes: CommaList = Field((), validation_alias=env("VECTORDB_NAMESPACE_ROUTES"), description="prefix=namespace pairs, comma-separated: files whose key starts with a prefix go to its namespace (the longest prefix wins).")
+    dagster_url: str = Field("http://127.0.0.1:3000", validation_alias=env("VECTORDB_DAGSTER_URL"), description="The Dagster webserver `vectordb ingest`, `status` and `runs` talk to.")
+    dagster_location: str = Field("vectordb_assets", validation_alias=env("VECTORDB_DAGSTER_LOCATION"), description="The code location name of this project in that deployment.")
     sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
     check_cron: str = Field("0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron).")
     sqs_queue_url: str | None = Field(None, validation_alias=env("VECTORDB_SQS_QUEUE_URL"), description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.")
@@ -144,7 +150,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("volatile_fields", mode="before")
+    @field_validator("volatile_fields", "s3vectors_index", "namespace_routes", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
@@ -158,6 +164,23 @@ class Settings(BaseSettings):
     @classmethod
     def _collection(cls, value: str) -> str:
         return validate_collection_name(value)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        return check_namespace(value)
+
+    @field_validator("namespace_routes")
+    @classmethod
+    def _routes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pair in value:
+            prefix, sep, namespace = pair.rpartition("=")
+            if not sep:
+                raise ValueError(f"{pair!r} is not prefix=namespace")
+            if not prefix:
+                raise ValueError(f"{pair!r} has an empty prefix: VECTORDB_NAMESPACE names the namespace of every file")
+            check_namespace(namespace)
+        return value
 
     @field_validator("check_cron")
     @classmethod
@@ -194,6 +217,18 @@ class Settings(BaseSettings):
         except (QuestionSpecError, CollectionNameError) as error:
             raise SettingsError(str(error)) from None
         return settings
+
+    @property
+    def routes(self) -> dict[str, str]:
+        """Key prefix → namespace, from VECTORDB_NAMESPACE_ROUTES."""
+        return dict(pair.rpartition("=")[::2] for pair in self.namespace_routes)
+
+    @property
+    def s3vectors_indexes(self) -> dict[str, str]:
+        """Namespace → existing S3 Vectors index, from VECTORDB_S3VECTORS_INDEX (a bare name is
+        VECTORDB_NAMESPACE's)."""
+        pairs = (item.rpartition("=") for item in self.s3vectors_index)
+        return {namespace if sep else self.namespace: name for namespace, sep, name in pairs}
 
     @property
     def home(self) -> Path:

@@ -1,4 +1,4 @@
-"""S3 Vectors through real boto3 against moto's server (query through a recorded-shape check)."""
+"""S3 Vectors through real boto3 against moto's server (queries: `test_s3vectors_query.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import uuid
 
 import numpy as np
 import pytest
-from botocore.stub import Stubber
 
 from resources import s3vectors_store
 from resources.s3vectors_store import InvalidVectorError, S3VectorsStore
@@ -91,25 +90,3 @@ def test_bad_vectors_are_refused_before_the_call(store: S3VectorsStore) -> None:
     with pytest.raises(DimensionMismatchError, match="expects 3 dimensions, not 4"):
         store.upsert("default", records(["a"], np.ones((1, 4), np.float32)))
     assert store.count("default") == 0
-
-
-def test_query_request_and_response_follow_the_service_shape(store: S3VectorsStore) -> None:
-    # moto does not implement QueryVectors: botocore's stubber checks the request against the
-    # service model and parses a response of the documented shape.
-    store.upsert("default", records(["a"], np.array([[1, 0, 0]], np.float32)))
-    client = store.client()
-    with Stubber(client) as stub:
-        # The index was made by the upsert above: the store does not list indexes again.
-        stub.add_response(
-            "query_vectors",
-            {"vectors": [{"key": "a", "distance": 0.25, "metadata": {"text": "text a", "source_key": "src.csv",
-                                                                   "content_hash": "h-a", "n": 1}}],
-             "distanceMetric": "cosine"},
-            {"vectorBucketName": store.vector_bucket, "indexName": "documents-default", "topK": 5,
-             "queryVector": {"float32": [1.0, 0.0, 0.0]}, "returnMetadata": True, "returnDistance": True,
-             "filter": {"n": {"$in": ["1", 1.0]}}},
-        )
-        (hit,) = store.query("default", np.array([1, 0, 0], np.float32), 5, {"n": "1"})
-    assert (hit.id, hit.score, hit.text, hit.source_key, hit.metadata) == ("a", 0.75, "text a", "src.csv", {"n": 1})
-    with pytest.raises(ValueError, match="at most 100 results"):
-        store.query("default", np.array([1, 0, 0], np.float32), 101)

@@ -22,7 +22,8 @@ from vectordb_assets.indexing.reconciliation import sample_sources
 from vectordb_assets.indexing.sync import sync_source
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
-from vectordb_assets.indexing.ledger import VectorLedger
+from vectordb_assets.indexing.ledger import VectorLedger, namespaces_holding
+from vectordb_assets.indexing.namespaces import NamespaceRoutes
 
 # Metadata entry of a partition whose source was gone; the landing sensor then removes it.
 SOURCE_DELETED = "source_deleted"
@@ -33,7 +34,11 @@ SAMPLE_PER_FILE = 20
 class VectorIndexConfig(dg.Config):
     """Per-run choices for the index stage."""
 
-    namespace: str = Field(default="default", description="Namespace of the collection to write to.")
+    namespace: str | None = Field(
+        default=None,
+        description="Namespace of every file of this run; unset: each file's route (VECTORDB_NAMESPACE_ROUTES), else "
+        "VECTORDB_NAMESPACE. A file the index holds in another namespace moves.",
+    )
 
 
 def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table, dict]:
@@ -85,13 +90,18 @@ def vector_index(
     vector_store: VectorStore,
     state_db: StateDatabase,
     index_policy: IndexPolicy,
+    namespaces: NamespaceRoutes,
 ) -> dg.MaterializeResult:
-    """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds."""
+    """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds;
+    each file in its namespace, leaving any other namespace that held it."""
     vector_store = collection_for_model(context, vector_store, embedder)
-    ledger = VectorLedger(state_db, vector_store.collection_name, config.namespace)
+    collection = vector_store.collection_name
     run = FileRun(context, "vector_index", source_store, output_store, state_db)
-    indexed: dict[str, str] = {}  # key → etag of each file indexed, sampled after the loop
+    load_other = partial(load_other_embedded, output_store)
+    indexed: dict[str, dict[str, str]] = {}  # namespace → key → etag of each file indexed, sampled after the loop
     for key in run.files():
+        namespace = config.namespace or namespaces.for_key(key)
+        ledger = VectorLedger(state_db, collection, namespace)
         with run.file(key) as metadata:
             etag = current_etag(source_store, key)
             if etag is None:
@@ -106,16 +116,19 @@ def vector_index(
                     metadata["skipped_unvalidated"] = True
                     continue
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
+            with state_db.connect() as conn:
+                elsewhere = sorted(namespaces_holding(conn, collection, key) - {namespace})
+            for other in elsewhere:  # the file's namespace changed: its vectors leave the old one
+                sync_source(vector_store, VectorLedger(state_db, collection, other), key, None, None, load_other, index_policy, None)
+            if elsewhere and table is not None:
+                metadata["moved_from_namespaces"] = elsewhere
             progress = Progress(context.log.info, key, "vector_index", None)
 
             def written(done: int, total: int) -> None:
                 progress.total = total
                 progress.update(done)
 
-            result = sync_source(
-                vector_store, ledger, key, landed_at, table, partial(load_other_embedded, output_store), index_policy,
-                etag, on_written=written,
-            )
+            result = sync_source(vector_store, ledger, key, landed_at, table, load_other, index_policy, etag, on_written=written)
             metadata.update(
                 **progress.totals(),
                 added=result.added,
@@ -124,20 +137,25 @@ def vector_index(
                 deleted=result.deleted,
                 restored_from_older_files=result.restored,
                 shadowed_by_newer_files=result.shadowed,
-                collection=vector_store.collection_name,
-                namespace=config.namespace,
+                collection=collection,
+                namespace=namespace,
                 **({SOURCE_DELETED: True} if table is None else {"source_etag": etag}),
             )
             run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
-                indexed[key] = etag
+                indexed.setdefault(namespace, {})[key] = etag
     vector_store.after_writes()
-    samples = sample_sources(vector_store, ledger, indexed, SAMPLE_PER_FILE) if indexed else {}
+    samples = {
+        key: sample
+        for namespace, files in indexed.items()
+        for key, sample in sample_sources(vector_store, VectorLedger(state_db, collection, namespace), files, SAMPLE_PER_FILE).items()
+    }
     # What the run wrote, summed from its files (counting the store would read all of it: S3
     # Vectors has no count but a full listing).
     totals = {name: sum(m.get(name, 0) for m in run.metadata.values()) for name in ("added", "updated", "deleted")}
+    written_to = sorted({m["namespace"] for m in run.metadata.values() if "namespace" in m})
     context.log.info(
-        f"{vector_store.collection_name}/{config.namespace}: this run added {totals['added']}, updated "
+        f"{collection} (namespaces {', '.join(written_to) or 'none'}): this run added {totals['added']}, updated "
         f"{totals['updated']} and deleted {totals['deleted']} vectors (run-wide)"
     )
     failing = {

@@ -336,6 +336,18 @@ def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def namespaces_holding(conn: psycopg.Connection, collection: str, source_key: str) -> set[str]:
+    """The namespaces of a collection that hold the source's vectors, or may (a sync began there
+    and did not commit)."""
+    ensure_state_schema(conn)
+    rows = conn.execute(
+        "select namespace from vectordb_indexed_sources where source_key = %s and collection = %s"
+        " union select namespace from vectordb_sync_attempts where source_key = %s and collection = %s",
+        (source_key, collection, source_key, collection),
+    )
+    return {namespace for (namespace,) in rows}
+
+
 def indexed_versions(conn: psycopg.Connection, collection: str) -> dict[str, set[str]]:
     """Source key → the etags of its versions that the collection's namespaces hold."""
     ensure_state_schema(conn)
