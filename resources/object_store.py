@@ -35,6 +35,12 @@ class ObjectNotFoundError(FileNotFoundError):
     """The key names no object in the store."""
 
 
+def is_hidden(key: str) -> bool:
+    """Whether a key is hidden from listings: a name on its path starts with "." or "_", as job
+    markers (`_SUCCESS`), upload summaries and temporary folders do (Hadoop's convention)."""
+    return any(part.startswith((".", "_")) for part in key.split("/"))
+
+
 def is_not_found(error: BaseException) -> bool:
     """Whether an S3 client error says the object (or key) does not exist."""
     return getattr(error, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
@@ -58,8 +64,8 @@ class ObjectStore(dg.ConfigurableResource, ABC):
         self, prefix: str = "", on_skip: Callable[[str, str], None] | None = None, start_after: str | None = None
     ) -> Iterator[StoredObject]:
         """Every object whose key starts with `prefix` (and comes after `start_after`), in key
-        order, as S3 lists them; entries that are not readable objects are passed over, each named
-        with the reason to `on_skip(key, reason)`."""
+        order, as S3 lists them, but hidden ones (`is_hidden`); entries that are not readable
+        objects are passed over, each named with the reason to `on_skip(key, reason)`."""
 
     def keys_in(self, keys_by_bucket: Mapping[str, set[str]]) -> set[str]:
         """The keys of this store among full object keys by bucket (from S3 events); none for a
@@ -159,7 +165,7 @@ class LocalObjectStore(ObjectStore):
         folders whose keys all come before `start_after` or outside `prefix`."""
         try:
             with os.scandir(folder) as found:
-                entries = [e for e in found if not e.name.startswith(".") and _TEMP_MARKER not in e.name]
+                entries = [e for e in found if not is_hidden(e.name) and _TEMP_MARKER not in e.name]
         except OSError as error:
             skip(base.rstrip("/") or ".", f"folder cannot be read ({error.strerror})")
             return
@@ -244,7 +250,8 @@ class S3ObjectStore(ObjectStore):
     def keys_in(self, keys_by_bucket: Mapping[str, set[str]]) -> set[str]:
         base = self.prefix.strip("/")
         inside = keys_by_bucket.get(self.bucket, set())
-        return {self._relative(key) for key in inside if (not base or key.startswith(base + "/")) and not key.endswith("/")}
+        keys = {self._relative(key) for key in inside if (not base or key.startswith(base + "/")) and not key.endswith("/")}
+        return {key for key in keys if not is_hidden(key)}
 
     def _relative(self, full_key: str) -> str:
         base = self.prefix.strip("/")
@@ -257,8 +264,8 @@ class S3ObjectStore(ObjectStore):
         after = {"StartAfter": self._full_key(start_after)} if start_after else {}
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix), **after):
             for item in page.get("Contents", []):
-                if item["Key"].endswith("/"):
-                    continue  # folder placeholder objects made by consoles
+                if item["Key"].endswith("/") or is_hidden(self._relative(item["Key"])):
+                    continue  # folder placeholder objects made by consoles, and hidden objects
                 yield StoredObject(
                     key=self._relative(item["Key"]),
                     size=item["Size"],

@@ -5,6 +5,7 @@ import dagster as dg
 from sensors.index_checks_sensor import build_index_checks_sensor
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
+from sensors.uploads_sensor import build_uploads_sensor
 from resources.embedders import Embedder
 from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
 from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, vector_index_matches_ledger
@@ -76,6 +77,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             build_isolation_sensor(ingest_files),
             build_index_checks_sensor(ingest_files, check_vector_index),
+            *([build_uploads_sensor(upload_job_outputs, *settings.uploads, settings.upload_quiet_seconds, settings.sensor_interval_seconds)]
+              if settings.uploads else []),
         ],
         resources=resources,
         # The chain is linear: one process per run loads the model once and runs every step.

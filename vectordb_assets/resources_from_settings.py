@@ -129,6 +129,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
     from vectordb_assets.indexing.namespaces import NamespaceRoutes
     from vectordb_assets.indexing.policy import IndexPolicy
+    from vectordb_assets.validation.enrichment import Enrichment
 
     return {
         **search_resources(settings),
@@ -137,6 +138,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
+        "enrichment": Enrichment(query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key),
         "s3": s3_resource(settings),
         "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),

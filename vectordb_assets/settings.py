@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     s3vectors_index: CommaList = Field((), validation_alias=env("VECTORDB_S3VECTORS_INDEX"), description="Existing S3 Vectors indexes to use: a name (for VECTORDB_NAMESPACE), or namespace=name pairs, comma-separated.")
     namespace: str = Field("default", validation_alias=env("VECTORDB_NAMESPACE"), description="Namespace of files no route names, and of `vectordb search`.")
     namespace_routes: CommaList = Field((), validation_alias=env("VECTORDB_NAMESPACE_ROUTES"), description="prefix=namespace pairs, comma-separated: files whose key starts with a prefix go to its namespace (the longest prefix wins).")
+    enrich_sql: str | None = Field(None, validation_alias=env("VECTORDB_ENRICH_SQL"), description="SELECT whose first column is the document id, filtered by %(ids)s; its other columns join each row's metadata.")
+    enrich_table: str | None = Field(None, validation_alias=env("VECTORDB_ENRICH_TABLE"), description="Table (schema.table) whose columns join each row's metadata, matched on VECTORDB_ENRICH_KEY.")
+    enrich_key: str = Field("id", validation_alias=env("VECTORDB_ENRICH_KEY"), description="The enrichment table's document id column.")
+    upload_folder: str | None = Field(None, validation_alias=env("VECTORDB_UPLOAD_FOLDER"), description="Local folder of job outputs, one subfolder per job run, uploaded when complete; unset: no automatic uploads.")
+    upload_destination: str | None = Field(None, validation_alias=env("VECTORDB_UPLOAD_DESTINATION"), description="s3://bucket/prefix the job folders go under; default: the landing area.")
+    upload_quiet_seconds: int = Field(300, ge=1, validation_alias=env("VECTORDB_UPLOAD_QUIET_SECONDS"), description="A job folder without a _SUCCESS marker is complete once nothing in it changed for this long.")
     dagster_url: str = Field("http://127.0.0.1:3000", validation_alias=env("VECTORDB_DAGSTER_URL"), description="The Dagster webserver `vectordb ingest`, `status` and `runs` talk to.")
     dagster_location: str = Field("vectordb_assets", validation_alias=env("VECTORDB_DAGSTER_LOCATION"), description="The code location name of this project in that deployment.")
     sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
@@ -198,6 +204,10 @@ class Settings(BaseSettings):
                 raise ValueError("S3 Vectors offers cosine and l2 (euclidean) distances, not inner_product")
         if self.sqs_queue_url and not (self.source_uri or "").startswith("s3://"):
             raise ValueError("VECTORDB_SQS_QUEUE_URL needs an S3 landing area (VECTORDB_SOURCE=s3://bucket/prefix)")
+        if self.enrich_sql and self.enrich_table:
+            raise ValueError("set VECTORDB_ENRICH_SQL or VECTORDB_ENRICH_TABLE, not both")
+        if self.enrich_sql and "%(ids)s" not in self.enrich_sql:
+            raise ValueError("VECTORDB_ENRICH_SQL must use the parameter %(ids)s (a batch of document ids), as in `where id = any(%(ids)s)`")
         if self.metabase_questions and not self.metabase_url:
             raise ValueError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
         return self
@@ -211,12 +221,24 @@ class Settings(BaseSettings):
             else:
                 settings = cls.model_validate({k: v for k, v in environ.items() if v != ""})
             settings._base = cwd or Path.cwd()
-            _ = (settings.source, settings.output)  # locations are checked now, not at first use
+            _ = (settings.source, settings.output, settings.uploads)  # locations are checked now, not at first use
         except ValidationError as error:
             raise SettingsError(_explain(error)) from None
         except (QuestionSpecError, CollectionNameError) as error:
             raise SettingsError(str(error)) from None
         return settings
+
+    @property
+    def uploads(self) -> tuple[Path, str] | None:
+        """The job outputs folder and the s3:// location its folders go under, when set."""
+        if not self.upload_folder:
+            return None
+        destination = self.upload_destination or str(self.source)
+        if not destination.startswith("s3://"):
+            raise SettingsError(
+                f"VECTORDB_UPLOAD_FOLDER needs an s3:// VECTORDB_UPLOAD_DESTINATION (or an S3 landing area), not {destination!r}"
+            )
+        return (self._base / self.upload_folder).resolve(), destination
 
     @property
     def routes(self) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import dagster as dg
@@ -84,6 +85,32 @@ def test_a_backfill_over_three_days_lands_each_days_rows(
     )
     schedule = defs.resolve_schedule_def("metabase_question_42_daily_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+@pytest.mark.parametrize(("spec", "exports"), [("42:created_at:2026-10-30", 1), ("42:created_at:2026-10-30:report_date", 3)],
+                         ids=["no date parameter", "a date parameter"])
+def test_a_backfill_run_over_a_range_downloads_an_unparameterised_question_once(
+    metabase: FakeMetabase, home: Path, monkeypatch: pytest.MonkeyPatch, spec: str, exports: int
+) -> None:
+    monkeypatch.setenv("VECTORDB_METABASE_URL", metabase.url)
+    monkeypatch.setenv("METABASE_API_KEY", API_KEY)
+    monkeypatch.setenv("VECTORDB_METABASE_QUESTIONS", spec)
+    settings = Settings.from_env()
+    asset = build_definitions(settings).resolve_assets_def("metabase_question_42")
+    assert asset.backfill_policy == dg.BackfillPolicy.single_run()  # a backfill is one run over its range
+    job = build_definitions(settings).resolve_job_def("metabase_question_42_daily")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, tags={
+            "dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-03"})
+        assert result.success
+        rows = {e.partition: e.materialization.metadata["rows"].value for e in result.get_asset_materialization_events()}
+    assert rows == {"2026-11-01": 2, "2026-11-02": 0, "2026-11-03": 1}
+    assert len([r for r in metabase.requests if "card" in r]) == exports
+    landing = Path(settings.source.root)
+    exported = list(csv.reader(EXPORT.splitlines()))
+    assert list(csv.reader((landing / "metabase/42/2026-11-01.csv").open())) == [exported[0], *exported[1:3]]
+    assert list(csv.reader((landing / "metabase/42/2026-11-03.csv").open())) == [exported[0], exported[3]]
+    assert not (landing / "metabase/42/2026-11-02.csv").exists()
 
 
 def test_bad_question_settings_are_named(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

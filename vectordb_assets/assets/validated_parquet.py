@@ -19,6 +19,7 @@ from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_PO
 from vectordb_assets.validation.canonical import canonical_schema
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.readers import ReadOptions
+from vectordb_assets.validation.enrichment import Enrichment
 from vectordb_assets.validation.report import ValidationOptions, ValidationReport
 from vectordb_assets.validation.validate import validate_file
 
@@ -137,6 +138,7 @@ def validated_parquet(
     output_store: ObjectStore,
     embedder: Embedder,
     state_db: StateDatabase,
+    enrichment: Enrichment,
 ) -> dg.MaterializeResult:
     """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/.
 
@@ -144,6 +146,8 @@ def validated_parquet(
     run of one object the failed check (severity ERROR) also blocks them, while in a batch run it
     is a warning, so the other files go on."""
     options = config.options()
+    if enrichment.enabled:
+        enrichment.check(state_db)  # a broken lookup fails the run before any file, not each file
     run = FileRun(context, "validated_parquet", source_store, output_store, state_db)
     check_failures: dict[str, dict[str, str]] = {name: {} for name in BLOCKING_CHECKS}
     measured: dict[str, dict] = {"rejected_ratio": {}, "dimension_matches_index": {}, "stored_output_matches": {}}
@@ -164,6 +168,14 @@ def validated_parquet(
                     on_batch=lambda r: progress.update(r.rows_read, r.rows_rejected, kept=r.rows_kept),
                 )
             metadata.update(_metadata(report, output_store, key), **progress.totals())
+            if enrichment.enabled:
+                enriched = enrichment.apply(state_db, out)
+                metadata.update({f"enrichment_{name}": value for name, value in enriched.to_dict().items()})
+                if enriched.ids_missing:
+                    context.log.warning(
+                        f"{key}: the enrichment lookup knows no metadata for {enriched.ids_missing} ids, such as "
+                        f"{', '.join(enriched.missing_examples[:5])}"
+                    )
             measured["rejected_ratio"][key] = round(report.rows_rejected / report.rows_read, 4) if report.rows_read else 0.0
             measured["dimension_matches_index"][key] = report.dimension or 0
             failed = _check_file(report, embedder.dimension, config.max_rejected_ratio)

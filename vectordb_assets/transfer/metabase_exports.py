@@ -55,26 +55,30 @@ def parse_questions(raw: str) -> list[MetabaseQuestion]:
     return questions
 
 
-def rows_of_day(export: Path, out: Path, date_column: str, day: str, name: str) -> int:
-    """Copy the export's rows whose `date_column` falls on `day` (ISO dates) to `out`; returns the count."""
+def rows_by_day(export: Path, folder: Path, date_column: str, days: list[str], name: str) -> dict[str, int]:
+    """Split the export in one pass: the rows whose `date_column` falls on each of `days` (ISO
+    dates) go to `folder/<day>.csv`; returns each day's count (a day without rows gets no file)."""
+    counts = dict.fromkeys(days, 0)
     if not export.stat().st_size:
-        return 0
+        return counts
     names = pacsv.open_csv(export).schema.names
     if date_column not in names:
         raise UnreadableFileError(f"{name}: date column {date_column!r} not in the export; columns are {names}")
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
-    count = 0
-    writer = None
+    wanted = pa.array(days, pa.string())
+    writers: dict[str, pacsv.CSVWriter] = {}
     try:
         for batch in pacsv.open_csv(export, convert_options=convert):
-            kept = batch.filter(pc.starts_with(batch.column(date_column), day))
-            if kept.num_rows:
-                writer = writer or pacsv.CSVWriter(out, batch.schema)
-                writer.write_batch(kept)
-                count += kept.num_rows
+            day_of_row = pc.utf8_slice_codeunits(batch.column(date_column), 0, 10)
+            kept = batch.filter(pc.is_in(day_of_row, wanted))
+            kept_days = pc.utf8_slice_codeunits(kept.column(date_column), 0, 10)
+            for day in pc.unique(kept_days).to_pylist():
+                rows = kept.filter(pc.equal(kept_days, day))
+                writers.setdefault(day, pacsv.CSVWriter(folder / f"{day}.csv", batch.schema)).write_batch(rows)
+                counts[day] += rows.num_rows
     except pa.ArrowInvalid as error:
         raise UnreadableFileError(f"{name}: the export is not valid CSV: {error}") from error
     finally:
-        if writer:
+        for writer in writers.values():
             writer.close()
-    return count
+    return counts

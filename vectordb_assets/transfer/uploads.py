@@ -9,7 +9,9 @@ computed from the local file, and the same comparison decides whether a file is 
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlencode
@@ -23,6 +25,10 @@ from resources.retry import RetryPolicy, boto_transient
 from vectordb_assets.transfer.checksums import file_checksum, same_checksum, stored_checksum
 
 
+# The summary of an upload, written beside the uploaded files.
+SUMMARY_NAME = "_upload_summary.json"
+
+
 @dataclass
 class UploadSummary:
     """What an upload did; `status` is success, partial (some files failed) or failed (all did)."""
@@ -33,6 +39,8 @@ class UploadSummary:
     bytes_uploaded: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     urls: list[str] = field(default_factory=list)
+    folder: str = ""
+    uploaded_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,4 +112,12 @@ def upload_folder(
             on_file(path)
     if summary.errors:
         summary.status = "failed" if len(summary.errors) == len(files) else "partial"
+    summary.folder, summary.uploaded_at = folder.name, datetime.now(timezone.utc).isoformat(timespec="seconds")
+    summary_key = f"{prefix.strip('/')}/{SUMMARY_NAME}" if prefix.strip("/") else SUMMARY_NAME
+    try:  # the summary beside the files it describes (hidden from the landing sensor by its name)
+        body = json.dumps(summary.to_dict(), indent=2).encode()
+        policy.call(client.put_object, Bucket=bucket, Key=summary_key, Body=body, ChecksumAlgorithm="SHA256")
+    except (ClientError, BotoCoreError) as error:
+        summary.errors[SUMMARY_NAME] = f"{type(error).__name__}: {error}"
+        summary.status = "partial" if summary.status == "success" else summary.status
     return summary
