@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -65,6 +66,16 @@ class Embedder(dg.ConfigurableResource, ABC):
     def usage(self) -> dict[str, float]:
         """Counters since the process started (requests, tokens, …), for run metadata."""
         return {}
+
+    @property
+    def price_per_million_tokens(self) -> float:
+        """The list price (US$) of a million input tokens; 0 for a model run here."""
+        return 0.0
+
+    @property
+    def request_limits(self) -> tuple[int, int]:
+        """The most texts, and tokens, one request (or forward pass) takes; none known: one per batch."""
+        return sys.maxsize, sys.maxsize
 
     @property
     def calls_at_once(self) -> int:
@@ -142,6 +153,10 @@ class LocalEmbedder(Embedder):
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return [tuple(span) for span in _counting_tokenizer().encode(text, add_special_tokens=False).offsets]
+
+    @property
+    def request_limits(self) -> tuple[int, int]:
+        return self.batch_size, sys.maxsize
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

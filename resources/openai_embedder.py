@@ -97,6 +97,14 @@ class OpenAIEmbedder(Embedder):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(tokens) for tokens in self._encoding().encode_ordinary_batch(list(texts))]
 
+    @property
+    def price_per_million_tokens(self) -> float:
+        return MODELS[self.model][1]
+
+    @property
+    def request_limits(self) -> tuple[int, int]:
+        return MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST
+
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         encoding = self._encoding()
         decoded, starts = encoding.decode_with_offsets(encoding.encode_ordinary(text))

@@ -388,6 +388,65 @@ def runs(limit: int, as_json: bool) -> None:
     ])
 
 
+def _embedder_for(model: str | None, settings: Settings) -> Any:
+    """The embedder of `model` (`local`, `local:<backend>`, `openai:<model>[@<dimensions>]`; none:
+    the configured one), for counting tokens and naming the model; it is never asked to embed."""
+    from vectordb_assets.resources_from_settings import embedder
+
+    if model is None:
+        return embedder(settings)
+    kind, _, name = model.partition(":")
+    if kind == "local" and name in ("", "torch", "onnx", "onnx-int8"):
+        return embedder(settings.with_changes(embedder="local", local_backend=name or settings.local_backend))
+    if kind == "openai":
+        from resources.openai_embedder import MODELS
+
+        openai_model, _, dimensions = name.partition("@")
+        if openai_model in MODELS and (not dimensions or dimensions.isdigit()):
+            return embedder(settings.with_changes(
+                embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None))
+    choices = ", ".join(["local", "local:torch", "local:onnx", "local:onnx-int8", *(f"openai:{m}" for m in _openai_models())])
+    raise click.BadParameter(f"--model {model!r} is not a model this platform runs; choose from {choices}", param_hint="--model")
+
+
+def _openai_models() -> list[str]:
+    from resources.openai_embedder import MODELS
+
+    return list(MODELS)
+
+
+@main.command()
+@click.option("--model", default=None, help="local[:backend] or openai:<model>[@dimensions]; default: the configured model.")
+@_json_option
+def estimate(model: str | None, as_json: bool) -> None:
+    """What embedding the current corpus with a model would take: texts, those already in the
+    cache, tokens, requests, list price, and time at the configured rate limits."""
+    from vectordb_assets.embedding.cache import EmbeddingCache
+    from vectordb_assets.embedding.estimate import estimate as estimate_corpus
+    from vectordb_assets.resources_from_settings import object_store
+
+    settings = _settings()
+    target = _embedder_for(model, settings)
+    limits = None
+    if target.model_id.startswith("openai/"):
+        limits = {"requests_per_minute": settings.openai_requests_per_minute, "tokens_per_minute": settings.openai_tokens_per_minute}
+    with _resources(settings, only_search=True) as resources:
+        cache = EmbeddingCache(resources.state_db, target.model_id)
+        figures = estimate_corpus(object_store(settings.output, settings), target, cache.held, limits=limits)
+    if as_json:
+        _emit(figures.to_dict(), True)
+        return
+    at_limits = "-" if figures.minutes_at_limits is None else (
+        f"{figures.minutes_at_limits:,.1f} min at {settings.openai_requests_per_minute:,} requests and "
+        f"{settings.openai_tokens_per_minute:,} tokens per minute")
+    for label, value in [
+        ("model", figures.model), ("files", f"{figures.files:,}"), ("texts", f"{figures.texts:,} distinct"),
+        ("in the cache", f"{figures.cached:,}"), ("to embed", f"{figures.to_embed:,}"), ("tokens", f"{figures.tokens:,}"),
+        ("requests", f"{figures.requests:,}"), ("list price", f"US$ {figures.cost_usd:,.4f}"), ("time", at_limits),
+    ]:
+        click.echo(f"{label:<13} {value}")
+
+
 def _s3_client(settings: Settings) -> Any:
     from vectordb_assets.resources_from_settings import s3_resource
 

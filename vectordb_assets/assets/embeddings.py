@@ -157,9 +157,11 @@ class EmbeddingRun:
             with self.run.file(file.key) as metadata:
                 vectors = fresh
                 if vectors is None:
-                    vectors, seconds = embed_texts(self.embedder, file.pending.texts, [file.cache])
-                    file.stats.embed_calls, file.stats.embed_seconds = int(bool(vectors)), seconds
+                    embedded = embed_texts(self.embedder, file.pending.texts, [file.cache])
+                    vectors = embedded.vectors
+                    file.stats.embed_calls, file.stats.embed_seconds = int(bool(vectors)), embedded.seconds
                     file.stats.texts_embedded = len(vectors)
+                    file.stats.tokens_embedded = sum(embedded.tokens.values())
                 with parquet_writer(file.out, file.schema) as writer:
                     writer.write_batch(file.pending.complete(vectors, file.schema))
                 rows = file.stats.rows - file.stats.chunk_rows_added
@@ -177,6 +179,8 @@ class EmbeddingRun:
             cache_hits=stats.cache_hits,
             embed_calls=stats.embed_calls,
             texts_embedded=stats.texts_embedded,
+            tokens_embedded=stats.tokens_embedded,
+            estimated_cost_usd=round(stats.tokens_embedded / 1e6 * self.embedder.price_per_million_tokens, 9),
             chunk_rows_added=stats.chunk_rows_added,
             embed_seconds=round(stats.embed_seconds, 3),
             model=self.embedder.model_id,

@@ -46,6 +46,18 @@ class EmbeddingCache:
             ).fetchall()
         return {h: v.to_numpy().astype(np.float32, copy=False) for h, v in rows}
 
+    def held(self, content_hashes: list[str]) -> set[str]:
+        """The hashes among `content_hashes` the cache holds a vector of (without reading them)."""
+        if not content_hashes:
+            return set()
+        with self.state_db.connect() as conn:
+            ensure_state_schema(conn)
+            rows = conn.execute(
+                "select content_hash from vectordb_embedding_cache where model = %s and content_hash = any(%s)",
+                (self.model, content_hashes),
+            )
+            return {content_hash for (content_hash,) in rows}
+
     def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Store vectors; a hash already present keeps its first vector."""
         if not vectors:

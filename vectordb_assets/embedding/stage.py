@@ -29,6 +29,7 @@ class EmbeddingStats:
     cache_hits: int = 0
     embed_calls: int = 0
     texts_embedded: int = 0
+    tokens_embedded: int = 0  # the model's tokens in the texts embedded (what a paid model charges)
     chunk_rows_added: int = 0  # rows added by splitting long texts into chunks
     embed_seconds: float = 0.0
 
@@ -101,17 +102,26 @@ def read_rows(
     return PendingRows(source_key, batch, vectors, models, wanted, missing)
 
 
-def embed_texts(embedder: Embedder, texts: Mapping[str, str], caches: list[VectorCache]) -> tuple[dict[str, np.ndarray], float]:
+@dataclass
+class Embedded:
+    """What one call to the model gave: vectors and tokens by content hash, and its seconds."""
+
+    vectors: dict[str, np.ndarray]
+    tokens: dict[str, int]
+    seconds: float
+
+
+def embed_texts(embedder: Embedder, texts: Mapping[str, str], caches: list[VectorCache]) -> Embedded:
     """Embed `texts` (by content hash) in one call and put them in each cache at once, so that a
-    run failing later does not embed them again; the vectors and the seconds the model took."""
+    run failing later does not embed them again."""
     if not texts:
-        return {}, 0.0
+        return Embedded({}, {}, 0.0)
     started = time.perf_counter()
     fresh = dict(zip(texts, embedder.embed(list(texts.values()))))
     seconds = time.perf_counter() - started
     for cache in caches:
         cache.put_many(fresh)
-    return fresh, seconds
+    return Embedded(fresh, dict(zip(texts, embedder.count_tokens(list(texts.values())))), seconds)
 
 
 def rows_per_call(embedder: Embedder, batch_rows: int) -> int:
@@ -139,11 +149,12 @@ def embed_file(
     with parquet_writer(out_path, schema) as writer:
         for source_batch in parquet.iter_batches(batch_size=batch_rows):
             pending = read_rows(source_batch, source_key, embedder, cache, stats, chunk_tokens, chunk_overlap)
-            fresh, seconds = embed_texts(embedder, pending.texts, [cache])
-            stats.embed_seconds += seconds
-            stats.embed_calls += bool(fresh)
-            stats.texts_embedded += len(fresh)
-            writer.write_batch(pending.complete(fresh, schema))
+            embedded = embed_texts(embedder, pending.texts, [cache])
+            stats.embed_seconds += embedded.seconds
+            stats.embed_calls += bool(embedded.vectors)
+            stats.texts_embedded += len(embedded.vectors)
+            stats.tokens_embedded += sum(embedded.tokens.values())
+            writer.write_batch(pending.complete(embedded.vectors, schema))
             on_batch(stats)
     return stats
 
@@ -184,16 +195,17 @@ class SharedBatch:
     def embed(self) -> dict[str, np.ndarray]:
         """Every waiting file's texts, embedded in one call and put in the files' caches."""
         caches = list({id(f.cache): f.cache for f in self.files}.values())
-        fresh, seconds = embed_texts(self.embedder, self.texts, caches)
+        embedded = embed_texts(self.embedder, self.texts, caches)
         counted: set[str] = set()
         for file in self.files:
             own = file.pending.texts.keys() - counted
             counted |= own
             file.stats.cache_hits += sum(len(file.pending.wanted[h]) for h in file.pending.texts.keys() - own)
             file.stats.texts_embedded += len(own)
+            file.stats.tokens_embedded += sum(embedded.tokens[h] for h in own)
             file.stats.embed_calls += bool(own)
-            file.stats.embed_seconds += seconds * len(own) / len(self.texts) if self.texts else 0.0
-        return fresh
+            file.stats.embed_seconds += embedded.seconds * len(own) / len(self.texts) if self.texts else 0.0
+        return embedded.vectors
 
     def take(self) -> list[SmallFile]:
         """The waiting files, leaving the batch empty."""
