@@ -97,6 +97,7 @@ def test_ingest_status_and_runs_through_the_webserver(
     ("args", "message"),
     [
         (["ingest", "../outside.csv"], "'../outside.csv' does not name an object of the landing area"),
+        (["ingest", "./a.csv"], "'./a.csv' does not name an object of the landing area"),
         (["ingest", "s3://elsewhere/a.csv"], "'s3://elsewhere/a.csv' is not in the landing area"),
         (["ingest", "a.csv", "--namespace", "no spaces"], "namespace 'no spaces' is not allowed"),
         (["ingest", "a.csv"], "the Dagster webserver at http://127.0.0.1:9 cannot be reached (VECTORDB_DAGSTER_URL)"),

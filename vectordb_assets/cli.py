@@ -292,7 +292,7 @@ def _partition_of(item: str, settings: Settings) -> str:
         if not uri.startswith(f"{base}/"):
             raise click.ClickException(f"{item!r} is not in the landing area {settings.source}")
         key = uri[len(base) + 1 :]
-    if not key or key.startswith("/") or ".." in key.split("/"):
+    if any(part in ("", ".", "..") for part in key.split("/")):
         raise click.ClickException(f"{item!r} does not name an object of the landing area")
     return partition_key_for(key, settings.partition_depth)
 
@@ -391,28 +391,21 @@ def runs(limit: int, as_json: bool) -> None:
 def _embedder_for(model: str | None, settings: Settings) -> Any:
     """The embedder of `model` (`local`, `local:<backend>`, `openai:<model>[@<dimensions>]`; none:
     the configured one), for counting tokens and naming the model; it is never asked to embed."""
+    from resources.embedders import LOCAL_BACKENDS
+    from resources.openai_embedder import MODELS
     from vectordb_assets.resources_from_settings import embedder
 
     if model is None:
         return embedder(settings)
     kind, _, name = model.partition(":")
-    if kind == "local" and name in ("", "torch", "onnx", "onnx-int8"):
+    if kind == "local" and (not name or name in LOCAL_BACKENDS):
         return embedder(settings.with_changes(embedder="local", local_backend=name or settings.local_backend))
-    if kind == "openai":
-        from resources.openai_embedder import MODELS
-
-        openai_model, _, dimensions = name.partition("@")
-        if openai_model in MODELS and (not dimensions or dimensions.isdigit()):
-            return embedder(settings.with_changes(
-                embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None))
-    choices = ", ".join(["local", "local:torch", "local:onnx", "local:onnx-int8", *(f"openai:{m}" for m in _openai_models())])
+    openai_model, _, dimensions = name.partition("@")
+    if kind == "openai" and openai_model in MODELS and (not dimensions or dimensions.isdigit()):
+        return embedder(settings.with_changes(
+            embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None))
+    choices = ", ".join(["local", *(f"local:{b}" for b in LOCAL_BACKENDS), *(f"openai:{m}" for m in MODELS)])
     raise click.BadParameter(f"--model {model!r} is not a model this platform runs; choose from {choices}", param_hint="--model")
-
-
-def _openai_models() -> list[str]:
-    from resources.openai_embedder import MODELS
-
-    return list(MODELS)
 
 
 @main.command()

@@ -15,8 +15,9 @@ from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from resources.embedders import LocalBackend
 from resources.vector_store import CollectionNameError, validate_collection_name
-from vectordb_assets.indexing.namespaces import check_namespace
+from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
 
 # Documented in the README's configuration table, read by boto3's own credential chain.
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
     embedding_cache: Literal["database", "files"] = Field("database", validation_alias=env("VECTORDB_EMBEDDING_CACHE"), description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).")
     normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
     local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")
-    local_backend: Literal["torch", "onnx", "onnx-int8"] = Field("torch", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: torch, onnx (the same vectors) or onnx-int8 (8-bit weights, another model id).")
+    local_backend: LocalBackend = Field("torch", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: torch, onnx (the same vectors) or onnx-int8 (8-bit weights, another model id).")
     link_expiry_seconds: int = Field(3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links.")
     metabase_url: str | None = Field(None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL.")
     metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")
@@ -179,13 +180,7 @@ class Settings(BaseSettings):
     @field_validator("namespace_routes")
     @classmethod
     def _routes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pair in value:
-            prefix, sep, namespace = pair.rpartition("=")
-            if not sep:
-                raise ValueError(f"{pair!r} is not prefix=namespace")
-            if not prefix:
-                raise ValueError(f"{pair!r} has an empty prefix: VECTORDB_NAMESPACE names the namespace of every file")
-            check_namespace(namespace)
+        parse_routes(value)  # refuses a pair that is not a route
         return value
 
     @field_validator("check_cron")
@@ -243,7 +238,7 @@ class Settings(BaseSettings):
     @property
     def routes(self) -> dict[str, str]:
         """Key prefix → namespace, from VECTORDB_NAMESPACE_ROUTES."""
-        return dict(pair.rpartition("=")[::2] for pair in self.namespace_routes)
+        return parse_routes(self.namespace_routes)
 
     @property
     def s3vectors_indexes(self) -> dict[str, str]:

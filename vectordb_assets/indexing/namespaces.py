@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 import dagster as dg
 from pydantic import Field, field_validator
@@ -21,6 +22,25 @@ def check_namespace(name: str) -> str:
     if not NAMESPACE.match(name):
         raise ValueError(f"namespace {name!r} is not allowed: use 1-64 letters, digits, _ and -, starting with a letter or digit")
     return name
+
+
+def check_route(prefix: str, namespace: str) -> None:
+    """Refuse a route with an empty prefix, or to a namespace of another form."""
+    if not prefix:
+        raise ValueError(f"a route to namespace {namespace!r} has an empty prefix: VECTORDB_NAMESPACE names the namespace of every file")
+    check_namespace(namespace)
+
+
+def parse_routes(pairs: Iterable[str]) -> dict[str, str]:
+    """`prefix=namespace` pairs as routes, each checked."""
+    routes = {}
+    for pair in pairs:
+        prefix, sep, namespace = pair.rpartition("=")
+        if not sep:
+            raise ValueError(f"{pair!r} is not prefix=namespace")
+        check_route(prefix, namespace)
+        routes[prefix] = namespace
+    return routes
 
 
 class NamespaceRoutes(dg.ConfigurableResource):
@@ -40,9 +60,7 @@ class NamespaceRoutes(dg.ConfigurableResource):
     @classmethod
     def _routes(cls, value: dict[str, str]) -> dict[str, str]:
         for prefix, namespace in value.items():
-            if not prefix:
-                raise ValueError(f"a route to namespace {namespace!r} has an empty prefix: use VECTORDB_NAMESPACE for every file")
-            check_namespace(namespace)
+            check_route(prefix, namespace)
         return value
 
     def for_key(self, key: str) -> str:

@@ -116,10 +116,11 @@ class Enrichment(dg.ConfigurableResource):
                             report.missing_examples.append(doc_id)
                         merged.append(metadata)
                         continue
-                    own = {name: value for name, value in json.loads(metadata).items() if value not in (None, "")}
+                    values = json.loads(metadata)
+                    own = {name: value for name, value in values.items() if value not in (None, "")}
                     report.fields_kept_from_file += sum(1 for name in extra if name in own)
                     report.rows_enriched += 1
-                    merged.append(json.dumps({**json.loads(metadata), **extra, **own}, ensure_ascii=False, sort_keys=True))
+                    merged.append(json.dumps({**values, **extra, **own}, ensure_ascii=False, sort_keys=True))
                 index = batch.schema.get_field_index("metadata")
                 writer.write_batch(batch.set_column(index, batch.schema.field(index), pa.array(merged, pa.string())))
         staging.replace(path)
