@@ -306,10 +306,7 @@ def _partition_of(item: str, settings: Settings) -> str:
 def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | None, wait: bool, as_json: bool) -> None:
     """Run the pipeline for OBJECTS (keys in the landing area, or their URIs) through the Dagster
     webserver at VECTORDB_DAGSTER_URL: one run per partition; prints the run ids."""
-    import time
-
     from vectordb_assets.indexing.namespaces import check_namespace
-    from vectordb_assets.runs_api import ingest_run_config
 
     settings = _settings()
     if namespace:
@@ -319,11 +316,9 @@ def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | No
             raise click.BadParameter(str(error), param_hint="--namespace") from None
     partitions = list(dict.fromkeys(_partition_of(item, settings) for item in objects))
     api = _runs_api(settings)
-    config = ingest_run_config(namespace, batch_rows)
-    tags = {"vectordb/namespace": namespace} if namespace else {}
     with _answered():
         api.add_partitions(partitions)
-        runs = {partition: api.submit(partition, config, tags) for partition in partitions}
+        runs = {partition: api.submit(partition, namespace, batch_rows) for partition in partitions}
         if not as_json:
             for partition, run_id in runs.items():
                 click.echo(f"{run_id}  {partition}")
@@ -331,17 +326,13 @@ def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | No
             if as_json:
                 _emit([{"run_id": run_id, "partition": p} for p, run_id in runs.items()], True)
             return
-        finished = ("SUCCESS", "FAILURE", "CANCELED")
-        states = {run_id: api.status(run_id) for run_id in runs.values()}
-        while any(state["status"] not in finished for state in states.values()):
-            time.sleep(2)
-            states = {run_id: api.status(run_id) if state["status"] not in finished else state for run_id, state in states.items()}
+        states = api.wait(list(runs.values()))
     if as_json:
-        _emit(list(states.values()), True)
+        _emit(states, True)
     else:
-        for run_id, state in states.items():
-            click.echo(f"{run_id}  {state['status']}" + "".join(f"\n  {error}" for error in state["errors"]))
-    if any(state["status"] != "SUCCESS" for state in states.values()):
+        for state in states:
+            click.echo(f"{state['run_id']}  {state['status']}" + "".join(f"\n  {error}" for error in state["errors"]))
+    if any(state["status"] != "SUCCESS" for state in states):
         raise SystemExit(1)
 
 

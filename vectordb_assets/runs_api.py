@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,11 +21,14 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
 
+from vectordb_assets.assets.per_file import FAILED_STATUS, STATUS
 from vectordb_assets.landing.partitions import source_files
 
 JOB = "ingest_files"
 REPOSITORY = "__repository__"
 STAGES = ("validated_parquet", "embeddings", "vector_index")
+PARTITION_TAG, NAMESPACE_TAG = "dagster/partition", "vectordb/namespace"
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 FAILURE_CLASS = "dagster._core.definitions.events.Failure"
 PROGRESS = ("records_total", "records_processed", "records_failed", "chunks_completed", "chunks_total")
 
@@ -120,12 +124,18 @@ class RunsApi:
             if answer["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
                 raise RunsApiError(f"partition {key!r} could not be added: {answer.get('message', answer['__typename'])}")
 
-    def submit(self, partition: str, run_config: dict[str, Any], tags: dict[str, str] | None = None) -> str:
-        """Submit a run of the ingest job for one partition; its run id."""
+    def submit(self, partition: str, namespace: str | None = None, batch_rows: int | None = None) -> str:
+        """Submit a run of the ingest job for one partition (its files in `namespace`, embedded
+        `batch_rows` at a time, when given); its run id."""
+        ops: dict[str, Any] = {}
+        if namespace:
+            ops["vector_index"] = {"config": {"namespace": namespace}}
+        if batch_rows:
+            ops["embeddings"] = {"config": {"batch_rows": batch_rows}}
         try:
             return self._client.submit_job_execution(
-                JOB, repository_location_name=self.location, repository_name=REPOSITORY, run_config=run_config,
-                tags={"dagster/partition": partition, **(tags or {})},
+                JOB, repository_location_name=self.location, repository_name=REPOSITORY, run_config={"ops": ops} if ops else {},
+                tags={PARTITION_TAG: partition, **({NAMESPACE_TAG: namespace} if namespace else {})},
             )
         except DagsterGraphQLClientError as error:
             raise RunsApiError(f"{self.url}: the run for {partition!r} was not submitted: {error}") from None
@@ -145,7 +155,7 @@ class RunsApi:
                 kind = event["__typename"]
                 if kind == "MaterializationEvent" and event["assetKey"]["path"][-1] in STAGES and event["partition"]:
                     metadata = {e["label"]: _value(e) for e in event["metadataEntries"]}
-                    stage = {"status": metadata.get("status", "ok"), **{n: metadata[n] for n in PROGRESS if n in metadata}}
+                    stage = {"status": metadata.get(STATUS, "ok"), **{n: metadata[n] for n in PROGRESS if n in metadata}}
                     if metadata.get("error"):
                         stage["error"] = metadata["error"]
                     files.setdefault(event["partition"], {})[event["assetKey"]["path"][-1]] = stage
@@ -159,20 +169,28 @@ class RunsApi:
                 break
             after = events["cursor"]
         tags = {t["key"]: t["value"] for t in answer["tags"]}
-        partition = tags.get("dagster/partition")
+        partition = tags.get(PARTITION_TAG)
         for step, message in failed_steps.items():  # a one-file run whose file failed: the step failed
             if partition and step in STAGES and step not in files.get(partition, {}):
-                files.setdefault(partition, {})[step] = {"status": "failed", "error": message}
+                files.setdefault(partition, {})[step] = {"status": FAILED_STATUS, "error": message}
         return {
             "run_id": answer["runId"],
             "status": answer["status"],
             "started": answer["startTime"],
             "ended": answer["endTime"],
             "partition": partition,
-            "namespace": tags.get("vectordb/namespace"),
+            "namespace": tags.get(NAMESPACE_TAG),
             "errors": errors,
             "files": files,
         }
+
+    def wait(self, run_ids: list[str], every_seconds: float = 2.0) -> list[dict[str, Any]]:
+        """The runs' states once every one has finished."""
+        states = {run_id: self.status(run_id) for run_id in run_ids}
+        while any(state["status"] not in FINISHED for state in states.values()):
+            time.sleep(every_seconds)
+            states = {run_id: state if state["status"] in FINISHED else self.status(run_id) for run_id, state in states.items()}
+        return list(states.values())
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The ingest job's latest runs, newest first."""
@@ -181,17 +199,9 @@ class RunsApi:
             raise RunsApiError(answer.get("message") or answer["__typename"])
         return [
             {"run_id": r["runId"], "status": r["status"], "started": r["startTime"], "ended": r["endTime"],
-             "partition": {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition")}
+             "partition": {t["key"]: t["value"] for t in r["tags"]}.get(PARTITION_TAG)}
             for r in answer["results"]
         ]
 
 
-def ingest_run_config(namespace: str | None, batch_rows: int | None) -> dict[str, Any]:
-    """The run config of `vectordb ingest`'s choices."""
-    ops: dict[str, Any] = {}
-    if namespace:
-        ops["vector_index"] = {"config": {"namespace": namespace}}
-    if batch_rows:
-        ops["embeddings"] = {"config": {"batch_rows": batch_rows}}
-    return {"ops": ops} if ops else {}
 
