@@ -127,6 +127,23 @@ class PgVectorStore(VectorStore):
                 ).format(self._table(), sql.Literal(dimension))
             )
 
+    def drop_collection(self, namespaces: Sequence[str]) -> None:
+        with self.state_db.connect() as conn:
+            conn.execute(sql.SQL("drop table if exists {}").format(self._table()))
+        _dimensions.pop((self.state_db.uri(), self.collection_name), None)
+
+    def point_readers(self, conn: Any, alias: str) -> None:
+        """The view `alias` over this table, replaced unless it already reads it (readers see the
+        old view or the new one, never none: the change commits with `conn`'s transaction)."""
+        reads_table = conn.execute(
+            "select exists (select 1 from pg_depend d join pg_rewrite r on r.oid = d.objid"
+            " where r.ev_class = to_regclass(%s) and d.refobjid = to_regclass(%s))",
+            (alias, self.collection_name),
+        ).fetchone()[0]
+        if not reads_table:
+            conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(alias)))
+            conn.execute(sql.SQL("create view {} as select * from {}").format(sql.Identifier(alias), self._table()))
+
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0

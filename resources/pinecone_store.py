@@ -106,6 +106,15 @@ class PineconeStore(VectorStore):
             )
         check_dimension(self.index_name, self.collection_dimension(), dimension)
 
+    def drop_collection(self, namespaces: Sequence[str]) -> None:
+        """Delete the index; an index given by its host (made elsewhere) is emptied instead."""
+        if self.host:
+            for namespace in namespaces:
+                self._call(self.index().delete, delete_all=True, namespace=namespace)
+        elif self._index_exists():
+            self.client().delete_index(self.index_name)
+        self._index, self._dimension = None, None
+
     def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
         metadata = {**stored_metadata(metadata_json, content_hash, source_key), TEXT_FIELD: text or ""}
         metadata = {k: v for k, v in metadata.items() if v is not None}

@@ -76,7 +76,7 @@ class S3VectorsStore(VectorStore):
 
     _client: Any = PrivateAttr(default=None)
     _sleep: Any = PrivateAttr(default=time.sleep)
-    _existing: set[str] = PrivateAttr(default_factory=set)  # indexes seen to exist (an index is never removed here)
+    _existing: set[str] = PrivateAttr(default_factory=set)  # indexes seen to exist (removed only when their generation is dropped)
     _dimension: int | None = PrivateAttr(default=None)
 
     def client(self) -> Any:
@@ -111,7 +111,8 @@ class S3VectorsStore(VectorStore):
         self._call(operation, vectorBucketName=self.vector_bucket, indexName=index, **kwargs)
 
     def with_collection(self, name: str) -> "S3VectorsStore":
-        other = self.model_copy(update={"collection": name})
+        """The same bucket, indexes named after `name` (the named indexes are this collection's)."""
+        other = self.model_copy(update={"collection": name, "indexes": {}})
         other._existing, other._dimension = set(), None  # those of this store's collection
         return other
 
@@ -152,23 +153,17 @@ class S3VectorsStore(VectorStore):
         self._existing.add(name)
         return index["dimension"]
 
-    def for_dimension(self, dimension: int) -> "S3VectorsStore":
-        """This store, whose named indexes must fit `dimension` (they cannot move to a sibling collection)."""
-        if not self.indexes:
-            return super().for_dimension(dimension)  # type: ignore[return-value]
-        for name in self.indexes.values():
-            self._named_index(name, dimension)
-        return self
-
     def collection_dimension(self) -> int | None:
         """The dimension of the collection's indexes, asked once for the resource's life."""
         if self._dimension is None and self.indexes:
             self._dimension = self._named_index(next(iter(self.indexes.values())), None)
         if self._dimension is None:
-            names = self._indexes()
-            if not names:
+            # The default namespace's index is made first (another collection's indexes may share the prefix).
+            try:
+                index = self._call("get_index", vectorBucketName=self.vector_bucket, indexName=self.index_name("default"))
+            except self.client().exceptions.NotFoundException:
                 return None
-            self._dimension = self._call("get_index", vectorBucketName=self.vector_bucket, indexName=names[0])["index"]["dimension"]
+            self._dimension = index["index"]["dimension"]
         return self._dimension
 
     def ensure_collection(self, dimension: int) -> None:
@@ -176,9 +171,25 @@ class S3VectorsStore(VectorStore):
             self._call("create_vector_bucket", vectorBucketName=self.vector_bucket)
         except self.client().exceptions.ConflictException:
             pass
+        for name in self.indexes.values():  # named indexes must exist and fit the model
+            self._named_index(name, dimension)
         check_dimension(self.collection_name, self.collection_dimension(), dimension)
         # The default namespace's index records the collection's dimension from the start.
         self._ensure_index("default", dimension)
+
+    def drop_collection(self, namespaces: Sequence[str]) -> None:
+        """Delete the collection's indexes; a named index (made elsewhere) is emptied instead."""
+        for namespace in sorted({*namespaces, "default"}):
+            name = self.index_name(namespace)
+            if namespace in self.indexes:
+                self.delete(namespace, list(self.list_ids(namespace)))
+                continue
+            try:
+                self._call("delete_index", vectorBucketName=self.vector_bucket, indexName=name)
+            except self.client().exceptions.NotFoundException:
+                pass
+            self._existing.discard(name)
+        self._dimension = None
 
     def _ensure_index(self, namespace: str, dimension: int) -> str:
         name = self.index_name(namespace)

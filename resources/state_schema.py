@@ -1,5 +1,5 @@
 """Tables of the state database: the embedding cache, the vector ledger, the indexed versions, the
-syncs under way, and the landing sensor's catalog and messages."""
+syncs under way, the model generations, and the landing sensor's catalog and messages."""
 
 from __future__ import annotations
 
@@ -46,6 +46,20 @@ DDL = (
     " source_key text not null,"
     " started_at timestamptz not null default now(),"
     " primary key (collection, namespace, source_key))",
+    # Each model's generation of a collection: its own store collection, and which one readers use.
+    "create table if not exists vectordb_generations ("
+    " collection text not null,"
+    " generation text not null,"
+    " model text not null,"
+    " dimension integer not null,"
+    " embedder jsonb not null,"
+    " store_collection text not null,"
+    " state text not null check (state in ('building', 'live', 'retired', 'dropped')),"
+    " created_at timestamptz not null default now(),"
+    " promoted_at timestamptz,"
+    " retired_at timestamptz,"
+    " primary key (collection, generation))",
+    "create unique index if not exists vectordb_generations_live on vectordb_generations (collection) where state = 'live'",
     # The version of each landed object the landing sensor has requested, and the tick that did.
     "create table if not exists vectordb_landing_catalog ("
     " source text not null,"
@@ -81,6 +95,8 @@ OBJECTS = (
     "vectordb_indexed_sources",
     "vectordb_indexed_sources_by_source",
     "vectordb_sync_attempts",
+    "vectordb_generations",
+    "vectordb_generations_live",
     "vectordb_landing_catalog",
     "vectordb_landing_catalog_by_tick",
     "vectordb_landing_catalog_gone",

@@ -70,17 +70,18 @@ class VectorStore(dg.ConfigurableResource, ABC):
     def with_collection(self, name: str) -> "VectorStore":
         """The same store, writing to another collection."""
 
-    def for_dimension(self, dimension: int) -> "VectorStore":
-        """This store, or when its collection holds vectors of another dimension (after a model
-        change), the sibling collection `<name>_<dimension>d`, which searches find the same way."""
-        existing = self.collection_dimension()
-        if existing is None or existing == dimension:
-            return self
-        return self.with_collection(validate_collection_name(f"{self.collection_name}_{dimension}d"))
-
     @abstractmethod
     def ensure_collection(self, dimension: int) -> None:
         """Create the collection if missing; raise `DimensionMismatchError` if it has another dimension."""
+
+    @abstractmethod
+    def drop_collection(self, namespaces: Sequence[str]) -> None:
+        """Remove the collection and its vectors (`namespaces`: those the ledger knows it to hold);
+        what the settings named and this platform did not create is emptied, not removed."""
+
+    def point_readers(self, conn: Any, alias: str) -> None:
+        """Make `alias` read this collection, in the state database transaction `conn` (pgvector's
+        view); stores without aliases have nothing to do: their readers look the live name up."""
 
     def after_writes(self) -> None:
         """Called once a run's writes are done (pgvector builds its index here, after the first load)."""

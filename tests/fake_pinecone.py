@@ -1,5 +1,6 @@
 """A local HTTP server speaking Pinecone's API (the data plane, and the control plane's index
-create/describe/list), enforcing its limits, with 429s and a delay on writes on demand."""
+create/describe/list/delete), enforcing its limits, with 429s and a delay on writes on demand.
+An index created through it gets a data plane (a server) of its own."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class FakePinecone:
     url: str = ""
     delay_seconds: float = 0.0  # each data-plane write waits this long before its answer
     in_flight: InFlight = field(default_factory=InFlight)
+    planes: dict[str, "FakePinecone"] = field(default_factory=dict)  # created indexes' own data planes
 
     def start(self) -> None:
         server = self
@@ -52,7 +54,19 @@ class FakePinecone:
                 self.send_json(status, {"code": status, "message": message})
 
             def index_model(self, name: str) -> dict:
-                return {**server.indexes[name], "host": server.url}
+                plane = server.planes.get(name)
+                return {**server.indexes[name], "host": plane.url if plane else server.url}
+
+            def do_DELETE(self) -> None:
+                name = urlparse(self.path).path.removeprefix("/indexes/")
+                server.requests.append({"path": self.path, "method": "DELETE"})
+                if name not in server.indexes:
+                    return self.send_json(404, {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404})
+                del server.indexes[name]
+                server.planes.pop(name).stop()
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
@@ -100,7 +114,8 @@ class FakePinecone:
                         "name": name, "status": {"ready": True, "state": "Ready"}, "schema": body["schema"],
                         "deployment": body["deployment"], "deletion_protection": body.get("deletion_protection", "disabled"),
                     }
-                    server.dimension = vectors["dimension"]
+                    plane = server.planes[name] = FakePinecone(dimension=vectors["dimension"])
+                    plane.start()
                     return self.send_json(201, self.index_model(name))
                 namespace = body.get("namespace", "")
                 store = server.namespaces.setdefault(namespace, {})
@@ -118,6 +133,8 @@ class FakePinecone:
                 if self.path == "/vectors/delete":
                     if len(body.get("ids", [])) > MAX_DELETE:
                         return self._error(400, "too many ids")
+                    if body.get("deleteAll"):
+                        store.clear()
                     for vid in body.get("ids", []):
                         store.pop(vid, None)
                     return self.send_json(200, {})
@@ -142,4 +159,6 @@ class FakePinecone:
         self.url = self.server.url
 
     def stop(self) -> None:
+        for plane in self.planes.values():
+            plane.stop()
         self.server.stop()

@@ -50,6 +50,8 @@ def _explain(error: Exception) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from psycopg import OperationalError
 
+    from vectordb_assets.indexing.generations import GenerationError
+
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role"
     if isinstance(error, ClientError):
@@ -59,6 +61,8 @@ def _explain(error: Exception) -> str | None:
         return f"S3: {error}"
     if isinstance(error, OperationalError):
         return f"the database cannot be reached: {str(error).strip().splitlines()[0]}"
+    if isinstance(error, GenerationError):
+        return str(error)
     return None
 
 
@@ -133,15 +137,17 @@ def dev(host: str, port: int) -> None:
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
 @click.option("--namespace", default=None, help="Namespace to search; default: VECTORDB_NAMESPACE (default).")
 @click.option("--filter", "filters", multiple=True, help="Only rows whose metadata field equals a value: key=value.")
+@click.option("--generation", default=None, help="Search this model generation (see `vectordb generations`), not the live one.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...], as_json: bool) -> None:
-    """Embed TEXT with the configured model and print the nearest indexed rows."""
+def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...], generation: str | None, as_json: bool) -> None:
+    """Embed TEXT with the live generation's model and print the nearest indexed rows."""
     settings = _settings()
     namespace = namespace or settings.namespace
     conditions = _pairs(filters, "--filter")
     with _resources(settings, only_search=True) as resources:
-        vector = resources.embedder.embed([text])[0]
-        store = resources.vector_store.for_dimension(resources.embedder.dimension)
+        reading = resources.generations.readers(resources.state_db, resources.vector_store, resources.embedder, generation)
+        store, model = (reading.store, reading.embedder) if reading else (resources.vector_store, resources.embedder)
+        vector = model.embed([text])[0]
         hits = store.query(namespace, vector, top_k, conditions)
     if as_json:
         click.echo(json.dumps([hit.__dict__ for hit in hits], ensure_ascii=False, indent=2))
@@ -429,6 +435,99 @@ def estimate(model: str | None, as_json: bool) -> None:
         ("requests", f"{figures.requests:,}"), ("list price", f"US$ {figures.cost_usd:,.4f}"), ("time", at_limits),
     ]:
         click.echo(f"{label:<13} {value}")
+
+
+def _registry(resources: Any) -> Any:
+    from vectordb_assets.indexing.generations import GenerationRegistry
+
+    return GenerationRegistry(resources.state_db, resources.vector_store.collection_name)
+
+
+@main.command()
+@click.option("--drop", "to_drop", default=None, metavar="GENERATION", help="Drop this generation now (not the live one).")
+@_json_option
+def generations(to_drop: str | None, as_json: bool) -> None:
+    """The collection's model generations: state, model, store collection, files and vectors, and
+    when a retired one is dropped."""
+    from vectordb_assets.indexing.generations import BUILDING, LIVE, RETIRED, generation_id
+    from vectordb_assets.indexing.switch import drop
+
+    settings = _settings()
+    with _resources(settings, only_search=True) as resources:
+        registry, policy = _registry(resources), resources.generations
+        if to_drop:
+            chosen = registry.get(to_drop)
+            if chosen.state == LIVE:
+                raise click.ClickException(f"generation {to_drop} is live: promote another before dropping it")
+            drop(registry, chosen, policy.store_of(resources.vector_store, chosen))
+        configured = generation_id(resources.embedder.model_id, resources.embedder.dimension)
+        live = registry.live()
+        rows = []
+        for generation in registry.all():
+            row = {**generation.to_dict(), "configured": generation.generation == configured}
+            if generation.state in (BUILDING, LIVE, RETIRED):
+                row.update(registry.counts(generation))
+            if generation.state == BUILDING and live:
+                row["files_lacking"] = registry.lacking(generation, live).count
+            if generation.state == RETIRED:
+                row["dropped_after"] = (generation.retired_at + policy.retention).isoformat(timespec="seconds")
+            rows.append(row)
+    if as_json or not rows:
+        _emit(rows, True) if as_json else click.echo(f"collection {registry.collection!r} has no generations yet: nothing was indexed")
+        return
+    click.echo(f"{'generation':<10}  {'state':<8}  {'model':<48}  {'dim':>5}  {'files':>7}  {'vectors':>9}  store collection")
+    for row in rows:
+        mark = " (configured)" if row["configured"] else ""
+        extra = f"; lacks {row['files_lacking']} files" if "files_lacking" in row else ""
+        extra += f"; dropped after {row['dropped_after']}" if "dropped_after" in row else ""
+        click.echo(
+            f"{row['generation']:<10}  {row['state']:<8}  {row['model']:<48}  {row['dimension']:>5}  {row.get('files', '-'):>7}  "
+            f"{row.get('vectors', '-'):>9}  {row['store_collection']}{mark}{extra}"
+        )
+
+
+@main.command()
+@click.option("--generation", default=None, help="The generation to make live (an older one: a rollback); default: the configured model's.")
+@click.option("--force", is_flag=True, help="Promote a building generation although it lacks files or differs from its ledger.")
+@_json_option
+def promote(generation: str | None, force: bool, as_json: bool) -> None:
+    """Point readers at a model generation, in one transaction: the configured one once it holds
+    every file the live one holds (VECTORDB_AUTO_PROMOTE=false), or an older one (a rollback)."""
+    from vectordb_assets.indexing.generations import BUILDING, GenerationError, generation_id
+    from vectordb_assets.indexing.switch import drop_expired, promote as promote_generation, readiness
+
+    settings = _settings()
+    with _resources(settings, only_search=True) as resources:
+        registry, policy = _registry(resources), resources.generations
+        try:
+            chosen = registry.get(generation or generation_id(resources.embedder.model_id, resources.embedder.dimension))
+        except GenerationError as error:
+            hint = "" if generation else " (run an ingest with the configured model first)"
+            raise click.ClickException(f"{error}{hint}") from None
+        store = policy.store_of(resources.vector_store, chosen)
+        check = readiness(registry, chosen, store)
+        if chosen.state == BUILDING and not check.ready and not force:
+            raise click.ClickException(f"generation {chosen.generation} is not ready: {check.explain()}; --force promotes it anyway")
+        previous = promote_generation(registry, chosen, store)
+        dropped = drop_expired(registry, policy.retention, lambda g: policy.store_of(resources.vector_store, g))
+    outcome = {
+        "live": chosen.generation, "model": chosen.model, "store_collection": chosen.store_collection,
+        "previous": previous.generation if previous else None, "files_lacking": check.lacking.count,
+        "lacking": check.lacking.examples, "dropped": [g.generation for g in dropped],
+    }
+    if as_json:
+        _emit(outcome, True)
+        return
+    if previous is None:
+        click.echo(f"generation {chosen.generation} ({chosen.model}) was already live")
+    else:
+        click.echo(f"generation {chosen.generation} ({chosen.model}) is live; {previous.generation} ({previous.model}) is retired")
+    if check.lacking.count:
+        click.echo(f"it lacks {check.lacking.count} file(s) the previous generation holds; run them again to write them:")
+        for name, why in check.lacking.examples.items():
+            click.echo(f"  {name}: {why}")
+    for gone in dropped:
+        click.echo(f"generation {gone.generation} ({gone.model}) was past its retention and is dropped")
 
 
 def _s3_client(settings: Settings) -> Any:

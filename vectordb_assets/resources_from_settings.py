@@ -114,13 +114,21 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
 
 
 def search_resources(settings: Settings) -> dict[str, Any]:
-    """What embedding and searching need: the state database, the embedder, the vector store."""
+    """What embedding and searching need: the state database, the embedder, the vector store, and
+    the model generations' policy (which generation readers use)."""
+    from vectordb_assets.indexing.generation_policy import GenerationPolicy
+
     state_db = StateDatabase(
         # Read from the environment by Dagster, so the URL (and any password) is never stored.
         database_url=dg.EnvVar("DATABASE_URL") if settings.database_url else None,
         pgserver_dir=str(settings.pgserver_dir),
     )
-    return {"state_db": state_db, "embedder": embedder(settings), "vector_store": vector_store(settings, state_db)}
+    return {
+        "state_db": state_db,
+        "embedder": embedder(settings),
+        "vector_store": vector_store(settings, state_db),
+        "generations": dg.ResourceDefinition.hardcoded_resource(GenerationPolicy(settings), "model generations: switching and keeping them"),
+    }
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:

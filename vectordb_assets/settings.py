@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     openai_tokens_per_minute: int = Field(1_000_000, ge=1, validation_alias=env("VECTORDB_OPENAI_TPM"), description="Token budget per minute, per process.")
     openai_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_OPENAI_CONCURRENCY"), description="OpenAI requests in flight at once, per run.")
     write_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_WRITE_CONCURRENCY"), description="Pinecone and S3 Vectors write requests in flight at once, per run.")
+    auto_promote: bool = Field(True, validation_alias=env("VECTORDB_AUTO_PROMOTE"), description="After a model change, make the new generation live as soon as it holds every file (false: `vectordb promote`).")
+    generation_retention_hours: float = Field(168, ge=0, validation_alias=env("VECTORDB_GENERATION_RETENTION_HOURS"), description="Hours a retired generation is kept for a rollback before it is dropped.")
     embedding_cache: Literal["database", "files"] = Field("database", validation_alias=env("VECTORDB_EMBEDDING_CACHE"), description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).")
     normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
     local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")

@@ -14,6 +14,7 @@ from resources.pgvector_store import PgVectorStore
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG, RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
+from vectordb_assets.indexing.generations import GenerationRegistry
 from vectordb_assets.settings import Settings
 
 ARTICLES = "id,title,text\n1,Passwords,Reset a password from the sign-in page\n2,Billing,Invoices are PDF files\n3,Teams,Invite colleagues by email\n"
@@ -130,20 +131,25 @@ def test_a_model_change_marks_the_code_version_and_a_backfill_re_embeds(make_pip
     monkeypatch.setenv("VECTORDB_NORMALIZE_EMBEDDINGS", "false")
     switched = Settings.from_env()
     again = p.run("a.csv", settings=switched)
-    assert counts(again) == (3, 0, 3, 0, 0)
+    assert counts(again) == (3, 3, 0, 0, 0)  # the new model's generation, beside the first
     assert first["embeddings"]["model"] != again["embeddings"]["model"]
+    assert (first["vector_index"]["collection"], again["vector_index"]["collection"]) == (
+        "documents", f"documents_{again['vector_index']['generation']}")
+    # It held every file, so readers moved to it at the end of the run.
+    assert GenerationRegistry(p.state_db, "documents").live().generation == again["vector_index"]["generation"]
     record = p.instance.fetch_materializations(dg.AssetKey("vector_index"), limit=1).records[0]
     assert record.asset_materialization.tags["dagster/code_version"].endswith("+unnormalized@384")
 
 
-def test_a_model_of_another_dimension_writes_to_a_new_collection(make_pipeline) -> None:
+def test_a_collection_of_another_dimension_made_before_generations_is_left_alone(make_pipeline) -> None:
     p = make_pipeline()
     # The configured collection already holds 8-d vectors from an earlier model.
     PgVectorStore(state_db=p.state_db, collection="documents").ensure_collection(8)
     p.land("a.csv", ARTICLES)
     metadata = p.run("a.csv")
-    assert metadata["vector_index"]["collection"] == "documents_384d"
-    assert PgVectorStore(state_db=p.state_db, collection="documents_384d").count("default") == 3
+    generation = GenerationRegistry(p.state_db, "documents").live()
+    assert metadata["vector_index"]["collection"] == generation.store_collection == f"documents_{generation.generation}"
+    assert PgVectorStore(state_db=p.state_db, collection=generation.store_collection).count("default") == 3
     assert PgVectorStore(state_db=p.state_db, collection="documents").count("default") == 0
 
 

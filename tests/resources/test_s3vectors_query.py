@@ -92,7 +92,7 @@ def test_a_named_index_that_does_not_fit_the_model_is_refused_clearly(
         existing_index(server, bucket, "legacy", dimension, distance)
     store = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"})
     with pytest.raises(error, match=message):
-        store.for_dimension(3).ensure_collection(3)
+        store.ensure_collection(3)
 
 
 def test_vectordb_search_against_s3_vectors_end_to_end(

@@ -1,5 +1,7 @@
 """The repair job: rewrite what the store lost, delete what it should not hold."""
 
+from functools import partial
+
 import dagster as dg
 from pydantic import Field
 
@@ -7,7 +9,8 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.assets.vector_index import load_embedded
+from vectordb_assets.embedding.other_model import embedded_rows
+from vectordb_assets.indexing.generation_policy import GenerationPolicy
 from vectordb_assets.indexing.reconciliation import find_drift, repair
 from vectordb_assets.indexing.ledger import VectorLedger, ledger_namespaces
 
@@ -26,16 +29,18 @@ def repair_vector_store(
     state_db: StateDatabase,
     output_store: ObjectStore,
     embedder: Embedder,
+    generations: dg.ResourceParam[GenerationPolicy],
 ) -> None:
-    """Finds drift between store and ledger in each namespace and repairs it."""
-    vector_store = vector_store.for_dimension(embedder.dimension)
+    """Finds drift between store and ledger in each namespace of the live generation and repairs it."""
+    live = generations.readers(state_db, vector_store, embedder)
+    vector_store, embedder = (live.store, live.embedder) if live else (vector_store, embedder)
     collection = vector_store.collection_name
     with state_db.connect() as conn:
         namespaces = [config.namespace] if config.namespace else ledger_namespaces(conn, collection)
     for namespace in namespaces:
         ledger = VectorLedger(state_db, collection, namespace)
         drift = find_drift(vector_store, ledger, sample_size=10**9)
-        counts = repair(vector_store, ledger, drift, lambda key: load_embedded(output_store, key)[0])
+        counts = repair(vector_store, ledger, drift, partial(embedded_rows, output_store, state_db, embedder))
         context.log.info(f"{collection}/{namespace}: {counts} (missing {len(drift.missing)}, orphans {len(drift.orphans)})")
         context.log_event(
             dg.AssetObservation(asset_key="vector_index", metadata={"namespace": namespace, **counts, **drift.summary()})

@@ -19,10 +19,14 @@ from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.indexing.reconciliation import sample_sources
-from vectordb_assets.indexing.sync import sync_source
+from vectordb_assets.indexing.generation_policy import GenerationPolicy, InPlay
+from vectordb_assets.indexing.generation_sync import holds_version, sync_file
+from vectordb_assets.indexing.generations import BUILDING
+from vectordb_assets.indexing.switch import drop_expired, promote, readiness
 from vectordb_assets.landing.partitions import output_key, source_files
 from vectordb_assets.validation.validate import read_lineage
-from vectordb_assets.indexing.ledger import VectorLedger, namespaces_holding
+from vectordb_assets.indexing.ledger import VectorLedger
+from vectordb_assets.embedding.other_model import embedded_rows
 from vectordb_assets.indexing.namespaces import NamespaceRoutes
 
 # Metadata entry of a partition whose source was gone; the landing sensor then removes it.
@@ -47,25 +51,25 @@ def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table,
         return pq.read_table(path), read_lineage(path)
 
 
-def load_other_embedded(output_store: ObjectStore, source_key: str) -> pa.Table | None:
-    """Another source's embedded rows, for ids that go back to it; None once it is removed."""
-    try:
-        return load_embedded(output_store, source_key)[0]
-    except ObjectNotFoundError:
-        return None
-
-
-def collection_for_model(context: dg.AssetExecutionContext, vector_store: VectorStore, embedder: Embedder) -> VectorStore:
-    """The collection for the model's dimension, created if missing; says so when it is a new one."""
-    store = vector_store.for_dimension(embedder.dimension)
-    if store.collection_name != vector_store.collection_name:
-        context.log.warning(
-            f"collection {vector_store.collection_name!r} holds {vector_store.collection_dimension()}-d vectors but "
-            f"{embedder.model_id} makes {embedder.dimension}-d vectors: writing to collection "
-            f"{store.collection_name!r}; `vectordb search` with this model reads it"
-        )
-    store.ensure_collection(embedder.dimension)
-    return store
+def switch_generations(context: dg.AssetExecutionContext, play: InPlay, generations: GenerationPolicy) -> None:
+    """After a run: promote the configured generation when it is building and holds everything
+    (and promotion is automatic), then drop the retired generations past the retention."""
+    target, registry = play.target, play.registry
+    if play.live and target.generation.state == BUILDING and generations.auto_promote:
+        ready = readiness(registry, target.generation, target.store)
+        if ready.ready and (previous := promote(registry, target.generation, target.store)) is not None:
+            context.log.info(
+                f"generation {target.generation.generation} ({target.generation.model}) is live: readers moved from "
+                f"{previous.generation} ({previous.model}) (run-wide)"
+            )
+            context.log_event(dg.AssetObservation(asset_key="vector_index", metadata={
+                "generation_promoted": target.generation.generation, "model": target.generation.model,
+                "collection": target.generation.store_collection, "previous_generation": previous.generation,
+            }))
+        elif not ready.ready:
+            context.log.info(f"generation {target.generation.generation} is not live yet: {ready.explain()} (run-wide)")
+    for dropped in drop_expired(registry, generations.retention, lambda g: generations.store_of(play.configured, g)):
+        context.log.info(f"generation {dropped.generation} ({dropped.model}) retired since {dropped.retired_at} was dropped (run-wide)")
 
 
 @dg.asset(
@@ -91,17 +95,26 @@ def vector_index(
     state_db: StateDatabase,
     index_policy: IndexPolicy,
     namespaces: NamespaceRoutes,
+    generations: dg.ResourceParam[GenerationPolicy],
 ) -> dg.MaterializeResult:
     """Upsert new and changed rows, skip unchanged ones, delete rows the file no longer holds;
-    each file in its namespace, leaving any other namespace that held it."""
-    vector_store = collection_for_model(context, vector_store, embedder)
-    collection = vector_store.collection_name
+    each file in its namespace, leaving any other namespace that held it. The configured model's
+    generation is written; while another is live, new and changed files go to it too, and the
+    configured one becomes live once it holds everything (VECTORDB_AUTO_PROMOTE)."""
+    play = generations.in_play(state_db, vector_store, embedder)
+    target = play.target
+    collection = target.generation.store_collection
+    if play.live:
+        context.log.info(
+            f"building generation {target.generation.generation} ({embedder.model_id}) in {collection!r}; readers stay on "
+            f"{play.live.generation.generation} ({play.live.generation.model}) until it is promoted, and new and changed "
+            "files go to both (run-wide)"
+        )
     run = FileRun(context, "vector_index", source_store, output_store, state_db)
-    load_other = partial(load_other_embedded, output_store)
+    rows_of = partial(embedded_rows, output_store, state_db)
     indexed: dict[str, dict[str, str]] = {}  # namespace → key → etag of each file indexed, sampled after the loop
     for key in run.files():
         namespace = config.namespace or namespaces.for_key(key)
-        ledger = VectorLedger(state_db, collection, namespace)
         with run.file(key) as metadata:
             etag = current_etag(source_store, key)
             if etag is None:
@@ -116,19 +129,17 @@ def vector_index(
                     metadata["skipped_unvalidated"] = True
                     continue
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
-            with state_db.connect() as conn:
-                elsewhere = sorted(namespaces_holding(conn, collection, key) - {namespace})
-            for other in elsewhere:  # the file's namespace changed: its vectors leave the old one
-                sync_source(vector_store, VectorLedger(state_db, collection, other), key, None, None, load_other, index_policy, None)
-            if elsewhere and table is not None:
-                metadata["moved_from_namespaces"] = elsewhere
             progress = Progress(context.log.info, key, "vector_index", None)
 
             def written(done: int, total: int) -> None:
                 progress.total = total
                 progress.update(done)
 
-            result = sync_source(vector_store, ledger, key, landed_at, table, load_other, index_policy, etag, on_written=written)
+            result, elsewhere = sync_file(
+                state_db, target, key, namespace, landed_at, table, partial(rows_of, embedder), index_policy, etag, written
+            )
+            if elsewhere and table is not None:
+                metadata["moved_from_namespaces"] = elsewhere
             metadata.update(
                 **progress.totals(),
                 added=result.added,
@@ -138,13 +149,30 @@ def vector_index(
                 restored_from_older_files=result.restored,
                 shadowed_by_newer_files=result.shadowed,
                 collection=collection,
+                generation=target.generation.generation,
                 namespace=namespace,
                 **({SOURCE_DELETED: True} if table is None else {"source_etag": etag}),
             )
+            live = play.live
+            if live and not holds_version(state_db, live, key, namespace, etag):
+                live_rows = None if table is None else rows_of(live.embedder, key)
+                also, _ = sync_file(
+                    state_db, live, key, namespace, landed_at, live_rows, partial(rows_of, live.embedder), index_policy, etag
+                )
+                metadata["live_generation"] = {
+                    "generation": live.generation.generation, "collection": live.generation.store_collection,
+                    "added": also.added, "updated": also.updated, "deleted": also.deleted,
+                }
+            if table is None:  # a deleted file leaves the retired generations too: a rollback never brings it back
+                for retired in play.retired:
+                    sync_file(state_db, retired, key, namespace, None, None, lambda other: None, index_policy, None)
             run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
                 indexed.setdefault(namespace, {})[key] = etag
+    vector_store = target.store
     vector_store.after_writes()
+    if play.live:
+        play.live.store.after_writes()
     samples = {
         key: sample
         for namespace, files in indexed.items()
@@ -158,6 +186,7 @@ def vector_index(
         f"{collection} (namespaces {', '.join(written_to) or 'none'}): this run added {totals['added']}, updated "
         f"{totals['updated']} and deleted {totals['deleted']} vectors (run-wide)"
     )
+    switch_generations(context, play, generations)
     failing = {
         key: {"version_recorded": s.version_recorded, "missing": s.missing, "mismatched": s.mismatched}
         for key, s in samples.items() if not s.clean

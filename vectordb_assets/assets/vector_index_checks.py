@@ -12,6 +12,7 @@ from resources.vector_store import VectorStore
 from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG, read_quarantine_report
 from vectordb_assets.assets.vector_index import vector_index
 from vectordb_assets.indexing.coverage import find_unindexed
+from vectordb_assets.indexing.generation_policy import GenerationPolicy
 from vectordb_assets.indexing.reconciliation import find_drift
 from vectordb_assets.indexing.ledger import VectorLedger, indexed_versions, ledger_namespaces
 from vectordb_assets.landing.partitions import source_files
@@ -19,10 +20,12 @@ from vectordb_assets.landing.partitions import source_files
 
 @dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")
 def vector_index_matches_ledger(
-    vector_store: VectorStore, state_db: StateDatabase, embedder: Embedder
+    vector_store: VectorStore, state_db: StateDatabase, embedder: Embedder, generations: dg.ResourceParam[GenerationPolicy]
 ) -> dg.AssetCheckResult:
-    """Compares counts and ids per namespace, and the content hashes of a sample of ids."""
-    vector_store = vector_store.for_dimension(embedder.dimension)
+    """Compares counts and ids per namespace, and the content hashes of a sample of ids, in the
+    live generation."""
+    live = generations.readers(state_db, vector_store, embedder)
+    vector_store = live.store if live else vector_store
     collection = vector_store.collection_name
     with state_db.connect() as conn:
         namespaces = ledger_namespaces(conn, collection)
@@ -73,9 +76,12 @@ def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int
         vector_store: VectorStore,
         state_db: StateDatabase,
         embedder: Embedder,
+        generations: dg.ResourceParam[GenerationPolicy],
     ) -> dg.AssetCheckResult:
-        """Lists the landing area and compares each object's etag with the versions indexed."""
-        collection = vector_store.for_dimension(embedder.dimension).collection_name
+        """Lists the landing area and compares each object's etag with the versions the live
+        generation holds."""
+        live = generations.readers(state_db, vector_store, embedder)
+        collection = (live.store if live else vector_store).collection_name
         with state_db.connect() as conn:
             indexed = indexed_versions(conn, collection)
         running = partitions_in_unfinished_runs(context.instance)
