@@ -472,8 +472,11 @@ def generations(to_drop: str | None, as_json: bool) -> None:
             if generation.state == RETIRED:
                 row["dropped_after"] = (generation.retired_at + policy.retention).isoformat(timespec="seconds")
             rows.append(row)
-    if as_json or not rows:
-        _emit(rows, True) if as_json else click.echo(f"collection {registry.collection!r} has no generations yet: nothing was indexed")
+    if as_json:
+        _emit(rows, True)
+        return
+    if not rows:
+        click.echo(f"collection {registry.collection!r} has no generations yet: nothing was indexed")
         return
     click.echo(f"{'generation':<10}  {'state':<8}  {'model':<48}  {'dim':>5}  {'files':>7}  {'vectors':>9}  store collection")
     for row in rows:

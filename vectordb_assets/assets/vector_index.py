@@ -165,7 +165,7 @@ def vector_index(
                 }
             if table is None:  # a deleted file leaves the retired generations too: a rollback never brings it back
                 for retired in play.retired:
-                    sync_file(state_db, retired, key, namespace, None, None, lambda other: None, index_policy, None)
+                    sync_file(state_db, retired, key, namespace, None, None, partial(rows_of, retired.embedder), index_policy, None)
             run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
                 indexed.setdefault(namespace, {})[key] = etag

@@ -34,7 +34,7 @@ class GenerationStore:
 
     generation: Generation
     store: VectorStore
-    embedder: Embedder | None = None  # None for a retired generation, which only deletions reach
+    embedder: Embedder
 
 
 @dataclass
@@ -107,5 +107,5 @@ class GenerationPolicy:
             configured=store,
             target=target,
             live=live and GenerationStore(live, self.store_of(store, live), self.embedder_of(live, embedder)),
-            retired=[GenerationStore(g, self.store_of(store, g)) for g in others if g.state == RETIRED],
+            retired=[GenerationStore(g, self.store_of(store, g), self.embedder_of(g, embedder)) for g in others if g.state == RETIRED],
         )
