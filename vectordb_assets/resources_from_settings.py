@@ -127,7 +127,9 @@ def search_resources(settings: Settings) -> dict[str, Any]:
         "state_db": state_db,
         "embedder": embedder(settings),
         "vector_store": vector_store(settings, state_db),
-        "generations": dg.ResourceDefinition.hardcoded_resource(GenerationPolicy(settings), "model generations: switching and keeping them"),
+        "generations": dg.ResourceDefinition.hardcoded_resource(
+            GenerationPolicy(settings, embedder), "model generations: switching and keeping them"
+        ),
     }
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from resources.embedders import LocalEmbedder
+from tests.fake_openai import FakeOpenAI
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.embedding.cache import EmbeddingCache
 from vectordb_assets.cli import main
@@ -109,6 +110,8 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     switched = p.run("b.csv", settings=int8)["vector_index"]
     assert "live_generation" not in switched  # the live generation held b.csv's version already
     assert registry.live().generation == new and registry.get(old).state == "retired"
+    observed = p.instance.fetch_observations(dg.AssetKey("vector_index"), limit=1).records[0].asset_observation.metadata
+    assert (observed["generation_promoted"].value, observed["previous_generation"].value) == (new, old)
     live = rows(p, "documents_live")
     assert set(live) == set(TEXTS) and made_by(p, live, int8_model)
     code, out = cli(p, "generations", "--json", settings=int8)
@@ -173,3 +176,34 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     assert registry.get(old).state == "building" and registry.live().generation == new.generation
     assert [m["texts_embedded"] for m in back["embeddings"].values()] == [0, 0]
     assert [m["added"] for m in back["vector_index"].values()] == [2, 2]
+
+
+def test_a_model_of_another_dimension_is_a_generation_too_and_the_live_view_follows(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = pipeline
+    openai_server = FakeOpenAI()
+    openai_server.start()
+    try:
+        for name, value in {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai_server.url}.items():
+            monkeypatch.setenv(name, value)
+        torch = Settings.from_env()
+        openai = torch.with_changes(embedder="openai", openai_dimensions=64)
+        p.land("a.csv", ROWS["a.csv"])
+        p.run("a.csv", settings=torch)
+        p.land("c.csv", ROWS["c.csv"])
+        landed = p.run("c.csv", settings=openai)["vector_index"]
+        # The live generation is torch's: the new file was embedded with torch for it, rebuilt from its settings.
+        assert landed["live_generation"]["added"] == 1 and made_by(p, rows(p, "documents_live"), LocalEmbedder())
+        for name, value in {"VECTORDB_EMBEDDER": "openai", "VECTORDB_OPENAI_DIMENSIONS": "64"}.items():
+            monkeypatch.setenv(name, value)
+        code, out = cli(p, "search", "delete an account for good", "--json", settings=torch)
+        assert code == 0 and json.loads(out)[0]["id"] == "c1" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
+
+        p.run("a.csv", settings=openai)  # complete: the 64-d generation is live, and the view reads it
+        live = rows(p, "documents_live")
+        assert set(live) == {"a1", "a2", "c1"} and {len(v) for v, _ in live.values()} == {64}
+        code, out = cli(p, "search", "change the billing email", "--json", settings=torch)
+        assert json.loads(out)[0]["id"] == "a2" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
+    finally:
+        openai_server.stop()

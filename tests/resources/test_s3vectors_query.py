@@ -112,3 +112,17 @@ def test_vectordb_search_against_s3_vectors_end_to_end(
     hits = json.loads(result.stdout)
     assert [h["id"] for h in hits] == ["socks", "tent"] and hits[0]["text"] == texts["socks"]
     assert server.queries[-1]["indexName"] == "help-articles" and server.queries[-1]["topK"] == 2
+
+
+def test_dropping_a_collection_empties_a_named_index_and_removes_its_own(server: FakeS3Vectors, bucket: str) -> None:
+    existing_index(server, bucket, "legacy", 3)
+    named = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"})
+    own = named.with_collection("documents_1a2b3c4d")
+    for store in (named, own):
+        store.ensure_collection(3)
+        store.upsert("default", records(["a", "b"], np.eye(2, 3, dtype=np.float32)))
+        store.drop_collection(["default"])
+    client = boto3.client("s3vectors", endpoint_url=server.moto_endpoint, region_name="us-east-1")
+    assert [i["indexName"] for i in client.list_indexes(vectorBucketName=bucket)["indexes"]] == ["legacy"]
+    assert client.list_vectors(vectorBucketName=bucket, indexName="legacy")["vectors"] == []
+    assert own.collection_dimension() is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from resources.embedders import Embedder
 from resources.state_db import StateDatabase
@@ -55,6 +55,7 @@ class GenerationPolicy:
     """Switching and keeping generations, under the settings the code location was built with."""
 
     settings: Settings
+    make_embedder: Callable[[Settings], Embedder]  # the embedder the settings select (not yet initialised)
 
     @property
     def auto_promote(self) -> bool:
@@ -75,9 +76,7 @@ class GenerationPolicy:
         generation's recorded settings (secrets still come from the environment)."""
         if generation.model == configured.model_id and generation.dimension == configured.dimension:
             return configured
-        from vectordb_assets.resources_from_settings import embedder
-
-        return embedder(self.settings.with_changes(**generation.embedder)).process_config_and_initialize()
+        return self.make_embedder(self.settings.with_changes(**generation.embedder)).process_config_and_initialize()
 
     def readers(self, state_db: StateDatabase, store: VectorStore, embedder: Embedder, generation: str | None = None) -> GenerationStore | None:
         """The live generation (or the one named), with its store and embedder: what searches and
