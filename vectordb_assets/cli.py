@@ -512,11 +512,11 @@ def promote(generation: str | None, force: bool, as_json: bool) -> None:
         if chosen.state == BUILDING and not check.ready and not force:
             raise click.ClickException(f"generation {chosen.generation} is not ready: {check.explain()}; --force promotes it anyway")
         previous = promote_generation(registry, chosen, store)
-        dropped = drop_expired(registry, policy.retention, lambda g: policy.store_of(resources.vector_store, g))
+        dropped, failed = drop_expired(registry, policy.retention, lambda g: policy.store_of(resources.vector_store, g))
     outcome = {
         "live": chosen.generation, "model": chosen.model, "store_collection": chosen.store_collection,
         "previous": previous.generation if previous else None, "files_lacking": check.lacking.count,
-        "lacking": check.lacking.examples, "dropped": [g.generation for g in dropped],
+        "lacking": check.lacking.examples, "dropped": [g.generation for g in dropped], "not_dropped": failed,
     }
     if as_json:
         _emit(outcome, True)
@@ -531,6 +531,8 @@ def promote(generation: str | None, force: bool, as_json: bool) -> None:
             click.echo(f"  {name}: {why}")
     for gone in dropped:
         click.echo(f"generation {gone.generation} ({gone.model}) was past its retention and is dropped")
+    for generation, error in failed.items():
+        click.echo(f"generation {generation} is past its retention but could not be dropped: {error}")
 
 
 def _s3_client(settings: Settings) -> Any:

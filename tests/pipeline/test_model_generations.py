@@ -162,7 +162,14 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     code, out = cli(p, "generations", "--drop", new.generation, settings=int8)
     assert code == 1 and "is live: promote another before dropping it" in out
     p.land("b.csv", ROWS["b.csv"], minute=5)
-    p.run("b.csv", settings=int8.with_changes(generation_retention_hours=0))  # the retired generation's time is over
+    expired = int8.with_changes(generation_retention_hours=0)  # the retired generation's time is over
+    with p.state_db.connect() as conn:  # but an application's view reads its table: it cannot go yet
+        conn.execute("create view app_report as select id from documents")
+    p.run("b.csv", settings=expired)
+    assert registry.get(old).state == "retired"
+    with p.state_db.connect() as conn:
+        conn.execute("drop view app_report")
+    p.run("b.csv", settings=expired)
     assert registry.get(old).state == "dropped"
     with p.state_db.connect() as conn:
         assert conn.execute("select to_regclass('documents')").fetchone()[0] is None

@@ -68,8 +68,11 @@ def switch_generations(context: dg.AssetExecutionContext, play: InPlay, generati
             }))
         elif not ready.ready:
             context.log.info(f"generation {target.generation.generation} is not live yet: {ready.explain()} (run-wide)")
-    for dropped in drop_expired(registry, generations.retention, lambda g: generations.store_of(play.configured, g)):
-        context.log.info(f"generation {dropped.generation} ({dropped.model}) retired since {dropped.retired_at} was dropped (run-wide)")
+    dropped, failed = drop_expired(registry, generations.retention, lambda g: generations.store_of(play.configured, g))
+    for generation in dropped:
+        context.log.info(f"generation {generation.generation} ({generation.model}) retired since {generation.retired_at} was dropped (run-wide)")
+    for generation, error in failed.items():
+        context.log.warning(f"generation {generation} is past its retention but could not be dropped: {error} (run-wide)")
 
 
 @dg.asset(

@@ -77,7 +77,10 @@ class Lacking:
     examples: dict[str, str]
 
 
-COLUMNS = "collection, generation, model, dimension, embedder, store_collection, state, created_at, promoted_at, retired_at"
+COLUMNS = sql.SQL(", ").join(map(sql.Identifier, (
+    "collection", "generation", "model", "dimension", "embedder", "store_collection", "state", "created_at", "promoted_at",
+    "retired_at",
+)))
 
 
 class GenerationRegistry:
@@ -97,10 +100,8 @@ class GenerationRegistry:
                 yield conn
 
     def _select(self, conn: psycopg.Connection, condition: str, params: tuple = ()) -> list[Generation]:
-        rows = conn.execute(
-            f"select {COLUMNS} from vectordb_generations where collection = %s and {condition} order by created_at, generation",
-            (self.collection, *params),
-        )
+        query = sql.SQL("select {} from vectordb_generations where collection = %s and {} order by created_at, generation")
+        rows = conn.execute(query.format(COLUMNS, sql.SQL(condition)), (self.collection, *params))
         return [Generation(*row) for row in rows]
 
     def all(self) -> list[Generation]:
@@ -145,12 +146,14 @@ class GenerationRegistry:
             else:
                 first = not self._select(conn, "true")
                 own_name = first and name_is_free()
+                insert = sql.SQL("insert into vectordb_generations ({}) values (%s, %s, %s, %s, %s, %s, %s, now(),"
+                                 " case when %s then now() end, null)")
                 conn.execute(
-                    f"insert into vectordb_generations ({COLUMNS}) values (%s, %s, %s, %s, %s, %s, %s, now(), %s, null)",
+                    insert.format(COLUMNS),
                     (
                         self.collection, generation, model, dimension, Jsonb(embedder),
                         self.collection if own_name else derived_name(self.collection, f"_{generation}"),
-                        LIVE if first else BUILDING, datetime.now().astimezone() if first else None,
+                        LIVE if first else BUILDING, first,
                     ),
                 )
             return self._select(conn, "generation = %s", (generation,))[0]

@@ -19,7 +19,6 @@ class Readiness:
     """Whether a generation holds every file the live one holds, at the same version, and its
     store agrees with its ledger (the reconciliation check)."""
 
-    generation: Generation
     lacking: Lacking
     drift: list[Drift] = field(default_factory=list)
 
@@ -27,22 +26,13 @@ class Readiness:
     def ready(self) -> bool:
         return self.lacking.count == 0 and all(d.clean for d in self.drift)
 
-    def summary(self) -> dict:
-        return {
-            "generation": self.generation.generation,
-            "model": self.generation.model,
-            "files_lacking": self.lacking.count,
-            "lacking": self.lacking.examples,
-            "drift": {d.namespace: d.summary() for d in self.drift if not d.clean},
-        }
-
     def explain(self) -> str:
         """Why the generation is not ready, in a sentence."""
         if self.lacking.count:
             examples = ", ".join(list(self.lacking.examples)[:5])
             return f"it lacks {self.lacking.count} file(s) the live generation holds (e.g. {examples})"
-        drifted = [f"{d.namespace} ({d.summary()['missing']} missing, {d.summary()['orphans']} orphans, "
-                   f"{d.summary()['mismatched']} mismatched)" for d in self.drift if not d.clean]
+        drifted = [f"{d.namespace} ({len(d.missing)} missing, {len(d.orphans)} orphans, {len(d.mismatched)} mismatched)"
+                   for d in self.drift if not d.clean]
         return f"its store and ledger differ in namespace(s) {', '.join(drifted)}" if drifted else "it is ready"
 
 
@@ -55,11 +45,10 @@ def readiness(registry: GenerationRegistry, generation: Generation, store: Vecto
     else:
         lacking = registry.lacking(generation, live)
     if lacking.count:
-        return Readiness(generation, lacking)
+        return Readiness(lacking)
     with registry.state_db.connect() as conn:
         namespaces = ledger_namespaces(conn, generation.store_collection)
-    return Readiness(generation, lacking, [find_drift(store, VectorLedger(registry.state_db, generation.store_collection, ns))
-                                           for ns in namespaces])
+    return Readiness(lacking, [find_drift(store, VectorLedger(registry.state_db, generation.store_collection, ns)) for ns in namespaces])
 
 
 def promote(registry: GenerationRegistry, generation: Generation, store: VectorStore) -> Generation | None:
@@ -69,13 +58,19 @@ def promote(registry: GenerationRegistry, generation: Generation, store: VectorS
 
 def drop_expired(
     registry: GenerationRegistry, retention: timedelta, store_of: Callable[[Generation], VectorStore]
-) -> list[Generation]:
-    """Drop every generation retired longer than `retention` ago: its store collection, then its ledger."""
-    dropped = []
+) -> tuple[list[Generation], dict[str, str]]:
+    """Drop every generation retired longer than `retention` ago: its store collection, then its
+    ledger. One that cannot be dropped (say, another view reads its table) stays retired, to be
+    tried again, and is returned with the error (id → error) instead of failing the caller."""
+    dropped, failed = [], {}
     for generation in registry.expired(retention):
-        drop(registry, generation, store_of(generation))
+        try:
+            drop(registry, generation, store_of(generation))
+        except Exception as error:  # any store or database error: this generation's, reported
+            failed[generation.generation] = f"{type(error).__name__}: {error}"
+            continue
         dropped.append(generation)
-    return dropped
+    return dropped, failed
 
 
 def drop(registry: GenerationRegistry, generation: Generation, store: VectorStore) -> None:
