@@ -83,7 +83,7 @@ def test_killed_run_is_retried_and_loses_nothing(
                 assert blocked_statement in waiting[0]
                 if stage == "index write":  # the store writes go on beside the blocked ledger write
                     wait_for(lambda: stored_rows(watcher) == ROWS, "every row in the store", timeout=60)
-            (first,) = instance.get_runs()
+            (first,) = instance.get_runs(dg.RunsFilter(job_name="ingest_files"))  # not an hourly check run
             pid = wait_for(lambda: worker_pid(instance, first.run_id), "the worker's pid")
             os.kill(pid, signal.SIGKILL)
             lock_conn.rollback()
