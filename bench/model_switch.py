@@ -32,22 +32,23 @@ def main() -> None:
     from vectordb_assets.indexing.switch import drop, promote, readiness
     from vectordb_assets.landing.partitions import source_files
     from vectordb_assets.landing.samples import write_samples
-    from vectordb_assets.resources_from_settings import search_resources
+    from vectordb_assets.resources_from_settings import search_objects
     from vectordb_assets.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
         os.environ["VECTORDB_HOME"] = folder
         os.environ["VECTORDB_AUTO_PROMOTE"] = "false"
-        torch = Settings.from_env()
+        torch = Settings.from_env().with_changes(local_backend="torch")
         int8 = torch.with_changes(local_backend="onnx-int8")
         root = Path(torch.source.root)
-        keys = sorted(str(path.relative_to(root)) for path in write_samples(root, LocalEmbedder()))
+        keys = sorted(str(path.relative_to(root)) for path in write_samples(root, LocalEmbedder(backend="torch")))
         ids = {s.local_backend: generation_id(m.model_id, m.dimension) for s, m in (
-            (torch, LocalEmbedder()), (int8, LocalEmbedder(backend="onnx-int8")))}
-        LocalEmbedder(backend="onnx-int8", export_dir=str(torch.home / "models")).load()  # the export, outside the timings
+            (torch, LocalEmbedder(backend="torch")), (int8, LocalEmbedder(backend="onnx-int8")))}
+        LocalEmbedder(backend="onnx-int8", export_dir=str(torch.models)).load()  # the export, outside the timings
         rows: list[tuple] = []
 
-        with dg.instance_for_test() as instance, dg.build_resources(search_resources(torch)) as resources:
+        resources = search_objects(torch)
+        with dg.instance_for_test() as instance:
             instance.add_dynamic_partitions(source_files.name, keys)
             registry = GenerationRegistry(resources.state_db, resources.vector_store.collection_name)
             policy: GenerationPolicy = resources.generations

@@ -1,7 +1,7 @@
 """`vectordb search` end to end, as a user runs it: a new process each time, against the bundled
 samples indexed on the embedded PostgreSQL, with each local backend.
 
-The first search of a backend also exports the ONNX model (once per machine); the warm figure
+The first search of an ONNX Runtime or OpenVINO backend also exports or compiles the model (once per machine); the warm figure
 is the median of the following searches. Every search must return hits.
 Run: .venv/bin/python bench/search_latency.py [--searches 5]
 """
@@ -62,7 +62,7 @@ def main() -> None:
         env = {**os.environ, "VECTORDB_HOME": home, "DAGSTER_HOME": home}
         env.pop("DATABASE_URL", None)
         index_samples(env)
-        for backend in ("torch", "onnx"):
+        for backend in ("torch", "onnx", "openvino"):
             env["VECTORDB_LOCAL_BACKEND"] = backend
             first = search(env)
             warm = [search(env) for _ in range(args.searches)]

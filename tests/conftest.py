@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from pathlib import Path
@@ -52,9 +53,24 @@ def state_db(make_state_db: Callable[[], StateDatabase]) -> StateDatabase:
     return make_state_db()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The local model's exports, made once for the session and used by every test and the
+    processes they start (VECTORDB_MODELS_DIR), as a deployment shares them between runs."""
+    folder = tmp_path_factory.mktemp("models")
+    for backend in ("openvino", "onnx-int8"):
+        LocalEmbedder(backend=backend, export_dir=str(folder)).load()
+    before, os.environ["VECTORDB_MODELS_DIR"] = os.environ.get("VECTORDB_MODELS_DIR"), str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("VECTORDB_MODELS_DIR")
+    else:
+        os.environ["VECTORDB_MODELS_DIR"] = before
+
+
 @pytest.fixture(scope="session")
-def embedder() -> LocalEmbedder:
-    return LocalEmbedder()
+def embedder(models_dir: Path) -> LocalEmbedder:
+    return LocalEmbedder(export_dir=str(models_dir))
 
 
 @pytest.fixture(scope="session")

@@ -63,19 +63,29 @@ def test_the_installed_console_script_searches_as_json(indexed: Settings) -> Non
     assert hit["metadata"] == {"category": "footwear", "price": 19.9}
 
 
-def test_a_search_imports_no_other_services_sdk(indexed: Settings) -> None:
+def test_a_search_imports_no_other_services_sdk_nor_torch_nor_an_instances_storage(indexed: Settings) -> None:
+    """What a search needs and no more: the other services' SDKs, torch (the default backend is
+    OpenVINO) and the storage of a Dagster instance (sqlalchemy) are never imported."""
     script = (
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from vectordb_assets.cli import main\n"
         "result = CliRunner().invoke(main, ['search', 'warm socks', '--json'])\n"
         "assert result.exit_code == 0, result.output\n"
-        "print(sorted(name for name in ('openai', 'pinecone', 'dagster_aws', 'boto3') if name in sys.modules))\n"
+        "print(sorted(name for name in ('openai', 'pinecone', 'dagster_aws', 'boto3', 'torch', 'sentence_transformers',"
+        " 'sqlalchemy') if name in sys.modules))\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(),
                                timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_missing_api_key_is_named_without_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VECTORDB_EMBEDDER", "openai")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(main, ["search", "x"])
+    assert (result.exit_code, result.output) == (1, "Error: OPENAI_API_KEY is not set, and the configured services need it\n")
 
 
 def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,13 +16,21 @@ from vectordb_assets.settings import Settings, SettingsError
 
 @contextmanager
 def _resources(settings: Settings, only_search: bool = False) -> Iterator[Any]:
-    """The resources the settings select; `only_search`: just the state database, the embedder
-    and the vector store (the other services' SDKs are then not even imported)."""
+    """The resources the settings select; `only_search`: just the state database, the embedder,
+    the vector store and the generation policy, made directly (the other services' SDKs are then
+    not even imported)."""
     import dagster as dg
 
-    from vectordb_assets.resources_from_settings import resources_for, search_resources
+    from vectordb_assets.resources_from_settings import resources_for, search_objects
 
-    with dg.build_resources((search_resources if only_search else resources_for)(settings)) as resources:
+    if only_search:
+        try:
+            resources = search_objects(settings)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from None
+        yield resources
+        return
+    with dg.build_resources(resources_for(settings)) as resources:
         yield resources
 
 

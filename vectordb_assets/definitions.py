@@ -18,7 +18,7 @@ from vectordb_assets.settings import Settings
 
 MODEL_DEPENDENT_ASSETS = ("embeddings", "vector_index")
 STORE_KINDS = {"pgvector": {"postgres", "pgvector"}, "pinecone": {"pinecone"}, "s3vectors": {"s3", "s3vectors"}}
-EMBEDDER_KINDS = {"local": {"pytorch"}, "openai": {"openai"}}
+LOCAL_BACKEND_KINDS = {"openvino": "openvino", "torch": "pytorch", "onnx": "onnx", "onnx-int8": "onnx"}
 
 
 def configured_kinds(settings: Settings) -> dict[str, set[str]]:
@@ -26,7 +26,7 @@ def configured_kinds(settings: Settings) -> dict[str, set[str]]:
     return {
         "raw_files": {settings.source.scheme},
         "validated_parquet": {"parquet"},
-        "embeddings": {"parquet", *EMBEDDER_KINDS[settings.embedder]},
+        "embeddings": {"parquet", "openai" if settings.embedder == "openai" else LOCAL_BACKEND_KINDS[settings.local_backend]},
         "vector_index": STORE_KINDS[settings.store],
     }
 

@@ -6,17 +6,22 @@ queue's only when all resources are built), so that a command using a few resour
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from functools import partial
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Callable
 
 import dagster as dg
 
 from resources.embedders import Embedder, LocalEmbedder
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.settings import Location, Settings
+from vectordb_assets.settings import Location, Settings, SettingsError
 
 if TYPE_CHECKING:
     from dagster_aws.s3 import S3Resource
+
+    from vectordb_assets.indexing.generation_policy import GenerationPolicy
 
     from resources.metabase import MetabaseResource
     from resources.object_store import ObjectStore
@@ -55,13 +60,26 @@ def metabase_resource(settings: Settings) -> MetabaseResource:
     return MetabaseResource(url=settings.metabase_url or "", username=settings.metabase_username, **secret)
 
 
-def embedder(settings: Settings) -> Embedder:
-    """The local MiniLM model, or OpenAI with the key read by Dagster from OPENAI_API_KEY."""
+# A secret as a resource's config holds it: by default the variable's name, which Dagster reads
+# from the environment when it initialises the resource (so that no run's config stores it).
+Secret = Callable[[str], Any]
+
+
+def from_environment(name: str) -> str:
+    """The value of the environment variable `name`, which the settings' choice of service needs."""
+    value = os.environ.get(name)
+    if not value:
+        raise SettingsError(f"{name} is not set, and the configured services need it")
+    return value
+
+
+def embedder(settings: Settings, secret: Secret = dg.EnvVar) -> Embedder:
+    """The local MiniLM model, or OpenAI with the key from OPENAI_API_KEY."""
     if settings.embedder == "openai":
         from resources.openai_embedder import OpenAIEmbedder
 
         return OpenAIEmbedder(
-            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            api_key=secret("OPENAI_API_KEY"),
             model=settings.openai_model,
             dimensions=settings.openai_dimensions,
             base_url=settings.openai_base_url,
@@ -71,17 +89,17 @@ def embedder(settings: Settings) -> Embedder:
         )
     return LocalEmbedder(
         normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size, backend=settings.local_backend,
-        export_dir=str(settings.home / "models"),
+        export_dir=str(settings.models),
     )
 
 
-def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
+def vector_store(settings: Settings, state_db: StateDatabase, secret: Secret = dg.EnvVar) -> VectorStore:
     """pgvector in the state database (default), a Pinecone index, or an S3 Vectors bucket."""
     if settings.store == "pinecone":
         from resources.pinecone_store import PineconeStore
 
         return PineconeStore(
-            api_key=dg.EnvVar("PINECONE_API_KEY"),
+            api_key=secret("PINECONE_API_KEY"),
             index_name=settings.pinecone_index,
             host=settings.pinecone_host,
             create_if_missing=settings.pinecone_create,
@@ -113,24 +131,28 @@ def vector_store(settings: Settings, state_db: StateDatabase) -> VectorStore:
     )
 
 
-def search_resources(settings: Settings) -> dict[str, Any]:
-    """What embedding and searching need: the state database, the embedder, the vector store, and
-    the model generations' policy (which generation readers use)."""
+def generation_policy(settings: Settings) -> GenerationPolicy:
+    """Which model generation readers use, and how generations switch and expire."""
     from vectordb_assets.indexing.generation_policy import GenerationPolicy
 
+    # An embedder of another generation's model is made and used outside Dagster's initialisation.
+    return GenerationPolicy(settings, partial(embedder, secret=from_environment))
+
+
+def search_resources(settings: Settings, secret: Secret = dg.EnvVar) -> dict[str, Any]:
+    """What embedding and searching need: the state database, the embedder and the vector store."""
     state_db = StateDatabase(
-        # Read from the environment by Dagster, so the URL (and any password) is never stored.
-        database_url=dg.EnvVar("DATABASE_URL") if settings.database_url else None,
+        database_url=secret("DATABASE_URL") if settings.database_url else None,
         pgserver_dir=str(settings.pgserver_dir),
     )
-    return {
-        "state_db": state_db,
-        "embedder": embedder(settings),
-        "vector_store": vector_store(settings, state_db),
-        "generations": dg.ResourceDefinition.hardcoded_resource(
-            GenerationPolicy(settings, embedder), "model generations: switching and keeping them"
-        ),
-    }
+    return {"state_db": state_db, "embedder": embedder(settings, secret), "vector_store": vector_store(settings, state_db, secret)}
+
+
+def search_objects(settings: Settings) -> SimpleNamespace:
+    """The search's resources and the generation policy, made without Dagster's initialisation
+    (which builds a Dagster instance: about 1 s of a search), for a command that starts no run:
+    the secrets are read from the environment into memory, and no run's config can store them."""
+    return SimpleNamespace(**search_resources(settings, secret=from_environment), generations=generation_policy(settings))
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
@@ -143,6 +165,9 @@ def resources_for(settings: Settings) -> dict[str, Any]:
 
     return {
         **search_resources(settings),
+        "generations": dg.ResourceDefinition.hardcoded_resource(
+            generation_policy(settings), "model generations: switching and keeping them"
+        ),
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),

@@ -44,10 +44,11 @@ def test_the_landing_sensor_is_on_by_default_and_targets_the_chain(home: Path) -
 @pytest.mark.parametrize(
     "env, embeddings_kinds, index_kinds, raw_kinds",
     [
-        ({}, {"parquet", "pytorch"}, {"postgres", "pgvector"}, {"file"}),
+        ({}, {"parquet", "openvino"}, {"postgres", "pgvector"}, {"file"}),
+        ({"VECTORDB_LOCAL_BACKEND": "torch"}, {"parquet", "pytorch"}, {"postgres", "pgvector"}, {"file"}),
         ({"VECTORDB_EMBEDDER": "openai", "VECTORDB_STORE": "pinecone", "VECTORDB_SOURCE": "s3://landing"},
          {"parquet", "openai"}, {"pinecone"}, {"s3"}),
-        ({"VECTORDB_STORE": "s3vectors", "VECTORDB_S3VECTORS_BUCKET": "vectors"}, {"parquet", "pytorch"}, {"s3", "s3vectors"}, {"file"}),
+        ({"VECTORDB_STORE": "s3vectors", "VECTORDB_S3VECTORS_BUCKET": "vectors", "VECTORDB_LOCAL_BACKEND": "onnx-int8"}, {"parquet", "onnx"}, {"s3", "s3vectors"}, {"file"}),
     ],
 )
 def test_kinds_follow_the_configuration(

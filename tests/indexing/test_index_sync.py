@@ -114,3 +114,16 @@ def test_an_unchanged_file_leaves_the_ledger_untouched(setup, monkeypatch) -> No
     monkeypatch.setattr(ledger, "replace_claims", no_rewrite)
     again = sync_source(store, ledger, "a.csv", T0, table, table.__getitem__, IndexPolicy(), "etag")
     assert (again.added, again.updated, again.skipped) == (0, 0, 2)
+
+
+def test_a_namespace_filling_up_keeps_the_claims_read_an_id_lookup(setup) -> None:
+    """The first large file has the ledger analyzed, so the next file's claims are read through
+    the primary key, not by scanning every claim of the namespace."""
+    store, ledger = setup
+    first = embedded("first.csv", {f"a{i}": f"text {i}" for i in range(3000)})
+    sync_source(store, ledger, "first.csv", T0, first, {"first.csv": first}.get, IndexPolicy(), "etag")
+    with store.state_db.connect() as conn:
+        plan = "\n".join(row[0] for row in conn.execute(
+            "explain select * from vectordb_ledger where collection = 'docs' and namespace = 'ns'"
+            " and vector_id = any(array(select unnest(%s::text[])))", ([f"b{i}" for i in range(1000)],)))
+    assert "Index Cond: ((collection = 'docs'::text) AND (namespace = 'ns'::text) AND (vector_id = ANY" in plan, plan

@@ -6,7 +6,6 @@ is removed once its retention is over (an index the settings named is emptied, n
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 
@@ -29,20 +28,19 @@ C = "id,text\nc1,delete an account for good\n"
 
 
 @pytest.fixture
-def pipeline_on(home: Path, state_db, exports: Path, monkeypatch: pytest.MonkeyPatch):
+def pipeline_on(home: Path, state_db, monkeypatch: pytest.MonkeyPatch):
     """A pipeline with the given settings in the environment; retired generations are dropped at once."""
 
     def make(instance: dg.DagsterInstance, **env: str) -> Pipeline:
         for name, value in {"DATABASE_URL": state_db.database_url, "VECTORDB_GENERATION_RETENTION_HOURS": "0", **env}.items():
             monkeypatch.setenv(name, value)
-        shutil.copytree(exports, home / "models", dirs_exist_ok=True)
         return Pipeline(Settings.from_env(), instance, state_db)
 
     return make
 
 
 def change_model(p: Pipeline) -> tuple[Settings, str]:
-    """Index a.csv with torch, then land c.csv and index it with the 8-bit model: the new
+    """Index a.csv with MiniLM, then land c.csv and index it with the 8-bit model: the new
     generation's settings and id."""
     p.land("a.csv", A)
     p.run("a.csv")

@@ -5,7 +5,6 @@ landing meanwhile go to both, and a rollback points readers back."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -32,9 +31,8 @@ ROWS = {
 
 
 @pytest.fixture
-def pipeline(home: Path, state_db, exports: Path, monkeypatch: pytest.MonkeyPatch):
+def pipeline(home: Path, state_db, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
-    shutil.copytree(exports, home / "models")
     with dg.instance_for_test() as instance:
         yield Pipeline(Settings.from_env(), instance, state_db)
 
@@ -66,10 +64,10 @@ TEXTS = {"a1": "reset a password", "a2": "change the billing email", "b1": "expo
 
 def test_a_model_change_switches_readers_only_when_the_new_generation_is_complete(pipeline: Pipeline) -> None:
     p = pipeline
-    torch, int8 = p.settings, p.settings.with_changes(local_backend="onnx-int8")
-    torch_model = LocalEmbedder()
-    int8_model = LocalEmbedder(backend="onnx-int8", export_dir=str(torch.home / "models"))
-    old, new = (generation_id(m.model_id, m.dimension) for m in (torch_model, int8_model))
+    minilm, int8 = p.settings, p.settings.with_changes(local_backend="onnx-int8")
+    minilm_model = LocalEmbedder(export_dir=str(minilm.models))
+    int8_model = LocalEmbedder(backend="onnx-int8", export_dir=str(minilm.models))
+    old, new = (generation_id(m.model_id, m.dimension) for m in (minilm_model, int8_model))
     registry = GenerationRegistry(p.state_db, "documents")
     for key in ("a.csv", "b.csv"):
         p.land(key, ROWS[key])
@@ -84,13 +82,13 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     assert (landed["generation"], landed["collection"], building.state) == (new, f"documents_{new}", "building")
     assert landed["live_generation"] == {"generation": old, "collection": "documents", "added": 1, "updated": 0, "deleted": 0}
     live = rows(p, "documents_live")
-    assert set(live) == {"a1", "a2", "b1", "b2", "c1"} and made_by(p, live, torch_model)
+    assert set(live) == {"a1", "a2", "b1", "b2", "c1"} and made_by(p, live, minilm_model)
     assert set(rows(p, f"documents_{new}")) == {"c1"} and made_by(p, rows(p, f"documents_{new}"), int8_model)
 
     # Half a backfill (a run that stopped or failed after one file) leaves readers where they were.
     p.run("a.csv", settings=int8)
     assert registry.live().generation == old and rows(p, "documents_live").keys() == live.keys()
-    assert made_by(p, rows(p, "documents_live"), torch_model)
+    assert made_by(p, rows(p, "documents_live"), minilm_model)
     code, out = cli(p, "promote", settings=int8)
     assert code == 1 and "lacks 1 file(s) the live generation holds" in out and "default/b.csv" in out
     code, out = cli(p, "search", "reset a password", "--json", settings=int8)
@@ -104,7 +102,7 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     with p.state_db.connect() as conn:
         conn.execute(sql.SQL("alter table away rename to {}").format(sql.Identifier(f"documents_{new}")))
     assert not failed.success and registry.live().generation == old
-    assert rows(p, "documents_live").keys() == live.keys() and made_by(p, rows(p, "documents_live"), torch_model)
+    assert rows(p, "documents_live").keys() == live.keys() and made_by(p, rows(p, "documents_live"), minilm_model)
 
     # The backfill's last file completes the generation: readers move to it in the same run.
     switched = p.run("b.csv", settings=int8)["vector_index"]
@@ -123,7 +121,7 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     code, out = cli(p, "promote", "--generation", old, settings=int8)
     assert code == 0 and f"generation {old}" in out and "is live" in out, out
     live = rows(p, "documents_live")
-    assert set(live) == set(TEXTS) and made_by(p, live, torch_model)
+    assert set(live) == set(TEXTS) and made_by(p, live, minilm_model)
     code, out = cli(p, "search", "invite a teammate", "--json", settings=int8)
     assert json.loads(out)[0]["id"] == "b2" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
 
@@ -133,12 +131,12 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
 ) -> None:
     p = pipeline
     monkeypatch.setenv("VECTORDB_AUTO_PROMOTE", "false")
-    torch = Settings.from_env()
-    int8 = torch.with_changes(local_backend="onnx-int8")
+    minilm = Settings.from_env()
+    int8 = minilm.with_changes(local_backend="onnx-int8")
     registry = GenerationRegistry(p.state_db, "documents")
     for key in ("a.csv", "b.csv"):
         p.land(key, ROWS[key])
-    p.run("a.csv", "b.csv", settings=torch)
+    p.run("a.csv", "b.csv", settings=minilm)
     old = registry.live().generation
     p.run("a.csv", "b.csv", settings=int8)
     new = registry.get(generation_id(LocalEmbedder(backend="onnx-int8").model_id, 384))
@@ -179,7 +177,7 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     assert set(rows(p, "documents_live")) == {"a1", "a2", "b1", "b2"}
 
     # Coming back to the dropped generation's model builds it anew, from the embedding cache.
-    back = p.run("a.csv", "b.csv", settings=torch)
+    back = p.run("a.csv", "b.csv", settings=minilm)
     assert registry.get(old).state == "building" and registry.live().generation == new.generation
     assert [m["texts_embedded"] for m in back["embeddings"].values()] == [0, 0]
     assert [m["added"] for m in back["vector_index"].values()] == [2, 2]
@@ -194,23 +192,23 @@ def test_a_model_of_another_dimension_is_a_generation_too_and_the_live_view_foll
     try:
         for name, value in {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai_server.url}.items():
             monkeypatch.setenv(name, value)
-        torch = Settings.from_env()
-        openai = torch.with_changes(embedder="openai", openai_dimensions=64)
+        minilm = Settings.from_env()
+        openai = minilm.with_changes(embedder="openai", openai_dimensions=64)
         p.land("a.csv", ROWS["a.csv"])
-        p.run("a.csv", settings=torch)
+        p.run("a.csv", settings=minilm)
         p.land("c.csv", ROWS["c.csv"])
         landed = p.run("c.csv", settings=openai)["vector_index"]
-        # The live generation is torch's: the new file was embedded with torch for it, rebuilt from its settings.
-        assert landed["live_generation"]["added"] == 1 and made_by(p, rows(p, "documents_live"), LocalEmbedder())
+        # The live generation is MiniLM's: the new file was embedded with MiniLM for it, rebuilt from its settings.
+        assert landed["live_generation"]["added"] == 1 and made_by(p, rows(p, "documents_live"), LocalEmbedder(export_dir=str(minilm.models)))
         for name, value in {"VECTORDB_EMBEDDER": "openai", "VECTORDB_OPENAI_DIMENSIONS": "64"}.items():
             monkeypatch.setenv(name, value)
-        code, out = cli(p, "search", "delete an account for good", "--json", settings=torch)
+        code, out = cli(p, "search", "delete an account for good", "--json", settings=minilm)
         assert code == 0 and json.loads(out)[0]["id"] == "c1" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
 
         p.run("a.csv", settings=openai)  # complete: the 64-d generation is live, and the view reads it
         live = rows(p, "documents_live")
         assert set(live) == {"a1", "a2", "c1"} and {len(v) for v, _ in live.values()} == {64}
-        code, out = cli(p, "search", "change the billing email", "--json", settings=torch)
+        code, out = cli(p, "search", "change the billing email", "--json", settings=minilm)
         assert json.loads(out)[0]["id"] == "a2" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
     finally:
         openai_server.stop()

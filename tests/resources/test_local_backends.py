@@ -1,4 +1,4 @@
-"""The local model on ONNX Runtime against the same model on torch (sentence-transformers)."""
+"""The local model on OpenVINO and ONNX Runtime against the same model on torch (sentence-transformers)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from resources.embedders import MINILM_MODEL_ID, LocalEmbedder, load_minilm
+from resources.onnx_minilm import OnnxMiniLM, exported
 from vectordb_assets.embedding.cache import EmbeddingCache
 from vectordb_assets.embedding.stage import embed_file
 from vectordb_assets.validation.validate import validate_file
@@ -30,24 +31,42 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
-def test_onnx_gives_torchs_vectors_and_keeps_the_model_id(export_dir: Path, embedder: LocalEmbedder) -> None:
-    onnx = LocalEmbedder(backend="onnx", export_dir=str(export_dir))
-    cosines = np.sum(onnx.embed(TEXTS) * embedder.embed(TEXTS), axis=1)
+@pytest.fixture(scope="module")
+def torch_embedder() -> LocalEmbedder:
+    return LocalEmbedder(backend="torch")
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_backend_gives_torchs_vectors_and_keeps_the_model_id(backend: str, export_dir: Path, torch_embedder: LocalEmbedder) -> None:
+    other = LocalEmbedder(backend=backend, export_dir=str(export_dir))
+    cosines = np.sum(other.embed(TEXTS) * torch_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.9999
-    assert onnx.model_id == embedder.model_id == MINILM_MODEL_ID
+    assert other.model_id == torch_embedder.model_id == MINILM_MODEL_ID
     # The model's own pipeline ends in a Normalize module: torch normalises even when not asked to.
-    unnormalized = LocalEmbedder(backend="onnx", export_dir=str(export_dir), normalize=False).embed(TEXTS[:3])
-    np.testing.assert_allclose(unnormalized, LocalEmbedder(normalize=False).embed(TEXTS[:3]), atol=1e-5)
+    unnormalized = LocalEmbedder(backend=backend, export_dir=str(export_dir), normalize=False).embed(TEXTS[:3])
+    reference = LocalEmbedder(backend="torch", normalize=False).embed(TEXTS[:3])
+    np.testing.assert_allclose(np.linalg.norm(unnormalized, axis=1), np.linalg.norm(reference, axis=1), atol=1e-4)
+    assert np.sum(unnormalized * reference, axis=1).min() >= 0.9999
 
 
-def test_8_bit_weights_are_another_model_with_close_vectors(export_dir: Path, embedder: LocalEmbedder) -> None:
+def test_openvino_compiles_again_over_a_damaged_compiled_model(export_dir: Path, torch_embedder: LocalEmbedder) -> None:
+    LocalEmbedder(backend="openvino", export_dir=str(export_dir)).load()
+    (blob,) = (export_dir / "openvino-cache").glob("*.blob")
+    blob.chmod(0o600)
+    blob.write_bytes(blob.read_bytes()[:100_000])  # as a process killed while writing it would leave it
+    model = OnnxMiniLM(exported(export_dir, quantized=False), "openvino")
+    assert np.sum(model.encode(TEXTS, 64, True) * torch_embedder.embed(TEXTS), axis=1).min() >= 0.9999
+    assert blob.stat().st_size > 100_000  # written again whole
+
+
+def test_8_bit_weights_are_another_model_with_close_vectors(export_dir: Path, torch_embedder: LocalEmbedder) -> None:
     quantized = LocalEmbedder(backend="onnx-int8", export_dir=str(export_dir))
     assert quantized.model_id == f"{MINILM_MODEL_ID}@onnx-int8"
-    cosines = np.sum(quantized.embed(TEXTS) * embedder.embed(TEXTS), axis=1)
+    cosines = np.sum(quantized.embed(TEXTS) * torch_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.95 and cosines.min() < 0.9999  # close, but not the same vectors
 
 
-def test_switching_backends_reuses_or_re_embeds_through_the_cache(export_dir: Path, embedder, state_db, tmp_path: Path) -> None:
+def test_switching_backends_reuses_or_re_embeds_through_the_cache(export_dir: Path, torch_embedder, state_db, tmp_path: Path) -> None:
     raw = tmp_path / "a.csv"
     raw.write_text("id,text\n" + "".join(f'{i},"{text}"\n' for i, text in enumerate(TEXTS[:5])))
     validate_file(raw, "a.csv", "e", tmp_path / "v.parquet")
@@ -56,9 +75,10 @@ def test_switching_backends_reuses_or_re_embeds_through_the_cache(export_dir: Pa
         cache = EmbeddingCache(state_db, backend_embedder.model_id)
         return embed_file(tmp_path / "v.parquet", tmp_path / "out.parquet", "a.csv", backend_embedder, cache)
 
-    assert embedded(embedder).texts_embedded == 5
-    same = embedded(LocalEmbedder(backend="onnx", export_dir=str(export_dir)))
-    assert (same.cache_hits, same.texts_embedded) == (5, 0)  # the same vectors: nothing embedded again
+    assert embedded(torch_embedder).texts_embedded == 5
+    for backend in ("openvino", "onnx"):
+        same = embedded(LocalEmbedder(backend=backend, export_dir=str(export_dir)))
+        assert (same.cache_hits, same.texts_embedded) == (5, 0)  # the same vectors: nothing embedded again
     other = embedded(LocalEmbedder(backend="onnx-int8", export_dir=str(export_dir)))
     assert (other.cache_hits, other.texts_embedded) == (0, 5)  # another model: every text again
 
@@ -73,13 +93,14 @@ def test_word_pieces_are_counted_as_the_model_counts_them() -> None:
     assert LocalEmbedder(backend="onnx").max_input_tokens == load_minilm(None).max_seq_length - 2
 
 
-def test_an_exported_model_loads_without_torch(export_dir: Path) -> None:
-    LocalEmbedder(backend="onnx", export_dir=str(export_dir)).load()  # exported (once) here
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_an_exported_model_loads_without_torch(backend: str, export_dir: Path) -> None:
+    LocalEmbedder(backend=backend, export_dir=str(export_dir)).load()  # exported (once) here
     exports = sorted(path.name for path in export_dir.iterdir())
     script = (
         "import sys\n"
         "from resources.embedders import LocalEmbedder\n"
-        f"vector = LocalEmbedder(backend='onnx', export_dir={str(export_dir)!r}).embed(['hello'])\n"
+        f"vector = LocalEmbedder(backend={backend!r}, export_dir={str(export_dir)!r}).embed(['hello'])\n"
         "assert vector.shape == (1, 384), vector.shape\n"
         "print(sorted(name for name in ('torch', 'sentence_transformers') if name in sys.modules))\n"
     )

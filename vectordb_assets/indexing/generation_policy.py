@@ -55,7 +55,7 @@ class GenerationPolicy:
     """Switching and keeping generations, under the settings the code location was built with."""
 
     settings: Settings
-    make_embedder: Callable[[Settings], Embedder]  # the embedder the settings select (not yet initialised)
+    make_embedder: Callable[[Settings], Embedder]  # the embedder the settings select, ready (secrets from the environment)
 
     @property
     def auto_promote(self) -> bool:
@@ -76,7 +76,7 @@ class GenerationPolicy:
         generation's recorded settings (secrets still come from the environment)."""
         if generation.model == configured.model_id and generation.dimension == configured.dimension:
             return configured
-        return self.make_embedder(self.settings.with_changes(**generation.embedder)).process_config_and_initialize()
+        return self.make_embedder(self.settings.with_changes(**generation.embedder))
 
     def readers(self, state_db: StateDatabase, store: VectorStore, embedder: Embedder, generation: str | None = None) -> GenerationStore | None:
         """The live generation (or the one named), with its store and embedder: what searches and

@@ -280,6 +280,23 @@ class VectorLedger:
             (self.collection, self.namespace, source_key, source_etag),
         )
 
+    def keep_statistics(self, written: int) -> None:
+        """Analyze the ledger once a tenth of it changed since the planner last counted it (as
+        autovacuum does, but at once; `written`: the claims this sync just wrote, which the
+        server's counters may not show yet): until then the planner takes a filling namespace for
+        a few rows, and `read_claims` scans every claim of it for each file instead of looking up
+        the file's ids. One sync analyzes at a time; the others do not wait for it."""
+        with self.state_db.connect() as conn:
+            stale = conn.execute(
+                "select greatest(s.n_mod_since_analyze, %s) > 50 + 0.1 * greatest(c.reltuples, 0)"
+                " from pg_class c join pg_stat_user_tables s on s.relid = c.oid where c.oid = 'vectordb_ledger'::regclass",
+                (written,),
+            ).fetchone()
+            if stale and stale[0] and conn.execute(
+                "select pg_try_advisory_xact_lock(hashtext('vectordb.ledger.analyze'))"
+            ).fetchone()[0]:
+                conn.execute("analyze vectordb_ledger")
+
     def recorded_versions(self, conn: psycopg.Connection, source_keys: list[str]) -> dict[str, str]:
         """The etag of the version the namespace holds of each of `source_keys` it holds."""
         rows = conn.execute(

@@ -150,6 +150,7 @@ def sync_source(
         elif interrupted or changed:  # the claims' new row versions tell later commits of these writes
             ledger.touch(conn, source_key, sorted(set(writes.ids if interrupted else ()) | changed))
         ledger.finish(conn, source_key, source_etag if embedded is not None else None)
+    ledger.keep_statistics(claims.num_rows if plan.claims_changed else 0)
     return SyncResult(
         added=plan.added,
         updated=plan.updated,
