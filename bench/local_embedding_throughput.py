@@ -33,7 +33,7 @@ def main() -> None:
         f"Ticket {i}: the customer asks about {TOPICS[i % 10]} and {TOPICS[(i * 7) % 10]} after step {i % 97}."
         for i in range(args.rows)
     ]
-    embedder = LocalEmbedder()
+    embedder = LocalEmbedder(backend="torch")  # the stage against the same model it calls
     model = load_minilm(None)
     model.encode(texts[:64], batch_size=64, normalize_embeddings=True)  # warm up
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:

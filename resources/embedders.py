@@ -26,9 +26,10 @@ from pydantic import Field
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
 # openvino: OpenVINO; torch: sentence-transformers; onnx: ONNX Runtime. The three give the same
-# vectors (cosine ≥ 0.9999, tested) and share the model id. onnx-int8: ONNX Runtime with 8-bit
-# weights, other vectors (another model id).
-LocalBackend = Literal["openvino", "torch", "onnx", "onnx-int8"]
+# vectors (cosine ≥ 0.9999, tested) and share the model id. openvino-int8 and onnx-int8: the same
+# runtimes with 8-bit weights, other vectors (each its own model id).
+LocalBackend = Literal["openvino", "torch", "onnx", "openvino-int8", "onnx-int8"]
+QUANTIZED_BACKENDS = ("openvino-int8", "onnx-int8")
 LOCAL_BACKENDS = get_args(LocalBackend)
 
 _models: dict[str, Any] = {}
@@ -118,13 +119,13 @@ class LocalEmbedder(Embedder):
     normalize: bool = Field(default=True, description="L2-normalise vectors (cosine = dot product).")
     backend: LocalBackend = Field(
         default="openvino",
-        description="openvino, torch or onnx (the same vectors), or onnx-int8 (8-bit weights: other vectors, another model id).",
+        description="openvino, torch or onnx (the same vectors), or openvino-int8 or onnx-int8 (8-bit weights: other vectors, another model id).",
     )
     export_dir: str = Field(default=".vectordb/models", description="Where the ONNX exports of the model are kept.")
 
     @property
     def model_id(self) -> str:
-        quantized = "@onnx-int8" if self.backend == "onnx-int8" else ""
+        quantized = f"@{self.backend}" if self.backend in QUANTIZED_BACKENDS else ""
         return MINILM_MODEL_ID + quantized + ("" if self.normalize else "+unnormalized")
 
     @property

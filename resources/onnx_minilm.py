@@ -109,6 +109,30 @@ def _quantize(source: Path, path: Path) -> None:
     quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8, per_channel=True)
 
 
+def _compress(source: Path, target: Path) -> None:
+    """The graph with 8-bit weights (symmetric, a scale per output channel), compressed by NNCF in
+    OpenVINO's format (`target` and the `.bin` beside it); the CPU computes at its own precision."""
+    import nncf
+    import openvino
+
+    model = nncf.compress_weights(openvino.Core().read_model(str(source)), mode=nncf.CompressWeightsMode.INT8_SYM)
+    openvino.save_model(model, str(target))
+
+
+def openvino_int8(cache_dir: Path) -> Path:
+    """The model with 8-bit weights for OpenVINO under `cache_dir`, made on first use from the
+    ONNX export; its `.bin` is moved into place before its `.xml`, which readers look for."""
+    full = exported(cache_dir, quantized=False)
+    target = full.with_name(f"{full.stem}-openvino-int8.xml")
+    if not target.exists():
+        with tempfile.TemporaryDirectory(dir=cache_dir) as folder:
+            staged = Path(folder) / target.name
+            _compress(full, staged)
+            os.replace(staged.with_suffix(".bin"), target.with_suffix(".bin"))
+            os.replace(staged, target)
+    return target
+
+
 def exported(cache_dir: Path, quantized: bool) -> Path:
     """The model's ONNX file under `cache_dir`, exported (and quantized) on first use; named by the
     model package's version, so that a new package exports again."""
@@ -165,13 +189,16 @@ class OnnxMiniLM:
 
     @classmethod
     def load(cls, cache_dir: Path, backend: str) -> "OnnxMiniLM":
-        """The model for `backend` (`onnx`, `onnx-int8` or `openvino`), exported if needed and
-        loaded once per process."""
+        """The model for `backend` (`openvino`, `openvino-int8`, `onnx` or `onnx-int8`), exported
+        if needed and loaded once per process."""
         key = (str(cache_dir.resolve()), backend)
         with _models_lock:
             if key not in _models:
-                runtime = "openvino" if backend == "openvino" else "onnxruntime"
-                _models[key] = cls(exported(cache_dir, quantized=backend == "onnx-int8"), runtime)
+                if backend == "openvino-int8":
+                    _models[key] = cls(openvino_int8(cache_dir), "openvino")
+                else:
+                    runtime = "openvino" if backend == "openvino" else "onnxruntime"
+                    _models[key] = cls(exported(cache_dir, quantized=backend == "onnx-int8"), runtime)
             return _models[key]
 
     def encode(self, texts: Sequence[str], batch_size: int, normalize: bool) -> np.ndarray:

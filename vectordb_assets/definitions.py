@@ -18,7 +18,7 @@ from vectordb_assets.settings import Settings
 
 MODEL_DEPENDENT_ASSETS = ("embeddings", "vector_index")
 STORE_KINDS = {"pgvector": {"postgres", "pgvector"}, "pinecone": {"pinecone"}, "s3vectors": {"s3", "s3vectors"}}
-LOCAL_BACKEND_KINDS = {"openvino": "openvino", "torch": "pytorch", "onnx": "onnx", "onnx-int8": "onnx"}
+LOCAL_BACKEND_KINDS = {"openvino": "openvino", "openvino-int8": "openvino", "torch": "pytorch", "onnx": "onnx", "onnx-int8": "onnx"}
 
 
 def configured_kinds(settings: Settings) -> dict[str, set[str]]:

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
     local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")
     models_dir: str | None = Field(None, validation_alias=env("VECTORDB_MODELS_DIR"), description="Where the local model's exports are kept; default: models/ under VECTORDB_HOME.")
-    local_backend: LocalBackend = Field("openvino", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: openvino, torch or onnx (the same vectors), or onnx-int8 (8-bit weights, another model id).")
+    local_backend: LocalBackend = Field("openvino", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: openvino, torch or onnx (the same vectors), or openvino-int8 or onnx-int8 (8-bit weights, another model id each).")
     link_expiry_seconds: int = Field(3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links.")
     metabase_url: str | None = Field(None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL.")
     metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")

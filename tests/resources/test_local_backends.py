@@ -59,9 +59,10 @@ def test_openvino_compiles_again_over_a_damaged_compiled_model(export_dir: Path,
     assert blob.stat().st_size > 100_000  # written again whole
 
 
-def test_8_bit_weights_are_another_model_with_close_vectors(export_dir: Path, torch_embedder: LocalEmbedder) -> None:
-    quantized = LocalEmbedder(backend="onnx-int8", export_dir=str(export_dir))
-    assert quantized.model_id == f"{MINILM_MODEL_ID}@onnx-int8"
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
+def test_8_bit_weights_are_another_model_with_close_vectors(backend: str, export_dir: Path, torch_embedder: LocalEmbedder) -> None:
+    quantized = LocalEmbedder(backend=backend, export_dir=str(export_dir))
+    assert quantized.model_id == f"{MINILM_MODEL_ID}@{backend}"
     cosines = np.sum(quantized.embed(TEXTS) * torch_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.95 and cosines.min() < 0.9999  # close, but not the same vectors
 
@@ -79,8 +80,9 @@ def test_switching_backends_reuses_or_re_embeds_through_the_cache(export_dir: Pa
     for backend in ("openvino", "onnx"):
         same = embedded(LocalEmbedder(backend=backend, export_dir=str(export_dir)))
         assert (same.cache_hits, same.texts_embedded) == (5, 0)  # the same vectors: nothing embedded again
-    other = embedded(LocalEmbedder(backend="onnx-int8", export_dir=str(export_dir)))
-    assert (other.cache_hits, other.texts_embedded) == (0, 5)  # another model: every text again
+    for backend in ("openvino-int8", "onnx-int8"):
+        other = embedded(LocalEmbedder(backend=backend, export_dir=str(export_dir)))
+        assert (other.cache_hits, other.texts_embedded) == (0, 5)  # another model: every text again
 
 
 def test_word_pieces_are_counted_as_the_model_counts_them() -> None:
