@@ -1,8 +1,9 @@
 """`vectordb search` end to end, as a user runs it: a new process each time, against the bundled
 samples indexed on the embedded PostgreSQL, with each local backend.
 
-The first search of an ONNX Runtime or OpenVINO backend also exports or compiles the model (once per machine); the warm figure
-is the median of the following searches. Every search must return hits.
+The first search of an ONNX Runtime or OpenVINO backend also exports or compiles the model (once
+per machine); the warm figure is the median of the following searches. Every search must return
+hits.
 Run: .venv/bin/python bench/search_latency.py [--searches 5]
 """
 
