@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from pathlib import Path
@@ -60,12 +59,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("models")
     for backend in ("openvino", "onnx-int8"):
         LocalEmbedder(backend=backend, export_dir=str(folder)).load()
-    before, os.environ["VECTORDB_MODELS_DIR"] = os.environ.get("VECTORDB_MODELS_DIR"), str(folder)
-    yield folder
-    if before is None:
-        os.environ.pop("VECTORDB_MODELS_DIR")
-    else:
-        os.environ["VECTORDB_MODELS_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VECTORDB_MODELS_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
