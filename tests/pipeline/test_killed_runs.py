@@ -46,6 +46,13 @@ def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return None
 
 
+def run_story(instance: dg.DagsterInstance, run_id: str, daemon_log: Path) -> str:
+    """The run's status, its last events and the daemon's last lines, for a failure message."""
+    events = [f"{entry.dagster_event_type}: {entry.message}" for entry in instance.all_logs(run_id)[-12:]]
+    daemon = [line for line in daemon_log.read_text().splitlines() if "dagster.daemon" in line]
+    return "\n".join([f"run {run_id}: {instance.get_run_by_id(run_id).status}", *events, *daemon[-15:]])
+
+
 # Where the worker is held when it is killed: the lock the test takes, and the statement it blocks.
 KILL_POINTS = {
     # The model has embedded the first batch; its vectors wait to enter the cache.
@@ -88,11 +95,13 @@ def test_killed_run_is_retried_and_loses_nothing(
             os.kill(pid, signal.SIGKILL)
             lock_conn.rollback()
 
-            retried = wait_for(
-                lambda: instance.get_runs(filters=dg.RunsFilter(tags={"dagster/parent_run_id": first.run_id})),
-                "a retry of the killed run",
-                timeout=120,
-            )[0]
+            try:
+                retried = wait_for(
+                    lambda: instance.get_runs(filters=dg.RunsFilter(tags={"dagster/parent_run_id": first.run_id})),
+                    "a retry of the killed run",
+                )[0]
+            except AssertionError as timeout:
+                raise AssertionError(run_story(instance, first.run_id, tmp_path / "daemon.log")) from timeout
             finished = wait_for(
                 lambda: (run := instance.get_run_by_id(retried.run_id)).is_finished and run, "the retry to finish"
             )
