@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from resources.vector_store import RECORD_COLUMNS, VectorStore
+from vectordb_assets.indexing.claims import CLAIM_COLUMNS, SyncPlan, claim_objects, plan_sync, settle
+from vectordb_assets.indexing.ledger import VectorLedger
 from vectordb_assets.indexing.policy import IndexPolicy
-from vectordb_assets.indexing.ledger import CLAIM_COLUMNS, SyncPlan, VectorLedger, claim_objects, plan_sync, settle
 
 
 @dataclass(frozen=True)

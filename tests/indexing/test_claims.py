@@ -1,10 +1,10 @@
-"""The ledger's plan: what one source's sync writes, skips, deletes and hands back."""
+"""The plan claims yield: what one source's sync writes, skips, deletes and hands back."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from vectordb_assets.indexing.ledger import Claim, plan_sync
+from vectordb_assets.indexing.claims import Claim, plan_sync
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
