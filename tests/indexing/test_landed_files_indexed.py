@@ -3,8 +3,11 @@ index, and tells those apart from files quarantined, refused or still in a run."
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -56,6 +59,37 @@ def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatc
         assert passed, metadata
         assert (metadata["landed_files"], metadata["indexed_files"], metadata["unindexed_files"]) == (5, 3, 0)
         assert list(metadata["quarantined"]) == ["empty.csv"]
+
+
+def started_run(instance: dg.DagsterInstance, partition: str, hours_ago: float) -> tuple[str, datetime]:
+    """A run of the ingest job over `partition`, started `hours_ago` and silent since: its id and
+    start time."""
+    run = instance.add_run(dg.DagsterRun(job_name="ingest_files", run_id=str(uuid.uuid4()), tags={"dagster/partition": partition}))
+    started = time.time() - hours_ago * 3600
+    instance.handle_new_event(dg.EventLogEntry(
+        error_info=None, level=logging.DEBUG, user_message="", run_id=run.run_id, timestamp=started, job_name=run.job_name,
+        dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, run.job_name),
+    ))
+    return run.run_id, datetime.fromtimestamp(started, timezone.utc)
+
+
+def test_a_run_silent_for_an_hour_does_not_hide_its_file(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that died with its code server leaves its run STARTED: once the run has logged
+    nothing for an hour, its file is named with the run; a file of a run that logs is in flight."""
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    with dg.instance_for_test() as instance:
+        p = Pipeline(Settings.from_env(), instance, state_db)
+        p.land("stuck.csv", "id,text\n1,one\n")
+        p.land("busy.csv", "id,text\n2,two\n", minute=1)
+        stuck, since = started_run(instance, "stuck.csv", hours_ago=2)
+        started_run(instance, "busy.csv", hours_ago=0.5)
+        assert instance.get_run_by_id(stuck).status == dg.DagsterRunStatus.STARTED
+        passed, metadata = landed_files_indexed(p)
+        assert not passed
+        assert metadata["unindexed"] == {
+            "stuck.csv": f"never indexed; its run {stuck} has logged nothing since {since:%Y-%m-%d %H:%M} UTC: its worker may have died",
+        }
+        assert metadata["in_flight"] == ["busy.csv"]
 
 
 def test_the_report_of_a_long_named_file_is_found(tmp_path: Path) -> None:

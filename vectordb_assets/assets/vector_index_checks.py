@@ -46,18 +46,38 @@ def vector_index_matches_ledger(
 RECENTLY_LANDED = timedelta(minutes=10)
 UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
               dg.DagsterRunStatus.STARTED]
+# A started run that has logged nothing for this long is taken for dead: a worker that died with
+# its code server stays STARTED under the local run launcher. A live run logs its progress as each
+# batch of rows finishes.
+SILENT_RUN = timedelta(hours=1)
 
 
-def partitions_in_unfinished_runs(instance: dg.DagsterInstance) -> set[str]:
-    """The files of every run over source files that has not finished."""
-    keys: set[str] = set()
+def silence(instance: dg.DagsterInstance, run_id: str, now: datetime) -> str | None:
+    """Why a started run is taken for dead, if it has logged nothing for `SILENT_RUN`."""
+    latest = instance.get_records_for_run(run_id, limit=1, ascending=False).records
+    last_word = datetime.fromtimestamp(latest[0].timestamp, timezone.utc) if latest else now
+    if now - last_word <= SILENT_RUN:
+        return None
+    return f"its run {run_id} has logged nothing since {last_word:%Y-%m-%d %H:%M} UTC: its worker may have died"
+
+
+def partitions_in_unfinished_runs(instance: dg.DagsterInstance, now: datetime) -> tuple[set[str], dict[str, str]]:
+    """The files of every run over source files that has not finished: those of runs that may
+    still index them, and, for each file of a started run silent for `SILENT_RUN`, why it is not."""
+    running: set[str] = set()
+    silent: dict[str, str] = {}
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED)):
+        keys: set[str] = set()
         if "dagster/partition" in run.tags:
             keys.add(run.tags["dagster/partition"])
         elif RANGE_START_TAG in run.tags:
             span = dg.PartitionKeyRange(run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG])
             keys.update(source_files.get_partition_keys_in_range(span, dynamic_partitions_store=instance))
-    return keys
+        if run.status == dg.DagsterRunStatus.STARTED and (why := silence(instance, run.run_id, now)):
+            silent.update(dict.fromkeys(keys, why))
+        else:
+            running.update(keys)
+    return running, silent
 
 
 def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int = 0) -> dg.AssetChecksDefinition:
@@ -67,7 +87,7 @@ def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int
         asset=vector_index,
         name="landed_files_indexed",
         description="Every landed file's current version is in the index, quarantined with a report, or in a "
-        "run that has not finished; fails naming each file that is none of these.",
+        "run that has not finished and has logged in the last hour; fails naming each file that is none of these.",
     )
     def landed_files_indexed(
         context: dg.AssetCheckExecutionContext,
@@ -84,15 +104,16 @@ def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int
         collection = (live.store if live else vector_store).collection_name
         with state_db.connect() as conn:
             indexed = indexed_versions(conn, collection)
-        running = partitions_in_unfinished_runs(context.instance)
-        recent = datetime.now(timezone.utc) - RECENTLY_LANDED
+        now = datetime.now(timezone.utc)
+        running, silent = partitions_in_unfinished_runs(context.instance, now)
         coverage = find_unindexed(
             source_store.list_objects(),
             indexed,
             lambda key: read_quarantine_report(output_store, key),
-            lambda key, obj: key in running or obj.last_modified > recent,
+            lambda partition, obj: partition in running or obj.last_modified > now - RECENTLY_LANDED,
             excluded_prefix,
             partition_depth,
+            stalled=silent,
         )
         for key, why in sorted(coverage.unindexed.items()):
             context.log.error(f"{key}: landed but not in the index ({why})")

@@ -54,11 +54,13 @@ def find_unindexed(
     in_flight: Callable[[str, StoredObject], bool],
     excluded_prefix: str | None = None,
     partition_depth: int = 0,
+    stalled: Mapping[str, str] | None = None,
 ) -> Coverage:
     """Compare the landed objects with the versions the index holds (`indexed`: key → etags).
 
     `quarantine_report(key)` is the file's quarantine report, if any; `in_flight(partition, obj)`
-    says whether a run over the file's partition may still index it.
+    says whether a run over the file's partition may still index it; `stalled` says, for a
+    partition, why the run over it that has not finished will not (added to its files' reasons).
     """
     coverage = Coverage()
     for obj in landed:
@@ -76,6 +78,6 @@ def find_unindexed(
         elif (report := quarantine_report(key)) and report.get("source_etag") == obj.etag:
             coverage.quarantined[key] = f"{report.get('stage')}: {report.get('error')}"
         else:
-            held = indexed.get(key)
-            coverage.unindexed[key] = "the index holds an older version" if held else "never indexed"
+            why = "the index holds an older version" if indexed.get(key) else "never indexed"
+            coverage.unindexed[key] = f"{why}; {stalled[partition]}" if stalled and partition in stalled else why
     return coverage
