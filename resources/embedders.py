@@ -19,9 +19,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal, Sequence, get_args
 
-import dagster as dg
 import numpy as np
 from pydantic import Field
+from resources.settings_only import SettingsOnlyResource
 
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
@@ -36,7 +36,7 @@ _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
 
 
-class Embedder(dg.ConfigurableResource, ABC):
+class Embedder(SettingsOnlyResource, ABC):
     """One embedding model: a stable id, a dimension, and a batch `embed`."""
 
     @property

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-import dagster as dg
 from pydantic import Field, PrivateAttr
+from resources.settings_only import SettingsOnlyResource
 
 
-class LandingQueue(dg.ConfigurableResource):
+class LandingQueue(SettingsOnlyResource):
     """An SQS queue URL (unset: the landing sensor lists the bucket instead) and its endpoint;
     credentials come from boto3's usual chain."""
 

@@ -21,6 +21,7 @@ import requests
 from pydantic import Field, PrivateAttr
 
 from resources.retry import RetryPolicy
+from resources.settings_only import SettingsOnlyResource
 
 
 class MetabaseAuthError(PermissionError):
@@ -35,13 +36,18 @@ class MetabaseTransientError(IOError):
         self.response = response  # its Retry-After, if any, is honoured by the retry policy
 
 
-class MetabaseResource(dg.ConfigurableResource):
+def metabase_transient(error: BaseException) -> bool:
+    """429 and 5xx answers, and connections refused, reset or timed out."""
+    return isinstance(error, (MetabaseTransientError, requests.ConnectionError, requests.Timeout))
+
+
+class MetabaseResource(SettingsOnlyResource):
     """A Metabase instance; secrets come from the environment through `dg.EnvVar`."""
 
     url: str = Field(description="Base URL, e.g. https://metabase.example.com.")
-    api_key: str | None = Field(default=None, description="API key (sent as x-api-key).")
+    api_key: str | None = Field(default=None, repr=False, description="API key (sent as x-api-key).")
     username: str | None = Field(default=None, description="User for a session, when there is no API key.")
-    password: str | None = Field(default=None, description="Password for a session.")
+    password: str | None = Field(default=None, repr=False, description="Password for a session.")
     timeout_seconds: float = Field(default=300.0, description="Per-request timeout.")
     max_attempts: int = Field(default=5, description="Attempts per export before giving up.")
 
@@ -72,7 +78,7 @@ class MetabaseResource(dg.ConfigurableResource):
 
     def export_csv(self, question_id: int, dest: Path, parameters: list[dict[str, Any]] | None = None) -> int:
         """Write the question's results as CSV to `dest` (raw, unformatted values); returns bytes written."""
-        policy = RetryPolicy(lambda error: isinstance(error, MetabaseTransientError), attempts=self.max_attempts)
+        policy = RetryPolicy(metabase_transient, attempts=self.max_attempts, service="Metabase")
         return policy.call(self._export_once, question_id, dest, parameters or [])
 
     def _export_once(self, question_id: int, dest: Path, parameters: list[dict[str, Any]]) -> int:

@@ -24,9 +24,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping
 
-import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
+from resources.retry import boto_transient, outages
+from resources.settings_only import SettingsOnlyResource
 
 _TEMP_MARKER = ".tmp-"
 
@@ -56,7 +57,7 @@ class StoredObject:
     last_modified: datetime
 
 
-class ObjectStore(dg.ConfigurableResource, ABC):
+class ObjectStore(SettingsOnlyResource, ABC):
     """A flat namespace of keys ('a/b.csv') holding immutable bytes."""
 
     @abstractmethod
@@ -104,18 +105,21 @@ class LocalObjectStore(ObjectStore):
     root: str = Field(description="Absolute path of the folder that holds the objects.")
 
     def _path(self, key: str) -> Path:
+        """The key's path, refused when any segment of it leads outside the folder: `..`, an
+        absolute key, or a link (to a file or a folder) that resolves elsewhere."""
         relative = PurePosixPath(key)
         if relative.is_absolute() or ".." in relative.parts:
             raise ValueError(f"object key {key!r} leaves the store at {self.root}")
         path = Path(self.root, *relative.parts)
-        if path.is_symlink() and self._outside(path):
-            raise ValueError(f"object key {key!r} is a link to a file outside the store at {self.root}; refused")
+        if self._outside(path, strict=False):
+            raise ValueError(f"object key {key!r} goes through a link to outside the store at {self.root}; refused")
         return path
 
-    def _outside(self, path: Path) -> bool:
-        """Whether a link resolves outside the store's folder (or cannot be resolved at all)."""
+    def _outside(self, path: Path, strict: bool = True) -> bool:
+        """Whether a path resolves outside the store's folder (or, when `strict`, cannot be
+        resolved at all); every link on the way is followed to see where it leads."""
         try:
-            path.resolve(strict=True).relative_to(Path(self.root).resolve())
+            path.resolve(strict=strict).relative_to(Path(self.root).resolve())
         except (OSError, RuntimeError, ValueError):
             return True
         return False
@@ -223,6 +227,10 @@ class LocalObjectStore(ObjectStore):
         return str(self._path(key)) if key else self.root
 
 
+class SettingsS3Resource(S3Resource, SettingsOnlyResource):
+    """dagster-aws's S3 resource, whose endpoint and region only the settings may set."""
+
+
 class S3ObjectStore(ObjectStore):
     """Objects under a prefix of an S3 bucket, through `dagster_aws.s3.S3Resource`.
 
@@ -262,20 +270,22 @@ class S3ObjectStore(ObjectStore):
     ) -> Iterator[StoredObject]:
         paginator = self.client().get_paginator("list_objects_v2")
         after = {"StartAfter": self._full_key(start_after)} if start_after else {}
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix), **after):
-            for item in page.get("Contents", []):
-                if item["Key"].endswith("/") or is_hidden(self._relative(item["Key"])):
-                    continue  # folder placeholder objects made by consoles, and hidden objects
-                yield StoredObject(
-                    key=self._relative(item["Key"]),
-                    size=item["Size"],
-                    etag=item["ETag"].strip('"'),
-                    last_modified=item["LastModified"],
-                )
+        with outages("S3", boto_transient):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_key(prefix), **after):
+                for item in page.get("Contents", []):
+                    if item["Key"].endswith("/") or is_hidden(self._relative(item["Key"])):
+                        continue  # folder placeholder objects made by consoles, and hidden objects
+                    yield StoredObject(
+                        key=self._relative(item["Key"]),
+                        size=item["Size"],
+                        etag=item["ETag"].strip('"'),
+                        last_modified=item["LastModified"],
+                    )
 
     def head(self, key: str) -> StoredObject:
         try:
-            response = self.client().head_object(Bucket=self.bucket, Key=self._full_key(key))
+            with outages("S3", boto_transient):
+                response = self.client().head_object(Bucket=self.bucket, Key=self._full_key(key))
         except self.client().exceptions.ClientError as error:
             if is_not_found(error):
                 raise ObjectNotFoundError(f"no object {self.describe(key)}") from None
@@ -293,16 +303,19 @@ class S3ObjectStore(ObjectStore):
         suffix = "".join(PurePosixPath(key).suffixes[-2:])
         with tempfile.TemporaryDirectory(prefix="vectordb-") as folder:
             path = Path(folder, f"object{suffix}")
-            self.client().download_file(self.bucket, self._full_key(key), str(path))
+            with outages("S3", boto_transient):
+                self.client().download_file(self.bucket, self._full_key(key), str(path))
             yield path
 
     def put_file(self, key: str, path: Path) -> StoredObject:
         # An S3 PUT (or completed multipart upload) replaces the object atomically.
-        self.client().upload_file(str(path), self.bucket, self._full_key(key))
+        with outages("S3", boto_transient):
+            self.client().upload_file(str(path), self.bucket, self._full_key(key))
         return self.head(key)
 
     def delete(self, key: str) -> None:
-        self.client().delete_object(Bucket=self.bucket, Key=self._full_key(key))
+        with outages("S3", boto_transient):
+            self.client().delete_object(Bucket=self.bucket, Key=self._full_key(key))
 
     def url(self, key: str) -> str:
         return self.client().generate_presigned_url(

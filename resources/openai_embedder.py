@@ -51,7 +51,7 @@ class OpenAIUsage:
 class OpenAIEmbedder(Embedder):
     """text-embedding-3-small (default), -3-large or ada-002, through the official SDK."""
 
-    api_key: str = Field(description="OpenAI API key (from the environment: dg.EnvVar('OPENAI_API_KEY')).")
+    api_key: str = Field(repr=False, description="OpenAI API key (from the environment: dg.EnvVar('OPENAI_API_KEY')).")
     model: str = Field(default="text-embedding-3-small", description="Embedding model.")
     dimensions: int | None = Field(default=None, description="Shorter vectors (v3 models only).")
     base_url: str | None = Field(default=None, description="Another endpoint: Azure or an OpenAI-compatible server.")
@@ -139,6 +139,7 @@ class OpenAIEmbedder(Embedder):
         return RetryPolicy(
             transient=lambda error: isinstance(error, RETRYABLE), attempts=self.max_attempts,
             base_seconds=1.0, max_seconds=60.0, sleep=self._sleep, on_retry=self._count_retry,
+            service="OpenAI", credentials=True,
         )
 
     def _request(self, texts: list[str], tokens: int) -> np.ndarray:

@@ -59,11 +59,12 @@ def _log_contention(state: Any) -> None:
 # deadlock; a deadlock or serialization failure met all the same (another client's writes) rolls
 # the transaction back whole, and it is tried again.
 CONTENTION_RETRY = RetryPolicy(
-    transient=lambda error: isinstance(error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)),
+    transient=lambda error: isinstance(error.__cause__ or error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)),
     attempts=5,
     base_seconds=0.05,
     max_seconds=2.0,
     on_retry=_log_contention,
+    service="PostgreSQL",
 )
 
 

@@ -16,7 +16,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import dagster as dg
 import numpy as np
 import pyarrow as pa
-from pinecone import Pinecone, ServerlessSpec
+import urllib3
+from pinecone import Pinecone, PineconeConnectionError, PineconeTimeoutError, ServerlessSpec
 from pydantic import Field, PrivateAttr
 
 from resources.batching import pack
@@ -40,10 +41,16 @@ MAX_IDS_PER_DELETE = 1000
 MAX_IDS_PER_FETCH = 100
 
 
+def pinecone_transient(error: BaseException) -> bool:
+    """429 and 5xx, and connections refused, reset or timed out (as the SDK or its HTTP client says)."""
+    connection = (PineconeConnectionError, PineconeTimeoutError, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+    return status_transient(error) or isinstance(error, connection)
+
+
 class PineconeStore(VectorStore):
     """A Pinecone index (the collection); namespaces are Pinecone namespaces."""
 
-    api_key: str = Field(description="Pinecone API key (from the environment: dg.EnvVar('PINECONE_API_KEY')).")
+    api_key: str = Field(repr=False, description="Pinecone API key (from the environment: dg.EnvVar('PINECONE_API_KEY')).")
     index_name: str = Field(default="documents", description="Index name.")
     host: str | None = Field(default=None, description="Index host; default: looked up by name.")
     create_if_missing: bool = Field(default=False, description="Create a serverless index when it does not exist.")
@@ -69,7 +76,8 @@ class PineconeStore(VectorStore):
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """A data-plane call, retried on 429 and 5xx."""
-        return RetryPolicy(status_transient, attempts=self.max_attempts, sleep=self._sleep).call(fn, *args, **kwargs)
+        policy = RetryPolicy(pinecone_transient, attempts=self.max_attempts, sleep=self._sleep, service="Pinecone", credentials=True)
+        return policy.call(fn, *args, **kwargs)
 
     def client(self) -> Pinecone:
         """The control-plane client, made once for the resource's life."""

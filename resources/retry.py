@@ -3,9 +3,14 @@
 Exponential backoff with jitter, capped; a server's `Retry-After` is honoured; which errors are
 transient is decided per service by a predicate, and a 401, 403 or 404 is never retried.
 
+Whether an error is an outage is decided here, once, by the resource that met it: a transient
+error that outlasts the retries leaves the resource as `TransientServiceError`, and a service that
+refuses the settings themselves (a bad key, a malformed URL) as `ServiceMisconfigured`. The
+stages classify a file's error by these classes only: an outage is never a file's fault.
+
 Example::
 
-    policy = RetryPolicy(transient=boto_transient, attempts=5)
+    policy = RetryPolicy(transient=boto_transient, attempts=5, service="S3 Vectors")
     policy.call(client.put_vectors, vectorBucketName="b", indexName="i", vectors=[...])
 """
 
@@ -13,10 +18,11 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -32,6 +38,39 @@ TRANSIENT_AWS_CODES = frozenset({
     "InternalServerException", "PriorRequestNotComplete",
 })
 MAX_RETRY_AFTER_SECONDS = 120.0
+# A refusal of the credentials themselves: the settings are wrong, not the file.
+REFUSED_CREDENTIALS = frozenset({401, 403})
+
+
+class TransientServiceError(Exception):
+    """A service stayed unreachable, overloaded or in contention through every retry: the step
+    is retried later and no file is blamed."""
+
+    def __init__(self, service: str, error: BaseException):
+        super().__init__(f"{service} is unavailable (after retries): {type(error).__name__}: {error}")
+        self.service = service
+
+
+class ServiceMisconfigured(Exception):
+    """A service refuses the settings (its key, its URL): the run fails, none of its files."""
+
+    def __init__(self, service: str, reason: str):
+        super().__init__(f"{service} refuses the configured settings: {reason}")
+        self.service = service
+
+
+@contextmanager
+def outages(service: str, transient: Callable[[BaseException], bool]) -> Iterator[None]:
+    """Errors of `service` that `transient` says another attempt may not meet leave the block as
+    `TransientServiceError` (for calls whose SDK retries on its own, such as boto3's)."""
+    try:
+        yield
+    except (TransientServiceError, ServiceMisconfigured):
+        raise
+    except Exception as error:
+        if transient(error):
+            raise TransientServiceError(service, error) from error
+        raise
 
 
 def http_status(error: BaseException) -> int | None:
@@ -106,6 +145,10 @@ class RetryPolicy:
     max_seconds: float = 30.0
     sleep: Callable[[float], None] = time.sleep
     on_retry: Callable[[RetryCallState], None] | None = None
+    # The service's name: a transient error that outlasts the attempts is raised as
+    # TransientServiceError; with `credentials`, a 401 or 403 as ServiceMisconfigured.
+    service: str | None = None
+    credentials: bool = False
 
     def wait(self, state: RetryCallState) -> float:
         """Retry-After when the server sent one, else exponential backoff with jitter."""
@@ -128,5 +171,14 @@ class RetryPolicy:
         )
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)`, tried again on transient errors; the last error is raised as it is."""
-        return self.retrying()(fn, *args, **kwargs)
+        """`fn(*args, **kwargs)`, tried again on transient errors; the last error is raised as it
+        is, or, for a named service, as `TransientServiceError` / `ServiceMisconfigured`."""
+        if self.service is None:
+            return self.retrying()(fn, *args, **kwargs)
+        try:
+            with outages(self.service, self._retryable):
+                return self.retrying()(fn, *args, **kwargs)
+        except Exception as error:
+            if self.credentials and http_status(error) in REFUSED_CREDENTIALS:
+                raise ServiceMisconfigured(self.service, f"{type(error).__name__} ({http_status(error)})") from error
+            raise

@@ -87,7 +87,7 @@ class S3VectorsStore(VectorStore):
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         """One S3 Vectors API call, retried on throttling, 5xx, timeouts and dropped connections."""
-        policy = RetryPolicy(boto_transient, attempts=self.max_attempts, sleep=self._sleep)
+        policy = RetryPolicy(boto_transient, attempts=self.max_attempts, sleep=self._sleep, service="S3 Vectors")
         return policy.call(getattr(self.client(), operation), **kwargs)
 
     @property

@@ -21,11 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import dagster as dg
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 from pydantic import Field
+
+from resources.redaction import redact
+from resources.retry import ServiceMisconfigured, outages
+from resources.settings_only import SettingsOnlyResource
 
 # One pgserver handle per data directory and process: pgserver counts handles per process and
 # stops the server when the last process holding one exits.
@@ -50,11 +53,12 @@ def embedded_server_uri(data_dir: Path) -> str:
     return server.get_uri()
 
 
-class StateDatabase(dg.ConfigurableResource):
+class StateDatabase(SettingsOnlyResource):
     """PostgreSQL for the platform's state, with the `vector` extension installed."""
 
     database_url: str | None = Field(
         default=None,
+        repr=False,
         description="PostgreSQL URL (postgresql://…); when unset, an embedded server is started.",
     )
     pgserver_dir: str = Field(
@@ -73,9 +77,11 @@ class StateDatabase(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         """A pooled connection with pgvector's types registered; commits on success, rolls back
-        on error."""
-        with self._pool().connection() as conn:
-            yield conn
+        on error. The database down, restarting or in contention leaves as
+        `TransientServiceError`; a URL it cannot use as `ServiceMisconfigured`."""
+        with outages("PostgreSQL", lambda error: isinstance(error, psycopg.OperationalError)):
+            with self._pool().connection() as conn:
+                yield conn
 
     def _pool(self) -> ConnectionPool:
         uri = self.uri()
@@ -85,8 +91,11 @@ class StateDatabase(dg.ConfigurableResource):
             if pool is None:
                 # A database that cannot be reached fails here at once, with the driver's own
                 # message, rather than after the pool has waited for it.
-                with psycopg.connect(uri) as conn:
-                    _configure(conn)
+                try:
+                    with psycopg.connect(uri) as conn:
+                        _configure(conn)
+                except psycopg.ProgrammingError as error:  # libpq's message may quote the URL
+                    raise ServiceMisconfigured("PostgreSQL", f"DATABASE_URL: {redact(str(error))}") from None
                 pool = ConnectionPool(
                     uri, min_size=1, max_size=self.pool_size, configure=_configure, check=ConnectionPool.check_connection,
                     reset=_release_session_locks, max_idle=60, name="vectordb-state", open=True,

@@ -9,9 +9,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-import dagster as dg
 import numpy as np
 import pyarrow as pa
+from resources.settings_only import SettingsOnlyResource
 
 COLLECTION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
 
@@ -54,7 +54,7 @@ class SearchHit:
     metadata: dict[str, Any]
 
 
-class VectorStore(dg.ConfigurableResource, ABC):
+class VectorStore(SettingsOnlyResource, ABC):
     """A collection of vectors, split into namespaces, keyed by vector id."""
 
     @property

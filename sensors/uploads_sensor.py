@@ -62,9 +62,7 @@ def build_uploads_sensor(job: Any, outputs: Path, destination: str, quiet_second
         return [
             dg.RunRequest(
                 run_key=f"{name}@{version}",
-                run_config={"ops": {"upload_files": {"config": {
-                    "folder": str(outputs / name), "destination": f"{destination.rstrip('/')}/{name}",
-                }}}},
+                run_config={"ops": {"upload_files": {"config": {"job": name}}}},
                 tags={"vectordb/job_folder": name},
             )
             for name, version in folders.items()

@@ -25,7 +25,7 @@ def vector_for(text: str, dimension: int) -> np.ndarray:
 
 @dataclass
 class FakeOpenAI:
-    """`faults` is consumed one per request: '429', '500', '400' or 'hang'."""
+    """`faults` is consumed one per request: '429', '500', '503' (retry at once), '400', '401' or 'hang'."""
 
     faults: list[str] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
@@ -60,6 +60,10 @@ class FakeOpenAI:
                     return self.send_json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
                 if fault == "500":
                     return self.send_json(500, {"error": {"message": "The server had an error"}})
+                if fault == "503":
+                    return self.send_json(503, {"error": {"message": "The engine is overloaded"}}, {"Retry-After": "0"})
+                if fault == "401":
+                    return self.send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
                 refused = server.refused_text is not None and any(server.refused_text in t for t in inputs)
                 if fault == "400" or refused or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
                     message = "'$.input' is invalid. Please check the API reference."

@@ -34,7 +34,7 @@ def _holds(value: object, operator: dict) -> bool:
 @dataclass
 class FakePinecone:
     """An index of `dimension` (data plane) and the indexes the control plane knows, by name;
-    `faults` ('429') are consumed one per POST."""
+    `faults` ('429', '503') are consumed one per POST."""
 
     dimension: int = 3
     indexes: dict[str, dict] = field(default_factory=dict)
@@ -104,8 +104,8 @@ class FakePinecone:
                 body = json.loads(raw or b"{}")
                 fault = server.faults.pop(0) if server.faults else None
                 server.requests.append({"path": self.path, "bytes": len(raw), "body": body, "fault": fault})
-                if fault == "429":
-                    return self._error(429, "Too Many Requests")
+                if fault in ("429", "503"):
+                    return self._error(int(fault), "Too Many Requests" if fault == "429" else "Service Unavailable")
                 if self.path == "/indexes":
                     name, vectors = body["name"], body["schema"]["fields"]["_values"]
                     if name in server.indexes:

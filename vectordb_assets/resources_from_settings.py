@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 def s3_resource(settings: Settings) -> S3Resource:
     """S3 (or an S3-compatible endpoint); credentials come from boto3's usual chain."""
-    from dagster_aws.s3 import S3Resource
+    from resources.object_store import SettingsS3Resource
 
-    return S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+    return SettingsS3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
 
 
 def object_store(location: Location, settings: Settings) -> ObjectStore:
@@ -161,6 +161,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
     from vectordb_assets.indexing.namespaces import NamespaceRoutes
     from vectordb_assets.indexing.policy import IndexPolicy
+    from vectordb_assets.transfer.upload_area import UploadArea
     from vectordb_assets.validation.enrichment import Enrichment
 
     return {
@@ -176,5 +177,6 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "enrichment": Enrichment(query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key),
         "s3": s3_resource(settings),
         "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
+        "upload_area": UploadArea(folder=str(settings.uploads[0]), destination=settings.uploads[1]) if settings.uploads else UploadArea(),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),
     }

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationErro
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resources.embedders import LocalBackend
+from resources.redaction import url_problem
 from resources.vector_store import CollectionNameError, validate_collection_name
 from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
@@ -170,6 +171,14 @@ class Settings(BaseSettings):
     def _questions(cls, value: Any) -> Any:
         return tuple(parse_questions(value)) if isinstance(value, str) else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = url_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(f"DATABASE_URL is not a usable PostgreSQL URL: {problem}")
+        return value
+
     @field_validator("collection")
     @classmethod
     def _collection(cls, value: str) -> str:
@@ -293,9 +302,18 @@ def _explain(error: ValidationError) -> str:
         name = item["loc"][0] if item["loc"] else ""  # the variable, since fields are read by alias
         message = item["msg"].removeprefix("Value error, ")
         if name and not message.startswith(name):
-            message = f"{name}: {message} (got {item['input']!r})"
+            shown = "" if name in secret_variables() else f" (got {item['input']!r})"
+            message = f"{name}: {message}{shown}"
         lines.append(message)
     return "; ".join(lines)
+
+
+def secret_variables() -> set[str]:
+    """The environment variables that hold secrets (whose values are never shown)."""
+    return {
+        field.validation_alias for field in Settings.model_fields.values()
+        if "SecretStr" in str(field.annotation) and isinstance(field.validation_alias, str)
+    }
 
 
 def documented_variables() -> set[str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 import pytest
 
+from tests.fake_openai import FakeOpenAI
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.settings import Settings
 
@@ -101,3 +102,50 @@ def test_a_database_restart_mid_run_is_retried_not_quarantined(
     assert proxy.restarted and restarts
     assert not (Path(p.settings.output.root) / "quarantine").exists()
     assert sorted(p.index(), key=int) == [str(i) for i in range(50)]
+
+
+@pytest.fixture
+def openai_server() -> FakeOpenAI:
+    fake = FakeOpenAI()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def openai_pipeline(instance: dg.DagsterInstance, state_db, url: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    for name, value in {"DATABASE_URL": state_db.database_url, "VECTORDB_EMBEDDER": "openai", "OPENAI_API_KEY": "sk-test",
+                        "OPENAI_BASE_URL": url, "VECTORDB_OPENAI_DIMENSIONS": "8"}.items():
+        monkeypatch.setenv(name, value)
+    return Pipeline(Settings.from_env(), instance, state_db)
+
+
+def test_an_openai_outage_longer_than_the_retries_quarantines_no_file(
+    home: Path, state_db, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    openai_server.faults = ["503"] * 100  # every attempt of both files' requests
+    with dg.instance_for_test() as instance:
+        p = openai_pipeline(instance, state_db, openai_server.url, monkeypatch)
+        p.land("a.csv", "id,text\n1,one\n")
+        p.land("b.csv", "id,text\n2,two\n")
+        during = p.run("a.csv", "b.csv")["embeddings"]
+        assert {key: (m["status"], m["transient"]) for key, m in during.items()} == {
+            "a.csv": ("failed", True), "b.csv": ("failed", True)}
+        assert "OpenAI is unavailable" in during["a.csv"]["error"]
+        assert not (Path(p.settings.output.root) / "quarantine").exists()
+        openai_server.faults = []
+        p.run("a.csv", "b.csv")
+    assert sorted(p.index()) == ["1", "2"]
+
+
+def test_a_refused_openai_key_fails_the_run_and_blames_no_file(
+    home: Path, state_db, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    openai_server.faults = ["401"] * 10
+    with dg.instance_for_test() as instance:
+        p = openai_pipeline(instance, state_db, openai_server.url, monkeypatch)
+        p.land("a.csv", "id,text\n1,one\n")
+        p.land("b.csv", "id,text\n2,two\n")
+        with pytest.raises(dg.Failure, match="OpenAI refuses the configured settings"):
+            p.run("a.csv", "b.csv")
+    assert not (Path(p.settings.output.root) / "quarantine").exists()
+    assert len(openai_server.requests) == 1

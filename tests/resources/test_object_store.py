@@ -58,3 +58,22 @@ def test_links_open_the_objects_bytes(store: ObjectStore, tmp_path: Path) -> Non
 def test_local_keys_cannot_leave_the_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="leaves the store"):
         LocalObjectStore(root=str(tmp_path)).head("../etc/passwd")
+
+
+def test_a_folder_link_inside_the_folder_cannot_reach_outside_it(tmp_path: Path) -> None:
+    root, outside = tmp_path / "landing", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.csv").write_text("id,text\n1,payroll\n")
+    (root / "lnk").symlink_to(outside, target_is_directory=True)
+    (root / "inner").mkdir()
+    (root / "inner/a.csv").write_text("id,text\n1,a\n")
+    (root / "alias").symlink_to(root / "inner", target_is_directory=True)
+    store = LocalObjectStore(root=str(root))
+    for read in (store.head, store.url, lambda key: store.local_path(key).__enter__()):
+        with pytest.raises(ValueError, match="link to outside the store"):
+            read("lnk/secret.csv")
+    with pytest.raises(ValueError, match="link to outside the store"):
+        store.put_file("lnk/planted.csv", outside / "secret.csv")
+    assert not (outside / "planted.csv").exists()
+    assert store.head("alias/a.csv").size == (root / "inner/a.csv").stat().st_size  # a link that stays inside

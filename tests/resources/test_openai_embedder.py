@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from resources.batching import pack
+from resources.retry import TransientServiceError
 from resources.openai_embedder import OpenAIEmbedder
 from resources.rate_limit import RateLimiter
 from tests.fake_openai import FakeOpenAI, vector_for
@@ -129,8 +130,9 @@ def test_a_400_fails_at_once_with_the_apis_message(server: FakeOpenAI) -> None:
 
 def test_retries_stop_at_the_configured_maximum(server: FakeOpenAI) -> None:
     server.faults = ["500"] * 5
-    with pytest.raises(openai.InternalServerError):
+    with pytest.raises(TransientServiceError, match="OpenAI is unavailable") as raised:
         make(server, max_attempts=3).embed(["x"])
+    assert isinstance(raised.value.__cause__, openai.InternalServerError)
     assert len(server.requests) == 3
 
 

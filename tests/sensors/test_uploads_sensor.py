@@ -18,6 +18,7 @@ from sensors.uploads_sensor import build_uploads_sensor
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
 from vectordb_assets.assets.upload_job import upload_job_outputs
+from vectordb_assets.transfer.upload_area import UploadArea
 
 
 def requests_of(sensor: dg.SensorDefinition) -> list[dg.RunRequest]:
@@ -45,12 +46,13 @@ def test_complete_job_folders_are_uploaded_once_per_version_with_their_summary(
     write_job(outputs / "20261127T030000Z_scrape-3")  # still being written
     sensor = build_uploads_sensor(upload_job_outputs, outputs, f"s3://{s3_bucket}/landing/scraper", quiet_seconds=300, interval_seconds=30)
     requests = requests_of(sensor)
+    area = UploadArea(folder=str(outputs), destination=f"s3://{s3_bucket}/landing/scraper")
     assert [r.tags["vectordb/job_folder"] for r in requests] == ["20261127T010000Z_scrape-1", "20261127T020000Z_scrape-2"]
 
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     with dg.instance_for_test() as instance:
         for request in requests:
-            result = upload_job_outputs.execute_in_process(run_config=request.run_config, instance=instance, resources={"s3": s3_resource})
+            result = upload_job_outputs.execute_in_process(run_config=request.run_config, instance=instance, resources={"s3": s3_resource, "upload_area": area})
             assert result.success
         (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
         metadata = output.step_output_data.metadata
@@ -72,7 +74,7 @@ def test_complete_job_folders_are_uploaded_once_per_version_with_their_summary(
     assert changed["20261127T010000Z_scrape-1"].run_key != again["20261127T010000Z_scrape-1"]
     with dg.instance_for_test() as instance:
         rerun = upload_job_outputs.execute_in_process(
-            run_config=changed["20261127T010000Z_scrape-1"].run_config, instance=instance, resources={"s3": s3_resource})
+            run_config=changed["20261127T010000Z_scrape-1"].run_config, instance=instance, resources={"s3": s3_resource, "upload_area": area})
     (output,) = [e for e in rerun.all_events if e.event_type_value == "STEP_OUTPUT"]
     assert (output.step_output_data.metadata["files_uploaded"].value, output.step_output_data.metadata["files_skipped"].value) == (1, 2)
 

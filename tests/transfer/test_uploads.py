@@ -11,6 +11,10 @@ from click.testing import CliRunner
 
 from vectordb_assets.cli import main
 from vectordb_assets.assets.upload_job import upload_job_outputs
+from dagster_aws.s3 import S3Resource
+
+from resources.object_store import SettingsS3Resource
+from vectordb_assets.transfer.upload_area import UploadArea
 from vectordb_assets.transfer.uploads import upload_folder
 
 
@@ -53,15 +57,63 @@ def test_a_partial_upload_names_the_failed_file_and_a_rerun_uploads_only_it(outp
     assert summary["files_skipped"] == 2
 
 
-def test_the_upload_job_records_its_summary(outputs: Path, s3, s3_bucket: str, moto_endpoint: str) -> None:
-    from dagster_aws.s3 import S3Resource
+def upload_area(outputs: Path, bucket: str) -> UploadArea:
+    return UploadArea(folder=str(outputs.parent), destination=f"s3://{bucket}/p")
 
-    config = {"ops": {"upload_files": {"config": {"folder": str(outputs), "destination": f"s3://{s3_bucket}/p", "exclude": ["big.*"]}}}}
-    result = upload_job_outputs.execute_in_process(run_config=config, resources={"s3": S3Resource(endpoint_url=moto_endpoint)})
+
+def test_the_upload_job_records_its_summary(outputs: Path, s3, s3_bucket: str, moto_endpoint: str) -> None:
+    config = {"ops": {"upload_files": {"config": {"job": outputs.name, "exclude": ["big.*"]}}}}
+    resources = {"s3": S3Resource(endpoint_url=moto_endpoint), "upload_area": upload_area(outputs, s3_bucket)}
+    result = upload_job_outputs.execute_in_process(run_config=config, resources=resources)
     assert result.success
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = output.step_output_data.metadata
     assert metadata["status"].value == "success" and metadata["files_uploaded"].value == 3
+    assert s3.head_object(Bucket=s3_bucket, Key=f"p/{outputs.name}/pages/1.json")
+
+
+@pytest.mark.parametrize("job", ["..", "../elsewhere", "job-output/pages", "_hidden", "", "linked"])
+def test_the_upload_job_uploads_only_a_job_folder_of_the_upload_area(
+    job: str, outputs: Path, tmp_path: Path, s3, s3_bucket: str, moto_endpoint: str
+) -> None:
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.csv").write_text("id,text\n1,secret\n")
+    (tmp_path / "linked").symlink_to(elsewhere, target_is_directory=True)
+    resources = {"s3": S3Resource(endpoint_url=moto_endpoint), "upload_area": upload_area(outputs, s3_bucket)}
+    result = upload_job_outputs.execute_in_process(
+        run_config={"ops": {"upload_files": {"config": {"job": job}}}}, resources=resources, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert f"job folder {job!r}" in failure.step_failure_data.user_failure_data.description
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket)
+
+
+def test_a_run_cannot_point_the_upload_job_at_another_folder_or_bucket(
+    outputs: Path, tmp_path: Path, s3, s3_bucket: str, moto_endpoint: str
+) -> None:
+    resources = {"s3": SettingsS3Resource(endpoint_url=moto_endpoint), "upload_area": upload_area(outputs, s3_bucket)}
+    run_config = {
+        "ops": {"upload_files": {"config": {"job": outputs.name}}},
+        "resources": {"upload_area": {"config": {"folder": "/etc", "destination": "s3://attacker/loot"}}},
+    }
+    result = upload_job_outputs.execute_in_process(run_config=run_config, resources=resources, raise_on_error=False)
+    assert not result.success
+    message = "".join(str(e.event_specific_data) for e in result.all_events if e.is_failure)
+    assert "resources.upload_area.config.destination" in message and "resources.upload_area.config.folder" in message
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket)
+
+
+def test_a_link_to_outside_the_job_folder_is_never_uploaded(outputs: Path, tmp_path: Path, s3, s3_bucket: str) -> None:
+    (tmp_path / "credentials").write_text("aws_secret_access_key = hunter2")
+    (outputs / "creds.json").symlink_to(tmp_path / "credentials")
+    (outputs / "pages/again.json").symlink_to(outputs / "pages/1.json")  # inside: followed
+    summary = upload_folder(s3, outputs, s3_bucket, "landing", exclude=["big.*", "*.log"])
+    assert summary.status == "partial" and list(summary.errors) == ["creds.json"]
+    assert "link to outside the folder" in summary.errors["creds.json"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    assert "landing/creds.json" not in keys and "landing/pages/again.json" in keys
 
 
 def link_lifetime(link: str) -> float:

@@ -15,7 +15,8 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from vectordb_assets.landing.source_state import current_etag
 from resources.state_db import StateDatabase
-from vectordb_assets.assets.per_file import FileRun
+from resources.retry import ServiceMisconfigured
+from vectordb_assets.assets.per_file import FileRun, settings_failure
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.validated_parquet import validated_parquet
@@ -147,6 +148,8 @@ class EmbeddingRun:
             return
         try:
             fresh = self.shared.embed()
+        except ServiceMisconfigured as error:
+            raise settings_failure("embeddings", error) from None
         except Exception as error:
             self.context.log.warning(
                 f"embedding {len(self.shared.files)} small files together failed ({type(error).__name__}: {error});"

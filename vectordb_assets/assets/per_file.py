@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
-import psycopg
-from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError
 
 from resources.object_store import ObjectNotFoundError, ObjectStore
+from resources.redaction import redact
+from resources.retry import ServiceMisconfigured, TransientServiceError
 from resources.state_db import StateDatabase
-from resources.retry import http_status, transient_status
 from vectordb_assets.assets.folder_files import folder_files
 from vectordb_assets.landing.partitions import is_folder, safe_output_key
 
@@ -41,12 +40,12 @@ CHANGED_PARTITIONS_TAG = "vectordb/changed_partitions"
 # version, or that are quarantined at it, are passed over.
 CHANGED_FILES_ONLY_TAG = "vectordb/changed_files_only"
 UNCHANGED_STATUS = "unchanged"
-TRANSIENT_ERRORS = (psycopg.OperationalError, ConnectionError, TimeoutError, BotoConnectionError, HTTPClientError)
 
 
-def is_transient(error: BaseException) -> bool:
-    """Errors another attempt may not meet: a database restart, a dropped connection, a 5xx storm."""
-    return isinstance(error, TRANSIENT_ERRORS) or transient_status(http_status(error))
+def settings_failure(stage: str, error: ServiceMisconfigured) -> dg.Failure:
+    """The run's failure when a service refuses the settings: no file is blamed, and no retry
+    can help until the settings change."""
+    return dg.Failure(description=f"{stage}: {redact(str(error))}", allow_retries=False)
 
 
 class FileCheckFailed(Exception):
@@ -63,11 +62,12 @@ class FileFailure:
 
     @property
     def transient(self) -> bool:
-        return is_transient(self.error)
+        """An outage of a service, as the resource that met it decided: never the file's fault."""
+        return isinstance(self.error, TransientServiceError)
 
     @property
     def message(self) -> str:
-        text = str(self.error) or repr(self.error)
+        text = redact(str(self.error) or repr(self.error))
         return text if text.startswith(self.key) else f"{self.key}: {text}"
 
     def report(self) -> dict[str, Any]:
@@ -206,6 +206,8 @@ class FileRun:
         metadata: dict[str, Any] = self.metadata.get(key, {})
         try:
             yield metadata
+        except ServiceMisconfigured as error:
+            raise settings_failure(self.stage, error) from None
         except Exception as error:
             failure = FileFailure(key, self.stage, error)
             self.failures[key] = failure

@@ -1,4 +1,4 @@
-"""The upload job: `vectordb upload` as a Dagster job, its summary recorded as metadata."""
+"""The upload job: one job folder of the upload area uploaded, its summary recorded as metadata."""
 
 from pathlib import Path
 
@@ -7,14 +7,14 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from vectordb_assets.settings import Location
+from vectordb_assets.transfer.upload_area import UploadArea, UploadRefused
 from vectordb_assets.transfer.uploads import upload_folder
 
 
 class UploadConfig(dg.Config):
     """What to upload and where."""
 
-    folder: str = Field(description="Local folder of job outputs.")
-    destination: str = Field(description="s3://bucket/prefix, usually the landing prefix.")
+    job: str = Field(description="The job folder's name inside VECTORDB_UPLOAD_FOLDER.")
     include: list[str] = Field(default_factory=list, description="Globs of relative paths to upload.")
     exclude: list[str] = Field(default_factory=list, description="Globs of relative paths to leave out.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags set on every uploaded object.")
@@ -22,13 +22,17 @@ class UploadConfig(dg.Config):
 
 
 @dg.op
-def upload_files(context: dg.OpExecutionContext, config: UploadConfig, s3: S3Resource) -> dg.Output[None]:
-    """Uploads the folder; fails, with the summary, unless every file was uploaded or skipped."""
-    target = Location.parse(config.destination, base=Path.cwd())
-    if target.scheme != "s3":
-        raise dg.Failure(f"destination {config.destination!r} is not an s3:// location")
+def upload_files(
+    context: dg.OpExecutionContext, config: UploadConfig, s3: S3Resource, upload_area: UploadArea
+) -> dg.Output[None]:
+    """Uploads the job folder; fails, with the summary, unless every file was uploaded or skipped."""
+    try:
+        folder, destination = upload_area.job(config.job)
+    except UploadRefused as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    target = Location.parse(destination, base=Path.cwd())
     summary = upload_folder(
-        s3.get_client(), Path(config.folder), target.root, target.prefix, include=config.include,
+        s3.get_client(), folder, target.root, target.prefix, include=config.include,
         exclude=config.exclude, tags=config.tags, multipart_threshold=config.multipart_threshold_mb << 20,
     )
     metadata = summary.to_dict()

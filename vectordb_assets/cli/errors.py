@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from resources.redaction import redact
+
 
 def explain(error: Exception) -> str | None:
     """One line for an error a user can meet and fix (credentials, endpoints, the database), or
@@ -13,7 +15,13 @@ def explain(error: Exception) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from psycopg import OperationalError
 
+    from resources.retry import ServiceMisconfigured, TransientServiceError
     from vectordb_assets.indexing.generations import GenerationError
+
+    if isinstance(error, TransientServiceError) and isinstance(error.__cause__, Exception):
+        return explain(error.__cause__) or str(error).strip().splitlines()[0]
+    if isinstance(error, ServiceMisconfigured):
+        return str(error).strip().splitlines()[0]
 
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role"
@@ -39,4 +47,4 @@ class ExplainedErrors(click.Group):
             message = explain(error)
             if message is None:
                 raise
-            raise click.ClickException(message) from None
+            raise click.ClickException(redact(message)) from None

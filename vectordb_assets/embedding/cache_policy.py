@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import dagster as dg
 from pydantic import Field
 
 from resources.state_db import StateDatabase
 from vectordb_assets.embedding.cache import EmbeddingCache, PreviousOutputCache, VectorCache
+from resources.settings_only import SettingsOnlyResource
 
 
-class EmbeddingCachePolicy(dg.ConfigurableResource):
+class EmbeddingCachePolicy(SettingsOnlyResource):
     """`database`: every (model, text) ever embedded, in the state database, shared by all files
     and kept through failed runs. `files`: only the vectors of the file's own previous output, so
     no copy of the vectors is kept in PostgreSQL (for corpora where that copy is too large).

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-import dagster as dg
 from pydantic import Field, field_validator
+from resources.settings_only import SettingsOnlyResource
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -43,7 +43,7 @@ def parse_routes(pairs: Iterable[str]) -> dict[str, str]:
     return routes
 
 
-class NamespaceRoutes(dg.ConfigurableResource):
+class NamespaceRoutes(SettingsOnlyResource):
     """The namespace of each file: that of the longest route whose prefix starts its key, else the default."""
 
     default: str = Field(default="default", description="Namespace of files no route names (VECTORDB_NAMESPACE).")

@@ -3,11 +3,11 @@
 import hashlib
 import json
 
-import dagster as dg
 from pydantic import Field
+from resources.settings_only import SettingsOnlyResource
 
 
-class IndexPolicy(dg.ConfigurableResource):
+class IndexPolicy(SettingsOnlyResource):
     """Which metadata fields are volatile: left out of the hash that decides whether to re-upsert.
 
     Example::

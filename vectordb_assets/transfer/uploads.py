@@ -94,6 +94,9 @@ def upload_folder(
         relative = path.relative_to(folder).as_posix()
         key = f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative
         url = f"s3://{bucket}/{key}"
+        if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+            summary.errors[relative] = "a link to outside the folder: never followed (copy the file into the folder)"
+            continue
         try:
             checksum = expected_checksum(path, transfer)
             if same_checksum(policy.call(stored_checksum, client, bucket, key), checksum):

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg import sql
@@ -29,6 +28,7 @@ from pydantic import Field
 from resources.state_db import StateDatabase
 from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.validation.values import flatten
+from resources.settings_only import SettingsOnlyResource
 
 MISSING_EXAMPLES = 20
 
@@ -50,7 +50,7 @@ class EnrichmentReport:
         return asdict(self)
 
 
-class Enrichment(dg.ConfigurableResource):
+class Enrichment(SettingsOnlyResource):
     """A lookup of extra metadata by document id: `query` (one `%(ids)s` parameter, the id as its
     first column), or `table` and `key_column`; neither set: no enrichment."""
 
