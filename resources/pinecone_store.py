@@ -24,6 +24,7 @@ from resources.batching import pack
 from resources.parallel import in_parallel
 from resources.retry import RetryPolicy, status_transient
 from resources.vector_store import (
+    LINEAGE_FIELDS,
     TEXT_FIELD,
     SearchHit,
     VectorStore,
@@ -128,11 +129,20 @@ class PineconeStore(VectorStore):
         metadata = {k: v for k, v in metadata.items() if v is not None}
         # Pinecone holds metadata values as strings, numbers, booleans or lists of strings.
         metadata = {k: v if isinstance(v, (str, int, float, bool)) else json.dumps(v) for k, v in metadata.items()}
-        while len(json.dumps(metadata).encode()) > MAX_METADATA_BYTES:
-            largest = max((k for k in metadata if k not in ("source_key", "content_hash")),
-                           key=lambda k: len(json.dumps(metadata[k])))
-            dg.get_dagster_logger().warning(f"{vid}: metadata field {largest!r} dropped (metadata over 40 KB)")
-            del metadata[largest]
+        # One pass, largest fields first, each field's size measured once.
+        excess = len(json.dumps(metadata).encode()) - MAX_METADATA_BYTES
+        sizes = {k: len(json.dumps({k: v}).encode()) - 1 for k, v in metadata.items() if k not in LINEAGE_FIELDS}
+        dropped = []
+        for name in sorted(sizes, key=sizes.__getitem__, reverse=True):
+            if excess <= 0:
+                break
+            del metadata[name]
+            dropped.append(name)
+            excess -= sizes[name]
+        if dropped:
+            dg.get_dagster_logger().warning(
+                f"{vid}: metadata field{'s' if len(dropped) > 1 else ''} {', '.join(map(repr, dropped))} dropped (metadata over 40 KB)"
+            )
         return metadata
 
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:

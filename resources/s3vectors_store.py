@@ -47,6 +47,7 @@ MAX_VECTORS_WRITTEN_PER_SECOND = 2_500
 MAX_TOP_K = 100
 MAX_METADATA_BYTES = 40 * 1024
 MAX_FILTERABLE_BYTES = 2 * 1024
+MAX_METADATA_KEYS = 50
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 NON_FILTERABLE = [TEXT_FIELD, METADATA_JSON_FIELD]
 
@@ -222,13 +223,19 @@ class S3VectorsStore(VectorStore):
     def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
         log = dg.get_dagster_logger()
         filterable = stored_metadata(metadata_json, content_hash, source_key)
-        if len(json.dumps(filterable)) > MAX_FILTERABLE_BYTES:
-            log.warning(f"{vid}: metadata over 2 KB is kept but cannot be filtered on")
+        if len(json.dumps(filterable)) > MAX_FILTERABLE_BYTES or len(filterable) + 1 > MAX_METADATA_KEYS:
+            log.warning(f"{vid}: metadata over 2 KB or {MAX_METADATA_KEYS} keys is kept but cannot be filtered on")
             filterable = {**stored_metadata(None, content_hash, source_key), METADATA_JSON_FIELD: metadata_json}
         entry = {**filterable, TEXT_FIELD: text or ""}
         if len(json.dumps(entry).encode()) > MAX_METADATA_BYTES:
             log.warning(f"{vid}: text dropped from the stored metadata (over 40 KB with it)")
             entry[TEXT_FIELD] = ""
+        size = len(json.dumps(entry).encode())
+        if size > MAX_METADATA_BYTES:  # S3 Vectors would refuse the whole put: the file fails, naming the row
+            raise InvalidVectorError(
+                f"vector {vid!r}: its metadata is {size:,} bytes without its text; S3 Vectors keeps at most"
+                f" {MAX_METADATA_BYTES:,} per vector"
+            )
         return entry
 
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:

@@ -7,7 +7,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -151,6 +151,20 @@ LINEAGE_FIELDS = ("source_key", "content_hash")
 TEXT_FIELD = "text"
 # Metadata too large to filter on is kept whole under this field (S3 Vectors).
 METADATA_JSON_FIELD = "metadata_json"
+# Names a hosted store's metadata holds for the platform itself: a landed field of one of these
+# names is kept under another at validation (`reserved_renamed`), so it neither overwrites nor
+# is overwritten by what the platform writes.
+RESERVED_FIELDS = frozenset({*LINEAGE_FIELDS, TEXT_FIELD, METADATA_JSON_FIELD})
+
+
+def reserved_renamed(name: str, taken: Iterable[str]) -> str:
+    """The name a landed field called `name` (one of RESERVED_FIELDS) is kept under: `landed_<name>`,
+    with more `landed_` before it while that name is taken too."""
+    taken = set(taken)
+    renamed = f"landed_{name}"
+    while renamed in taken:
+        renamed = f"landed_{renamed}"
+    return renamed
 
 
 def stored_metadata(metadata_json: str | None, content_hash: str, source_key: str) -> dict[str, Any]:
@@ -159,10 +173,22 @@ def stored_metadata(metadata_json: str | None, content_hash: str, source_key: st
 
 
 def hit_from_metadata(vid: str, score: float, metadata: Mapping[str, Any] | None) -> SearchHit:
-    """A search hit from what a hosted store returned: text and lineage apart from the metadata."""
+    """A search hit from what a hosted store returned: text and lineage apart from the metadata.
+    Only what the platform wrote is parsed: packed metadata that is not a JSON object (a vector
+    written before landed fields were renamed) stays a plain field, and none of it can stand in
+    for the text or the lineage."""
     fields = dict(metadata or {})
     text = fields.pop(TEXT_FIELD, None)
     source_key = fields.pop("source_key", "")
     fields.pop("content_hash", None)
-    fields.update(json.loads(fields.pop(METADATA_JSON_FIELD, None) or "{}"))
+    packed = fields.pop(METADATA_JSON_FIELD, None)
+    if packed is not None:
+        try:
+            unpacked = json.loads(packed) if isinstance(packed, str) else None
+        except ValueError:
+            unpacked = None
+        if isinstance(unpacked, dict):
+            fields.update({k: v for k, v in unpacked.items() if k not in RESERVED_FIELDS})
+        else:
+            fields[METADATA_JSON_FIELD] = packed
     return SearchHit(id=vid, score=float(score), text=text or None, source_key=source_key, metadata=fields)

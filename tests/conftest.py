@@ -14,6 +14,7 @@ from dagster_aws.s3 import S3Resource
 
 from resources.embedders import LocalEmbedder
 from resources.state_db import StateDatabase, embedded_server_uri
+from tests.fake_openai import FakeOpenAI
 
 
 def free_port() -> int:
@@ -110,3 +111,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VECTORDB_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAI]:
+    """A local server speaking OpenAI's embeddings API, with faults to inject."""
+    fake = FakeOpenAI()
+    fake.start()
+    yield fake
+    fake.stop()

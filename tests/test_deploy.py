@@ -98,7 +98,27 @@ def test_the_workspace_and_the_image_match_the_project() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     ci = (PROJECT / ".ci/run").read_text()
     torch = re.search(r"pip install (torch==[\d.]+)", ci).group(1)
-    assert torch in dockerfile and torch in (PROJECT / "README.md").read_text()
-    assert dockerfile.index(torch) < dockerfile.index('pip install --no-cache-dir ".[deploy]"')
+    lock = (DEPLOY / "requirements.lock").read_text()
+    assert f"\n{torch} \\\n    --hash=sha256:" in lock and torch in (PROJECT / "README.md").read_text()
+    assert all(re.match(r"[a-z0-9._-]+==[^ ]+ \\$", line) for line in lock.splitlines() if line and line[0].isalpha())
+    installs = dockerfile.index("pip install --no-cache-dir --require-hashes -r requirements.lock")
+    assert installs < dockerfile.index('pip install --no-cache-dir --no-deps ".[deploy]"')
     assert "USER vectordb" in dockerfile and not re.search(r"(?i)(api_key|password|secret)\s*=", dockerfile)
     assert "vectordb_assets.definitions" in dockerfile
+
+
+def test_the_lock_pins_every_dependency_within_pyprojects_ranges() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    pinned = {
+        canonicalize_name(name): version
+        for name, version in re.findall(r"^([A-Za-z0-9._-]+)==([^ ]+) \\$", (DEPLOY / "requirements.lock").read_text(), re.M)
+    }
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["deploy"]]
+    stale = {str(r): pinned.get(canonicalize_name(r.name)) for r in wanted
+             if pinned.get(canonicalize_name(r.name)) is None or not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)}
+    assert stale == {}, "deploy/requirements.lock is stale: regenerate it (README: Security)"

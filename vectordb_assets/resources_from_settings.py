@@ -174,6 +174,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
+        "read_limits": settings.read_limits,
         "enrichment": Enrichment(query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key),
         "s3": s3_resource(settings),
         "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),

@@ -12,7 +12,7 @@ Example::
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -99,11 +99,16 @@ def _value(entry: dict[str, Any]) -> Any:
 class RunsApi:
     """The ingest job of the code location `location` on the webserver at `url`."""
 
-    def __init__(self, url: str, location: str = "vectordb_assets", timeout: int = 60):
+    def __init__(
+        self, url: str, location: str = "vectordb_assets", timeout: int = 60, headers: Mapping[str, str] | None = None
+    ):
+        """`headers` go with every request: an authenticating proxy's token, for instance."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RunsApiError(f"{url!r} is not the http(s) URL of a Dagster webserver")
-        transport = RequestsHTTPTransport(url=f"{url.rstrip('/')}/graphql", use_json=True, timeout=timeout)
+        transport = RequestsHTTPTransport(
+            url=f"{url.rstrip('/')}/graphql", use_json=True, timeout=timeout, headers=dict(headers or {})
+        )
         self.url, self.location = url.rstrip("/"), location
         self._client = DagsterGraphQLClient(parts.hostname, transport=transport)
         self._graphql = Client(transport=transport)

@@ -7,6 +7,7 @@ through `dg.EnvVar`, so they are never stored in run config or logged.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
@@ -19,6 +20,7 @@ from resources.embedders import LocalBackend
 from resources.redaction import url_problem
 from resources.vector_store import CollectionNameError, validate_collection_name
 from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
+from vectordb_assets.validation.limits import ReadLimits
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
 
 # Documented in the README's configuration table, read by boto3's own credential chain.
@@ -152,6 +154,14 @@ class Settings(BaseSettings):
     metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")
     metabase_username: str | None = Field(None, validation_alias=env("METABASE_USERNAME"), description="Metabase user for a session.")
     metabase_password: SecretStr | None = Field(None, validation_alias=env("METABASE_PASSWORD"), description="Metabase password (read by Dagster through EnvVar).")
+    max_object_bytes: int = Field(20 << 30, ge=1, validation_alias=env("VECTORDB_MAX_OBJECT_BYTES"), description="Larger landed objects are refused unread.")
+    max_decompressed_bytes: int = Field(20 << 30, ge=1, validation_alias=env("VECTORDB_MAX_DECOMPRESSED_BYTES"), description="Most bytes one file may decompress or decode to.")
+    max_decompression_ratio: float = Field(100.0, gt=1, validation_alias=env("VECTORDB_MAX_DECOMPRESSION_RATIO"), description="A gzip file (or a Parquet footer) may expand at most this many times its size.")
+    max_row_bytes: int = Field(16 << 20, ge=1024, validation_alias=env("VECTORDB_MAX_ROW_BYTES"), description="Longest line, row or Parquet row a file may hold.")
+    max_columns: int = Field(2_000, ge=1, validation_alias=env("VECTORDB_MAX_COLUMNS"), description="Most distinct columns or JSON keys in one file.")
+    max_batch_bytes: int = Field(64 << 20, ge=1 << 20, validation_alias=env("VECTORDB_MAX_BATCH_BYTES"), description="Source bytes turned into rows at once.")
+    max_nesting_depth: int = Field(64, ge=1, validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"), description="JSON nested deeper is refused before it is parsed.")
+    dagster_headers: SecretStr | None = Field(None, validation_alias=env("VECTORDB_DAGSTER_HEADERS"), description="JSON object of HTTP headers sent to the webserver, such as an auth proxy's bearer token.")
     metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field((), validation_alias=env("VECTORDB_METABASE_QUESTIONS"), description="question_id:date_column:start_date[:parameter], comma-separated.")
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
@@ -177,6 +187,13 @@ class Settings(BaseSettings):
         problem = url_problem(value.get_secret_value()) if value is not None else None
         if problem:
             raise ValueError(f"DATABASE_URL is not a usable PostgreSQL URL: {problem}")
+        return value
+
+    @field_validator("dagster_headers")
+    @classmethod
+    def _headers(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_headers(value.get_secret_value())
         return value
 
     @field_validator("collection")
@@ -248,6 +265,18 @@ class Settings(BaseSettings):
         return (self._base / self.upload_folder).resolve(), destination
 
     @property
+    def read_limits(self) -> ReadLimits:
+        """What one landed file may cost a reader."""
+        names = ("max_object_bytes", "max_decompressed_bytes", "max_decompression_ratio", "max_row_bytes", "max_columns",
+                 "max_batch_bytes", "max_nesting_depth")
+        return ReadLimits(**{name: getattr(self, name) for name in names})
+
+    @property
+    def dagster_header_values(self) -> dict[str, str]:
+        """The headers of VECTORDB_DAGSTER_HEADERS (checked when the settings load)."""
+        return parse_headers(self.dagster_headers.get_secret_value()) if self.dagster_headers else {}
+
+    @property
     def routes(self) -> dict[str, str]:
         """Key prefix → namespace, from VECTORDB_NAMESPACE_ROUTES."""
         return parse_routes(self.namespace_routes)
@@ -293,6 +322,17 @@ class Settings(BaseSettings):
         copy = self.model_copy(update=changes)
         copy._base = self._base
         return copy
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """A JSON object of header names to values; the error never repeats the text (it holds tokens)."""
+    try:
+        headers = json.loads(text)
+    except ValueError:
+        headers = None
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ValueError('VECTORDB_DAGSTER_HEADERS must be a JSON object of strings, such as {"Authorization": "Bearer ..."}')
+    return headers
 
 
 def _explain(error: ValidationError) -> str:

@@ -104,14 +104,6 @@ def test_a_database_restart_mid_run_is_retried_not_quarantined(
     assert sorted(p.index(), key=int) == [str(i) for i in range(50)]
 
 
-@pytest.fixture
-def openai_server() -> FakeOpenAI:
-    fake = FakeOpenAI()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
 def openai_pipeline(instance: dg.DagsterInstance, state_db, url: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     for name, value in {"DATABASE_URL": state_db.database_url, "VECTORDB_EMBEDDER": "openai", "OPENAI_API_KEY": "sk-test",
                         "OPENAI_BASE_URL": url, "VECTORDB_OPENAI_DIMENSIONS": "8"}.items():

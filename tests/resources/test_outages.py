@@ -28,14 +28,6 @@ def closed() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-@pytest.fixture
-def openai_server() -> FakeOpenAI:
-    fake = FakeOpenAI()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
 def quick(embedder: OpenAIEmbedder) -> OpenAIEmbedder:
     embedder._sleep = lambda seconds: None
     return embedder

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from vectordb_assets.validation.canonical import canonical_schema, text_hash
+from vectordb_assets.validation.limits import ReadLimits
 from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError
 from vectordb_assets.validation.report import ValidationOptions
 from vectordb_assets.validation.validate import read_lineage, validate_file
@@ -120,8 +121,9 @@ def test_unreadable_files_raise_an_error_naming_the_file(tmp_path: Path, name: s
 
 
 def options(**kwargs) -> ValidationOptions:
-    read_keys = {"delimiter", "quote_char", "encoding", "header", "max_decompression_ratio"}
-    read = ReadOptions(**{k: v for k, v in kwargs.items() if k in read_keys})
+    read_keys = {"delimiter", "quote_char", "encoding", "header"}
+    limits = ReadLimits(**{k: kwargs.pop(k) for k in list(kwargs) if k in ReadLimits.model_fields})
+    read = ReadOptions(**{k: v for k, v in kwargs.items() if k in read_keys}, limits=limits)
     return ValidationOptions(read=read, **{k: v for k, v in kwargs.items() if k not in read_keys})
 
 

@@ -3,12 +3,13 @@
 from functools import partial
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from resources.embedders import Embedder
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
+from vectordb_assets.indexing.namespaces import check_namespace
 from vectordb_assets.embedding.other_model import embedded_rows
 from vectordb_assets.indexing.generation_policy import GenerationPolicy
 from vectordb_assets.indexing.reconciliation import find_drift, repair
@@ -19,6 +20,11 @@ class RepairConfig(dg.Config):
     """Which namespace to repair."""
 
     namespace: str | None = Field(default=None, description="One namespace; all of them when unset.")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return check_namespace(value) if value is not None else None
 
 
 @dg.op

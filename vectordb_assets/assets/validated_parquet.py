@@ -1,6 +1,8 @@
 """validated_parquet: each raw file in the canonical schema, or quarantined with its report."""
 
 import datetime as dt
+import html
+import re
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.validation.canonical import canonical_schema
 from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.validation.limits import ReadLimits
 from vectordb_assets.validation.readers import ReadOptions
 from vectordb_assets.validation.enrichment import Enrichment
 from vectordb_assets.validation.report import ValidationOptions, ValidationReport
@@ -45,15 +48,12 @@ class ValidationConfig(dg.Config):
     max_text_chars: int = Field(default=100_000, description="Longer texts are rejected.")
     date_column: str | None = Field(default=None, description="Column holding each row's date, for start_date.")
     start_date: str | None = Field(default=None, description="Keep rows dated on or after this day (YYYY-MM-DD).")
-    max_decompression_ratio: float = Field(default=100.0, description="Refuse files that expand more than this.")
     max_rejected_ratio: float = Field(default=0.2, description="Above this share of rejected rows the check fails.")
-    max_nesting_depth: int = Field(default=64, description="JSON nested deeper than this is refused before it is parsed.")
 
-    def options(self) -> ValidationOptions:
+    def options(self, limits: ReadLimits) -> ValidationOptions:
+        """The run's choices, within the settings' bounds on what one file may cost."""
         return ValidationOptions(
-            read=ReadOptions(
-                self.delimiter, self.quote_char, self.encoding, self.header, self.max_decompression_ratio, self.max_nesting_depth
-            ),
+            read=ReadOptions(self.delimiter, self.quote_char, self.encoding, self.header, limits),
             id_column=self.id_column,
             text_column=self.text_column,
             embedding_column=self.embedding_column,
@@ -63,10 +63,23 @@ class ValidationConfig(dg.Config):
         )
 
 
+def landed_at(modified: dt.datetime) -> dt.datetime:
+    """When a file landed: its modification time, but never later than now (a file stamped in the
+    future would otherwise own its ids against every later file for good)."""
+    return min(modified, dt.datetime.now(dt.timezone.utc))
+
+
+def markdown_text(value: object) -> str:
+    """A landed value as literal text in a Markdown table cell: HTML escaped, Markdown's own
+    characters (links, images, emphasis, code, the cell's `|`) backslash-escaped, one line."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", text)
+
+
 def _preview_markdown(report: ValidationReport) -> str:
     lines = ["| row | doc_id | text | metadata |", "| --- | --- | --- | --- |"]
     for row in report.preview:
-        cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in ("row_number", "doc_id", "text", "metadata")]
+        cells = [markdown_text(row[c]) for c in ("row_number", "doc_id", "text", "metadata")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -79,6 +92,7 @@ def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> 
         "rows_read": report.rows_read,
         "rows_kept": report.rows_kept,
         "rows_filtered": report.rows_filtered,
+        "rows_repeated": report.rows_repeated,
         "rows_rejected": report.rows_rejected,
         "rejected_by_reason": dict(report.rejected),
         "repaired_by_reason": dict(report.repaired),
@@ -86,6 +100,7 @@ def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> 
         "id_column": report.id_column or "(none: ids derived from source and content)",
         "text_column": report.text_column or "(none)",
         "embedding_column": report.embedding_column or "(none)",
+        **({"delimiter": report.delimiter} if report.delimiter else {}),
         "dimension": report.dimension or 0,
         "source_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(_preview_markdown(report)),
@@ -139,13 +154,14 @@ def validated_parquet(
     embedder: Embedder,
     state_db: StateDatabase,
     enrichment: Enrichment,
+    read_limits: ReadLimits,
 ) -> dg.MaterializeResult:
     """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/.
 
     A file that fails a check is quarantined and not stored, so its later stages skip it; in a
     run of one object the failed check (severity ERROR) also blocks them, while in a batch run it
     is a warning, so the other files go on."""
-    options = config.options()
+    options = config.options(read_limits)
     if enrichment.enabled:
         enrichment.check(state_db)  # a broken lookup fails the run before any file, not each file
     run = FileRun(context, "validated_parquet", source_store, output_store, state_db)
@@ -164,7 +180,7 @@ def validated_parquet(
             progress = Progress(context.log.info, key, "validation", None)
             with source_store.local_path(key) as raw:
                 report = validate_file(
-                    raw, key, obj.etag, out, lineage={"landed_at": obj.last_modified.isoformat()}, options=options,
+                    raw, key, obj.etag, out, lineage={"landed_at": landed_at(obj.last_modified).isoformat()}, options=options,
                     on_batch=lambda r: progress.update(r.rows_read, r.rows_rejected, kept=r.rows_kept),
                 )
             metadata.update(_metadata(report, output_store, key), **progress.totals())

@@ -6,12 +6,13 @@ from functools import partial
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
+from vectordb_assets.indexing.namespaces import check_namespace
 from vectordb_assets.assets.embeddings import embeddings
 from vectordb_assets.landing.source_state import current_etag
 from vectordb_assets.assets.per_file import FileRun
@@ -43,6 +44,11 @@ class VectorIndexConfig(dg.Config):
         description="Namespace of every file of this run; unset: each file's route (VECTORDB_NAMESPACE_ROUTES), else "
         "VECTORDB_NAMESPACE. A file the index holds in another namespace moves.",
     )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return check_namespace(value) if value is not None else None
 
 
 def load_embedded(output_store: ObjectStore, source_key: str) -> tuple[pa.Table, dict]:

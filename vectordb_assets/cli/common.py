@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -50,6 +51,15 @@ def pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not key=value", param_hint=option)
         found[name] = item
     return found
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control and format characters (an escape sequence that would
+    move the cursor, recolour or retitle the terminal) shown as \\xNN / \\uNNNN."""
+    return "".join(
+        char if unicodedata.category(char) not in ("Cc", "Cf") else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 def emit(data: Any, as_json: bool, table_rows: list[tuple] | None = None) -> None:

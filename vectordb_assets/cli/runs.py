@@ -14,7 +14,7 @@ from vectordb_assets.settings import Settings
 def _runs_api(settings: Settings) -> Any:
     from vectordb_assets.runs_api import RunsApi
 
-    return RunsApi(settings.dagster_url, settings.dagster_location)
+    return RunsApi(settings.dagster_url, settings.dagster_location, headers=settings.dagster_header_values)
 
 
 @contextmanager

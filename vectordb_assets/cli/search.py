@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vectordb_assets.cli.common import pairs, resources_of, settings_from_env
+from vectordb_assets.cli.common import pairs, resources_of, settings_from_env, printable
 
 
 @click.command()
@@ -41,7 +41,7 @@ def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...
     for hit in hits:
         snippet = (hit.text or "").replace("\n", " ")
         snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
-        click.echo(f"{hit.score:7.4f}  {hit.id:<34}  {hit.source_key:<32}  {snippet}")
+        click.echo(f"{hit.score:7.4f}  {printable(hit.id):<34}  {printable(hit.source_key):<32}  {printable(snippet)}")
 
 
 COMMANDS = [search]

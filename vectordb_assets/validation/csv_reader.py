@@ -63,14 +63,29 @@ def csv_header(head: bytes, key: str, delimiter: str, options: ReadOptions) -> t
     return [f"column_{i + 1}" for i in range(len(first))], False
 
 
+def detect_delimiter(head: bytes, default: str, options: ReadOptions) -> str:
+    """The delimiter of a CSV whose first line says: `default` unless that line has none of it
+    outside quotes and has `;`, a tab or `|` (Excel's semicolon exports in many locales)."""
+    first_line = head.decode(options.encoding, errors="replace").removeprefix(BOM).splitlines()[:1]
+    if not first_line:
+        return default
+    fields = {d: len(next(csv.reader(first_line, delimiter=d, quotechar=options.quote_char))) for d in (default, ";", "\t", "|")}
+    if fields[default] > 1:
+        return default
+    best = max(fields, key=fields.__getitem__)
+    return best if fields[best] > 1 else default
+
+
 def read_csv(handle: IO[bytes], head: bytes, key: str, delimiter: str, options: ReadOptions) -> Iterator[SourceBatch]:
-    delimiter = options.delimiter or delimiter
+    delimiter = options.delimiter or detect_delimiter(head, delimiter, options)
     names, has_header = csv_header(head, key, delimiter, options)
+    options.limits.check_columns(key, len(names))
     # Every column is read as bytes and decoded here: types inferred from a first block would
     # freeze and reject a later row ("123", then "12a"), and invalid UTF-8 is replaced and
     # reported rather than failing the whole file.
     read = pacsv.ReadOptions(
-        block_size=CSV_BLOCK_BYTES,
+        # A row must fit in a block: blocks as long as the longest row allowed, at least 1 MiB.
+        block_size=max(CSV_BLOCK_BYTES, options.limits.max_row_bytes),
         use_threads=False,  # so that malformed rows come with their line numbers
         encoding=options.encoding,
         column_names=names,
@@ -98,7 +113,10 @@ def read_csv(handle: IO[bytes], head: bytes, key: str, delimiter: str, options: 
                     yield held
                 held = _decode(block.slice(start, BATCH_ROWS))
                 held.malformed, malformed[:] = list(malformed), []
+                held.delimiter = delimiter
     except pa.ArrowInvalid as error:
+        if "straddling" in str(error):  # pyarrow's words for a row longer than a block
+            raise options.limits.refuse_row(key, "a row") from None
         raise UnreadableFileError(f"{key}: {error}") from error
     if held is not None and counted.quotes % 2 and held.batch.num_rows:
         # An opened quote never closed: the last row read the rest of the file into one field.

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from resources.object_store import LocalObjectStore, ObjectStore
 from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
-from vectordb_assets.validation.readers import UnreadableFileError, file_format, read_batches
+from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError, file_format, read_batches
 from vectordb_assets.resources_from_settings import object_store
 from vectordb_assets.settings import Location, Settings
 from vectordb_assets.validation.report import ValidationOptions
@@ -79,7 +79,7 @@ def file_metadata(uri: str, settings: Settings) -> dict[str, Any]:
             )
             return info
         rows, schema = 0, None
-        for batch in read_batches(path, key):
+        for batch in read_batches(path, key, ReadOptions(limits=settings.read_limits)):
             schema = schema or batch.batch.schema
             rows += batch.batch.num_rows
         info.update(rows=rows, columns=[{"name": f.name, "type": str(f.type)} for f in schema or []])
@@ -92,7 +92,7 @@ def validation_report(
     """The validation report of a file, and whether it passes."""
     with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory() as folder:
         try:
-            report = validate_file(path, key, "", Path(folder, "out.parquet"), options=ValidationOptions())
+            report = validate_file(path, key, "", Path(folder, "out.parquet"), options=ValidationOptions(read=ReadOptions(limits=settings.read_limits)))
         except UnreadableFileError as error:
             return False, {"uri": uri, "key": key, "valid": False, "error": str(error)}
     summary = report.summary()
@@ -107,7 +107,7 @@ def sample_rows(uri: str, settings: Settings, count: int) -> list[dict[str, Any]
     """The first `count` rows as they are in the file (nested fields flattened)."""
     rows: list[dict[str, Any]] = []
     with local_file(uri, settings) as (path, key):
-        for batch in read_batches(path, key):
+        for batch in read_batches(path, key, ReadOptions(limits=settings.read_limits)):
             for row in batch.batch.slice(0, count - len(rows)).to_pylist():
                 rows.append(flatten(row))
             if len(rows) >= count:
@@ -115,10 +115,10 @@ def sample_rows(uri: str, settings: Settings, count: int) -> list[dict[str, Any]
     return rows
 
 
-def _ids(path: Path, key: str, id_column: str | None) -> Iterator[tuple[str, Any]]:
+def _ids(path: Path, key: str, id_column: str | None, settings: Settings) -> Iterator[tuple[str, Any]]:
     """The id column and its value, for every row in file order."""
     column = id_column
-    for batch in read_batches(path, key):
+    for batch in read_batches(path, key, ReadOptions(limits=settings.read_limits)):
         names = batch.batch.schema.names
         column = column or find_column(names, ID_CANDIDATES)
         if column not in names:
@@ -130,7 +130,7 @@ def _ids(path: Path, key: str, id_column: str | None) -> Iterator[tuple[str, Any
 def all_ids(uri: str, settings: Settings, id_column: str | None) -> Iterator[dict[str, Any]]:
     """Every row's id with its row number (from 1), read a batch at a time."""
     with local_file(uri, settings) as (path, key):
-        for row, (_, value) in enumerate(_ids(path, key, id_column), 1):
+        for row, (_, value) in enumerate(_ids(path, key, id_column, settings), 1):
             yield {"row": row, "id": value}
 
 
@@ -141,7 +141,7 @@ def id_summary(uri: str, settings: Settings, id_column: str | None) -> dict[str,
     column = id_column
     with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
         finder = DuplicateIdFinder(Path(folder))
-        for column, value in _ids(path, key, id_column):
+        for column, value in _ids(path, key, id_column, settings):
             total += 1
             if value is None:
                 missing += 1

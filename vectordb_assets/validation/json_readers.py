@@ -3,7 +3,6 @@ bounded before any parser sees a value, so no input can exhaust the stack or cra
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from typing import IO, Any, Iterator
@@ -11,7 +10,7 @@ from typing import IO, Any, Iterator
 import ijson
 import pyarrow as pa
 
-from vectordb_assets.validation.source import BATCH_ROWS, ReadOptions, SourceBatch, UnreadableFileError
+from vectordb_assets.validation.source import BATCH_ROWS, ReadLimits, ReadOptions, SourceBatch, UnreadableFileError
 
 # Bytes that open or close a level, start or end a string, escape, or end a line.
 _STRUCTURE = re.compile(rb'[\[\]{}"\\\n]')
@@ -44,7 +43,7 @@ class _Depth:
                 if self.depth > self.limit:
                     raise UnreadableFileError(
                         f"{self.key}: line {self.line}: nested more than {self.limit} levels deep "
-                        "(raise max_nesting_depth if the file is genuine)",
+                        "(VECTORDB_MAX_NESTING_DEPTH)",
                         line=self.line,
                     )
         # A backslash ending the block escapes the first byte of the next one.
@@ -58,29 +57,59 @@ def check_nesting(handle: IO[bytes], key: str, limit: int) -> None:
     for block in iter(lambda: handle.read(1 << 20), b""):
         depth.feed(block)
 
+class _Rows:
+    """Objects gathered into batches: the file's distinct keys (null-valued ones too, since each
+    costs every row of its batch a column) counted against `max_columns`, a batch closed at
+    `BATCH_ROWS` rows or `max_batch_bytes`."""
+
+    def __init__(self, key: str, limits: ReadLimits):
+        self.key, self.limits = key, limits
+        self.rows: list[dict[str, Any]] = []
+        self.size = 0
+        self.names: set[str] = set()
+
+    def add(self, value: dict[str, Any], size: int) -> SourceBatch | None:
+        self.names.update(value)
+        self.limits.check_columns(self.key, len(self.names))
+        self.rows.append(value)
+        self.size += size
+        if len(self.rows) == BATCH_ROWS or self.size >= self.limits.max_batch_bytes:
+            return self.batch()
+        return None
+
+    def batch(self) -> SourceBatch | None:
+        if not self.rows:
+            return None
+        batch, self.rows, self.size = SourceBatch(rows_to_batch(self.rows), set()), [], 0
+        return batch
+
+
 def read_jsonl(handle: IO[bytes], key: str, options: ReadOptions) -> Iterator[SourceBatch]:
-    rows: list[dict[str, Any]] = []
-    text = io.TextIOWrapper(handle, encoding=options.encoding, errors="replace")
-    for line_number, line in enumerate(text, start=1):
+    limits = options.limits
+    rows = _Rows(key, limits)
+    line_number = 0
+    # A line is read up to the longest a row may be: a longer one is refused before it is held.
+    while line := handle.readline(limits.max_row_bytes + 1):
+        line_number += 1
+        if len(line) > limits.max_row_bytes:
+            raise limits.refuse_row(key, f"line {line_number}", line=line_number)
         if not line.strip():
             continue
-        depth = _Depth(key, options.max_nesting_depth)
+        depth = _Depth(key, limits.max_nesting_depth)
         depth.line = line_number
-        depth.feed(line.encode("utf-8", "surrogatepass"))
+        depth.feed(line)
         try:
-            value = json.loads(line)
+            value = json.loads(line.decode(options.encoding, errors="replace"))
         except json.JSONDecodeError as error:
             raise UnreadableFileError(f"{key}: line {line_number}: invalid JSON: {error.msg}", line=line_number) from error
         if not isinstance(value, dict):
             raise UnreadableFileError(
                 f"{key}: line {line_number}: expected a JSON object, got {type(value).__name__}", line=line_number
             )
-        rows.append(value)
-        if len(rows) == BATCH_ROWS:
-            yield SourceBatch(rows_to_batch(rows), set())
-            rows = []
-    if rows:
-        yield SourceBatch(rows_to_batch(rows), set())
+        if batch := rows.add(value, len(line)):
+            yield batch
+    if batch := rows.batch():
+        yield batch
 
 
 def array_prefix(handle: IO[bytes], key: str) -> str:
@@ -104,20 +133,20 @@ def array_prefix(handle: IO[bytes], key: str) -> str:
     raise UnreadableFileError(f"{key}: expected an array of objects, or an object holding one")
 
 
-def read_json(handle: IO[bytes], key: str, prefix: str) -> Iterator[SourceBatch]:
-    rows: list[dict[str, Any]] = []
+def read_json(handle: IO[bytes], key: str, prefix: str, limits: ReadLimits) -> Iterator[SourceBatch]:
+    rows = _Rows(key, limits)
+    number = 0
     try:
         for number, value in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
             if not isinstance(value, dict):
                 raise UnreadableFileError(f"{key}: item {number}: expected a JSON object, got {type(value).__name__}")
-            rows.append(value)
-            if len(rows) == BATCH_ROWS:
-                yield SourceBatch(rows_to_batch(rows), set())
-                rows = []
+            # ijson holds no item's bytes: a batch is sized by its rows' keys and text, roughly.
+            if batch := rows.add(value, sum(len(name) + len(str(item)) for name, item in value.items())):
+                yield batch
     except ijson.JSONError as error:
-        raise UnreadableFileError(f"{key}: invalid JSON after {len(rows)} objects: {error}") from error
-    if rows:
-        yield SourceBatch(rows_to_batch(rows), set())
+        raise UnreadableFileError(f"{key}: invalid JSON after {number} objects: {error}") from error
+    if batch := rows.batch():
+        yield batch
 
 
 def rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from resources.settings_only import SettingsOnlyResource
-from vectordb_assets.validation.source import UnreadableFileError
+from vectordb_assets.validation.errors import UnreadableFileError
 
 GIB, MIB = 1 << 30, 1 << 20
 
@@ -54,8 +54,8 @@ class ReadLimits(SettingsOnlyResource):
 
     def refuse_expansion(self, key: str, size: int) -> UnreadableFileError:
         return UnreadableFileError(
-            f"{key}: expands to more than {size_text(self.expansion_limit(size))} ({self.max_decompression_ratio:g}x its"
-            f" {size_text(size)}, at most {size_text(self.max_decompressed_bytes)}); refused as a likely decompression bomb"
+            f"{key}: decompresses to more than {self.max_decompression_ratio:g}x its size ({size_text(size)}) or"
+            f" {size_text(self.max_decompressed_bytes)}; refused as a likely decompression bomb"
             " (VECTORDB_MAX_DECOMPRESSION_RATIO, VECTORDB_MAX_DECOMPRESSED_BYTES)"
         )
 

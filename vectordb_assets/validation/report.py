@@ -35,12 +35,14 @@ class ValidationReport:
     rows_read: int = 0
     rows_kept: int = 0
     rows_filtered: int = 0
+    rows_repeated: int = 0  # exact repeats of an earlier row (no id column): kept once
     rejected: Counter = field(default_factory=Counter)
     repaired: Counter = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
     id_column: str | None = None
     text_column: str | None = None
     embedding_column: str | None = None
+    delimiter: str | None = None  # a CSV's, as given or detected
     dimension: int | None = None
     source_schema: pa.Schema | None = None
     preview: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +63,7 @@ class ValidationReport:
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_filtered": self.rows_filtered,
+            "rows_repeated": self.rows_repeated,
             "rows_rejected": self.rows_rejected,
             "rejected_by_reason": dict(self.rejected),
             "repaired_by_reason": dict(self.repaired),
@@ -68,6 +71,7 @@ class ValidationReport:
             "id_column": self.id_column,
             "text_column": self.text_column,
             "embedding_column": self.embedding_column,
+            **({"delimiter": self.delimiter} if self.delimiter else {}),
             "dimension": self.dimension,
             "source_schema": [{"name": f.name, "type": str(f.type)} for f in self.source_schema or []],
         }

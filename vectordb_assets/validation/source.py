@@ -9,6 +9,11 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
+from vectordb_assets.validation.errors import UnreadableFileError
+from vectordb_assets.validation.limits import ReadLimits
+
+__all__ = ["ReadLimits", "ReadOptions", "SourceBatch", "UnreadableFileError", "file_format", "refuse_duplicate_columns"]
+
 BATCH_ROWS = 10_000
 CSV_BLOCK_BYTES = 1 << 20
 SNIFF_BYTES = 64 << 10
@@ -16,15 +21,6 @@ KNOWN_COLUMNS = {"id", "doc_id", "document_id", "uuid", "key", "_id", "text", "c
                  "page_content", "document", "description", "title", "embedding", "embeddings", "vector", "values"}
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-
-
-class UnreadableFileError(ValueError):
-    """The file cannot be read as the format its name claims; the message names file and place,
-    and `location` holds the line, item, row or field when one is known."""
-
-    def __init__(self, message: str, **location: Any):
-        super().__init__(message)
-        self.location = location
 
 
 @dataclass(frozen=True)
@@ -35,8 +31,7 @@ class ReadOptions:
     quote_char: str = '"'
     encoding: str = "utf-8"
     header: bool | None = None  # None: detect whether the first CSV row names the columns
-    max_decompression_ratio: float = 100.0
-    max_nesting_depth: int = 64  # deeper JSON is refused before any parser sees it
+    limits: ReadLimits = field(default_factory=ReadLimits)  # the settings' bounds, never a run's
 
 
 @dataclass
@@ -47,6 +42,7 @@ class SourceBatch:
     batch: pa.RecordBatch
     repaired_rows: set[int]
     malformed: list[tuple[int | None, str]] = field(default_factory=list)
+    delimiter: str | None = None  # a CSV's, as given or detected
 
 
 def file_format(key: str) -> tuple[str, bool]:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from resources.vector_store import RESERVED_FIELDS, reserved_renamed
 from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
 from vectordb_assets.validation.canonical import canonical_schema, parquet_writer, row_doc_id, sanitise_text, text_hash, vector_hash
 from vectordb_assets.validation.readers import UnreadableFileError, read_batches
@@ -84,9 +85,14 @@ def validate_file(
 
 def _drop_rows(out_path: Path, row_numbers: set[int], report: ValidationReport) -> None:
     """Rewrite the output without the rows whose id repeated an earlier row's (rare: a second pass
-    is cheaper than holding every id of a large file in memory)."""
-    for row in sorted(row_numbers):
-        report.reject(row, "duplicate id within the file", report.id_column)
+    is cheaper than holding every id of a large file in memory). Without an id column an id is a
+    hash of the row's content, so a repeat is the same row again: kept once, counted as repeated,
+    not rejected."""
+    if report.id_column is None:
+        report.rows_repeated += len(row_numbers)
+    else:
+        for row in sorted(row_numbers):
+            report.reject(row, "duplicate id within the file", report.id_column)
     report.rows_kept -= len(row_numbers)
     report.preview = [r for r in report.preview if r["row_number"] not in row_numbers]
     report.examples.sort(key=lambda e: e["row"])
@@ -115,6 +121,7 @@ def _write_canonical(
     lineage = {"source_key": source_key, "source_etag": source_etag, **(lineage or {})}
     for source in read_batches(path, source_key, options.read):
         batch = source.batch
+        report.delimiter = source.delimiter or report.delimiter
         if writer is None:
             names = batch.schema.names
             report.source_schema = batch.schema
@@ -193,6 +200,10 @@ def _validate_batch(
                 report.rows_filtered += 1
                 continue
         metadata_values = flatten(meta_rows[i])
+        for name in RESERVED_FIELDS & metadata_values.keys():
+            renamed = reserved_renamed(name, metadata_values)
+            metadata_values[renamed] = metadata_values.pop(name)
+            report.repaired[f"field {name!r} kept as {renamed!r} (a name the vector stores keep for the platform)"] += 1
         metadata = json.dumps(metadata_values, ensure_ascii=False, sort_keys=True)
         vector = vectors[i]
         if vector is not None:
