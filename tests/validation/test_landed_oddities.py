@@ -58,3 +58,25 @@ def test_a_runs_namespace_is_checked_like_the_settings(config: type) -> None:
     with pytest.raises(ValueError, match="namespace 'a/b' is not allowed"):
         config(namespace="a/b")
     assert config(namespace="team-a").namespace == "team-a"
+
+
+def order_lines() -> bytes:
+    """An export of order line items: `id` is the order's, repeated for each of its 3 items."""
+    return ("id,item,text\n" + "".join(f"{order},{item},order {order} item {item}\n"
+                                        for order in range(10) for item in range(3))).encode()
+
+
+def test_a_guessed_id_column_that_repeats_often_gives_way_to_derived_ids(tmp_path: Path) -> None:
+    report, table = run(tmp_path, "orders.csv", order_lines())
+    assert (report.rows_kept, report.rows_rejected, report.id_column) == (30, 0, None)
+    assert report.id_fallback == ("the guessed id column 'id' repeats in 20 rows: ids derived from each row's content"
+                                  " instead (set id_column to keep it)")
+    assert len(set(table.column("doc_id").to_pylist())) == 30
+    assert json.loads(table.column("metadata")[0].as_py())["id"] == "0"
+
+
+def test_a_configured_id_column_keeps_its_strictness(tmp_path: Path) -> None:
+    from tests.validation.test_validate import options, run_with
+
+    report, _ = run_with(tmp_path, "orders.csv", order_lines(), options(id_column="id"))
+    assert report.rejected == {"duplicate id within the file": 20} and report.id_fallback is None

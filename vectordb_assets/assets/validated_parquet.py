@@ -101,6 +101,7 @@ def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> 
         "text_column": report.text_column or "(none)",
         "embedding_column": report.embedding_column or "(none)",
         **({"delimiter": report.delimiter} if report.delimiter else {}),
+        **({"id_fallback": report.id_fallback} if report.id_fallback else {}),
         "dimension": report.dimension or 0,
         "source_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(_preview_markdown(report)),

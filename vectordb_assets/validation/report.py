@@ -43,6 +43,7 @@ class ValidationReport:
     text_column: str | None = None
     embedding_column: str | None = None
     delimiter: str | None = None  # a CSV's, as given or detected
+    id_fallback: str | None = None  # why a guessed id column was not used
     dimension: int | None = None
     source_schema: pa.Schema | None = None
     preview: list[dict[str, Any]] = field(default_factory=list)
@@ -72,6 +73,7 @@ class ValidationReport:
             "text_column": self.text_column,
             "embedding_column": self.embedding_column,
             **({"delimiter": self.delimiter} if self.delimiter else {}),
+            **({"id_fallback": self.id_fallback} if self.id_fallback else {}),
             "dimension": self.dimension,
             "source_schema": [{"name": f.name, "type": str(f.type)} for f in self.source_schema or []],
         }

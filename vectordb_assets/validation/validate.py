@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,8 +52,16 @@ class _CanonicalWriter:
         self.flush()
         self.writer.close()
 
+# An id column that was guessed (not configured) and whose values repeat in more than half of
+# the rows is not an id: the file's ids are derived from content instead.
+MAX_GUESSED_ID_REPEATS = 0.5
+# `id_column` for "none: derive ids from content".
+NO_COLUMN = ""
+
 
 def _choose_column(names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str) -> str | None:
+    if configured == NO_COLUMN:
+        return None
     if configured is None:
         return find_column(names, candidates)
     if configured not in names:
@@ -74,13 +83,30 @@ def validate_file(
 
     Raises `UnreadableFileError` when the file cannot be read at all.
     """
-    with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
-        id_finder = DuplicateIdFinder(Path(folder))
-        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder, on_batch)
-        repeated = id_finder.duplicates()
+    report, repeated = _write_once(path, source_key, source_etag, out_path, lineage, options, on_batch)
+    guessed = report.id_column if options.id_column is None else None
+    if guessed and len(repeated) > MAX_GUESSED_ID_REPEATS * report.rows_read:
+        # A column the platform guessed, repeated this often, names something else (an order of
+        # many line items): the file is read again with ids derived from each row's content.
+        repeats = len(repeated)
+        derived = replace(options, id_column=NO_COLUMN)
+        report, repeated = _write_once(path, source_key, source_etag, out_path, lineage, derived, on_batch)
+        report.id_fallback = (f"the guessed id column {guessed!r} repeats in {repeats} rows:"
+                              " ids derived from each row's content instead (set id_column to keep it)")
     if repeated:
         _drop_rows(out_path, set(repeated), report)
     return report
+
+
+def _write_once(
+    path: Path, source_key: str, source_etag: str, out_path: Path, lineage: dict[str, Any] | None,
+    options: ValidationOptions, on_batch: Callable[[ValidationReport], None],
+) -> tuple[ValidationReport, dict[int, str]]:
+    """One pass over the file: its report, and the rows whose id repeated an earlier row's."""
+    with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
+        id_finder = DuplicateIdFinder(Path(folder))
+        report = _write_canonical(path, source_key, source_etag, out_path, lineage, options, id_finder, on_batch)
+        return report, id_finder.duplicates()
 
 
 def _drop_rows(out_path: Path, row_numbers: set[int], report: ValidationReport) -> None:
