@@ -172,6 +172,13 @@ def stored_metadata(metadata_json: str | None, content_hash: str, source_key: st
     return {**json.loads(metadata_json or "{}"), "source_key": source_key, "content_hash": content_hash}
 
 
+def packed_metadata_bytes(metadata_json: str, source_key: str) -> int:
+    """The bytes of a record's metadata without its text as a hosted store is sent it once its
+    landed fields are packed into one (any record over a few KB): what a per-vector limit meets."""
+    fields = {**stored_metadata(None, "0" * 64, source_key), METADATA_JSON_FIELD: metadata_json, TEXT_FIELD: ""}
+    return len(json.dumps(fields).encode())
+
+
 def hit_from_metadata(vid: str, score: float, metadata: Mapping[str, Any] | None) -> SearchHit:
     """A search hit from what a hosted store returned: text and lineage apart from the metadata.
     Only what the platform wrote is parsed: packed metadata that is not a JSON object (a vector

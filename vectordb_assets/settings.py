@@ -269,7 +269,10 @@ class Settings(BaseSettings):
         """What one landed file may cost a reader."""
         names = ("max_object_bytes", "max_decompressed_bytes", "max_decompression_ratio", "max_row_bytes", "max_columns",
                  "max_batch_bytes", "max_nesting_depth")
-        return ReadLimits(**{name: getattr(self, name) for name in names})
+        from resources.s3vectors_store import MAX_METADATA_BYTES  # boto3 only for S3 Vectors
+
+        store_bound = MAX_METADATA_BYTES if self.store == "s3vectors" else None
+        return ReadLimits(**{name: getattr(self, name) for name in names}, max_metadata_bytes=store_bound)
 
     @property
     def dagster_header_values(self) -> dict[str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from resources.pinecone_store import PineconeStore
@@ -17,6 +18,10 @@ from tests.fake_pinecone import FakePinecone
 from tests.resources.test_pgvector_store import records
 from tests.resources.test_s3vectors_store import store  # noqa: F401 (the fixture: a bucket with a 3-d index)
 from tests.validation.test_validate import run
+from vectordb_assets.settings import Settings
+from vectordb_assets.validation.readers import ReadOptions
+from vectordb_assets.validation.report import ValidationOptions
+from vectordb_assets.validation.validate import validate_file
 
 
 def with_metadata(metadata: dict) -> pa.Table:
@@ -68,3 +73,20 @@ def test_s3_vectors_refuses_a_row_over_its_metadata_limit_before_the_call(store:
     with pytest.raises(InvalidVectorError, match=rf"vector 'a': its metadata is [\d,]+ bytes without its text; S3 Vectors keeps at most {MAX_METADATA_BYTES:,}"):
         store.upsert("default", with_metadata({"blob": "z" * (1 << 20)}))
     assert store.count("default") == 0
+
+
+def test_a_row_over_s3_vectors_metadata_limit_is_rejected_alone_at_validation(tmp_path: Path, store: S3VectorsStore) -> None:
+    limits = Settings(_env_file=None, VECTORDB_STORE="s3vectors", VECTORDB_S3VECTORS_BUCKET="b").read_limits
+    rows = [{"id": "1", "text": "one"}, {"id": "2", "text": "two", "blob": "é" * 30_000}, {"id": "3", "text": "three", "note": "n" * 30_000}]
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = validate_file(path, "a.jsonl", "e", tmp_path / "out.parquet", options=ValidationOptions(read=ReadOptions(limits=limits)))
+    assert report.rows_kept == 2 and report.rows_rejected == 1
+    (reason,) = report.rejected
+    assert reason.startswith("metadata of 176 KiB, over the 40 KiB the vector store keeps per vector")
+    table = pq.read_table(tmp_path / "out.parquet")
+    kept = records(table.column("doc_id").to_pylist(), np.ones((2, 3), np.float32))
+    kept = kept.set_column(kept.schema.get_field_index("metadata"), "metadata", table.column("metadata").combine_chunks())
+    assert store.upsert("default", kept) == 2 and store.count("default") == 2  # the store takes every kept row
+    unbounded = Settings(_env_file=None).read_limits
+    assert unbounded.max_metadata_bytes is None and unbounded.metadata_problem(json.dumps(rows[1]), "a.jsonl") is None

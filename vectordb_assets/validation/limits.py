@@ -17,6 +17,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from resources.settings_only import SettingsOnlyResource
+from resources.vector_store import packed_metadata_bytes
 from vectordb_assets.validation.errors import UnreadableFileError
 
 GIB, MIB = 1 << 30, 1 << 20
@@ -40,6 +41,9 @@ class ReadLimits(SettingsOnlyResource):
     max_columns: int = Field(default=2_000, ge=1, description="VECTORDB_MAX_COLUMNS: distinct columns or keys in one file.")
     max_batch_bytes: int = Field(default=64 * MIB, ge=MIB, description="VECTORDB_MAX_BATCH_BYTES: source bytes turned into rows at once.")
     max_nesting_depth: int = Field(default=64, ge=1, description="VECTORDB_MAX_NESTING_DEPTH: JSON nesting, checked before parsing.")
+    max_metadata_bytes: int | None = Field(
+        default=None, ge=1, description="What the vector store keeps per vector besides its text (S3 Vectors: 40 KB); none: unbounded."
+    )
 
     def check_object(self, key: str, size: int) -> None:
         if size > self.max_object_bytes:
@@ -64,6 +68,16 @@ class ReadLimits(SettingsOnlyResource):
             f"{key}: {where} is longer than the {size_text(self.max_row_bytes)} a row may have (VECTORDB_MAX_ROW_BYTES)",
             **location,
         )
+
+    def metadata_problem(self, metadata_json: str, source_key: str) -> str | None:
+        """Why a row with this metadata cannot be indexed whole in the vector store, if it cannot
+        (the store would refuse every vector written with it)."""
+        if self.max_metadata_bytes is None or len(metadata_json) < self.max_metadata_bytes // 16:
+            return None  # packed, a character takes at most 12 bytes: far within the bound
+        size = packed_metadata_bytes(metadata_json, source_key)
+        if size <= self.max_metadata_bytes:
+            return None
+        return f"metadata of {size_text(size)}, over the {size_text(self.max_metadata_bytes)} the vector store keeps per vector"
 
     def check_columns(self, key: str, count: int) -> None:
         if count > self.max_columns:

@@ -231,6 +231,10 @@ def _validate_batch(
             metadata_values[renamed] = metadata_values.pop(name)
             report.repaired[f"field {name!r} kept as {renamed!r} (a name the vector stores keep for the platform)"] += 1
         metadata = json.dumps(metadata_values, ensure_ascii=False, sort_keys=True)
+        too_much = options.read.limits.metadata_problem(metadata, report.source_key)
+        if too_much:
+            report.reject(row_number, too_much, None)
+            continue
         vector = vectors[i]
         if vector is not None:
             if len(vector) != report.dimension:
