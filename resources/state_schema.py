@@ -1,5 +1,6 @@
 """Tables of the state database: the embedding cache, the vector ledger, the indexed versions, the
-syncs under way, the model generations, and the landing sensor's catalog and messages."""
+syncs under way, the model generations, the landing sensor's catalog and messages, and the HTTP
+API's keys and tasks."""
 
 from __future__ import annotations
 
@@ -85,6 +86,25 @@ DDL = (
     "create table if not exists vectordb_landing_sources ("
     " source text primary key,"
     " partition_depth integer not null)",
+    # The HTTP API's keys: the SHA-256 of each secret, never the secret.
+    "create table if not exists vectordb_api_keys ("
+    " key_id text primary key,"
+    " name text not null,"
+    " secret_hash text not null,"
+    " scopes text[] not null,"
+    " requests_per_minute integer,"
+    " created_at timestamptz not null default now(),"
+    " last_used_at timestamptz,"
+    " revoked_at timestamptz)",
+    "create unique index if not exists vectordb_api_keys_live_name on vectordb_api_keys (name) where revoked_at is null",
+    # The HTTP API's processing tasks: the request and the runs it submitted.
+    "create table if not exists vectordb_api_tasks ("
+    " task_id text primary key,"
+    " key_name text not null,"
+    " request jsonb not null,"
+    " runs jsonb not null,"
+    " created_at timestamptz not null default now())",
+    "create index if not exists vectordb_api_tasks_by_time on vectordb_api_tasks (created_at desc)",
 )
 
 
@@ -103,6 +123,10 @@ OBJECTS = (
     "vectordb_landing_catalog_held",
     "vectordb_landing_messages",
     "vectordb_landing_sources",
+    "vectordb_api_keys",
+    "vectordb_api_keys_live_name",
+    "vectordb_api_tasks",
+    "vectordb_api_tasks_by_time",
 )
 
 

@@ -122,3 +122,28 @@ def test_the_lock_pins_every_dependency_within_pyprojects_ranges() -> None:
     stale = {str(r): pinned.get(canonicalize_name(r.name)) for r in wanted
              if pinned.get(canonicalize_name(r.name)) is None or not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)}
     assert stale == {}, "deploy/requirements.lock is stale: regenerate it (README: Security)"
+
+
+def test_the_api_deployment_runs_the_api_command_of_the_code_locations_image() -> None:
+    from click.testing import CliRunner
+
+    from vectordb_assets.api.app import create_app
+    from vectordb_assets.cli import main
+    from vectordb_assets.settings import Settings
+
+    values = yaml.safe_load((DEPLOY / "helm/values.yaml").read_text())
+    manifests = {(m["kind"], m["metadata"]["name"]): m for m in values["extraManifests"]}
+    (container,) = manifests[("Deployment", "vectordb-api")]["spec"]["template"]["spec"]["containers"]
+    (code_location,) = values["dagster-user-deployments"]["deployments"]
+    assert container["image"] == f"{code_location['image']['repository']}:{code_location['image']['tag']}"
+    command = container["command"]
+    assert command[:2] == ["vectordb", "api"]
+    parsed = main.get_command(None, "api").make_context("api", command[2:])  # the options exist
+    assert (parsed.params["host"], parsed.params["port"]) == ("0.0.0.0", container["ports"][0]["containerPort"])
+    assert CliRunner().invoke(main, ["api", "--help"]).exit_code == 0
+    routes = create_app(Settings(_env_file=None)).openapi()["paths"]
+    assert container["readinessProbe"]["httpGet"]["path"] in routes and container["livenessProbe"]["httpGet"]["path"] in routes
+    assert {"name": "VECTORDB_DAGSTER_URL", "value": "http://dagster-dagster-webserver:80"} in container["env"]
+    service = manifests[("Service", "vectordb-api")]["spec"]["ports"][0]
+    backend = manifests[("Ingress", "vectordb-api")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert service["targetPort"] == 8080 and backend == {"name": "vectordb-api", "port": {"number": service["port"]}}

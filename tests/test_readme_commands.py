@@ -21,8 +21,9 @@ from vectordb_assets.settings import Settings
 README = Path(__file__).resolve().parents[1] / "README.md"
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
 # `dev` starts a server (`dg check defs` and the workspace test load the same code); `ingest`,
-# `status` and `runs` talk to one (tests/test_ingest_commands.py runs them against the real webserver).
-NOT_RUN_HERE = {"dev", "ingest", "status", "runs"}
+# `status` and `runs` talk to one (tests/test_ingest_commands.py runs them against the real webserver);
+# `api` serves the HTTP API (tests/api/test_api.py starts it and runs the README's curl examples).
+NOT_RUN_HERE = {"dev", "ingest", "status", "runs", "api"}
 NOISE = ("Traceback", "it/s]", "Warning:", "Loading weights")
 
 

@@ -21,7 +21,7 @@ from gql import Client, gql
 from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
 
-from vectordb_assets.assets.per_file import FAILED_STATUS, STATUS
+from vectordb_assets.assets.per_file import FAILED_STATUS, RANGE_END_TAG, RANGE_START_TAG, STATUS
 from vectordb_assets.landing.partitions import source_files
 
 JOB = "ingest_files"
@@ -80,6 +80,13 @@ query Runs($limit: Int!, $job: String!) {
     ... on InvalidPipelineRunsFilterError { message }
     ... on PythonError { message }
   }
+}"""
+
+
+HEALTH = """
+query Health {
+  version
+  instance { daemonHealth { allDaemonStatuses { daemonType required healthy lastHeartbeatTime } } }
 }"""
 
 
@@ -145,9 +152,22 @@ class RunsApi:
         except DagsterGraphQLClientError as error:
             raise RunsApiError(f"{self.url}: the run for {partition!r} was not submitted: {error}") from None
 
+    def submit_range(self, job: str, first: str, last: str) -> str:
+        """Submit one run of `job` (a job of one partitioned asset) over the partitions from
+        `first` to `last`; its run id."""
+        tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+        try:
+            return self._client.submit_job_execution(
+                job, repository_location_name=self.location, repository_name=REPOSITORY, run_config={}, tags=tags
+            )
+        except DagsterGraphQLClientError as error:
+            raise RunsApiError(f"{self.url}: the run of {job} for {first}..{last} was not submitted: {error}") from None
+
     def status(self, run_id: str) -> dict[str, Any]:
-        """The run's state, times, errors, and each file's progress through each stage."""
+        """The run's state, times, errors, each file's progress through each stage, and the
+        metadata of any other asset's partitions (`assets`)."""
         files: dict[str, dict[str, dict[str, Any]]] = {}
+        others: dict[str, dict[str, dict[str, Any]]] = {}
         errors: list[str] = []
         failed_steps: dict[str, str] = {}
         after = None
@@ -164,6 +184,9 @@ class RunsApi:
                     if metadata.get("error"):
                         stage["error"] = metadata["error"]
                     files.setdefault(event["partition"], {})[event["assetKey"]["path"][-1]] = stage
+                elif kind == "MaterializationEvent" and event["partition"]:  # another asset: a Metabase export's days
+                    metadata = {e["label"]: _value(e) for e in event["metadataEntries"]}
+                    others.setdefault(event["assetKey"]["path"][-1], {})[event["partition"]] = metadata
                 elif kind == "ExecutionStepFailureEvent":
                     message = event["error"]["message"].strip().removeprefix(f"{FAILURE_CLASS}: ")
                     failed_steps[event["stepKey"]] = message
@@ -187,6 +210,7 @@ class RunsApi:
             "namespace": tags.get(NAMESPACE_TAG),
             "errors": errors,
             "files": files,
+            "assets": others,
         }
 
     def wait(self, run_ids: list[str], every_seconds: float = 2.0) -> list[dict[str, Any]]:
@@ -208,5 +232,16 @@ class RunsApi:
             for r in answer["results"]
         ]
 
-
-
+    def health(self) -> dict[str, Any]:
+        """The webserver's Dagster version and each daemon's health and seconds since its last heartbeat."""
+        answer = self._query(HEALTH)
+        now = time.time()
+        daemons = {
+            d["daemonType"]: {
+                "healthy": bool(d["healthy"]),
+                "heartbeat_age_seconds": round(now - d["lastHeartbeatTime"], 1) if d["lastHeartbeatTime"] else None,
+            }
+            for d in answer["instance"]["daemonHealth"]["allDaemonStatuses"]
+            if d["required"]
+        }
+        return {"version": answer["version"], "daemons": daemons}

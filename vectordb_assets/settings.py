@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(64 << 20, ge=1 << 20, validation_alias=env("VECTORDB_MAX_BATCH_BYTES"), description="Source bytes turned into rows at once.")
     max_nesting_depth: int = Field(64, ge=1, validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"), description="JSON nested deeper is refused before it is parsed.")
     dagster_headers: SecretStr | None = Field(None, validation_alias=env("VECTORDB_DAGSTER_HEADERS"), description="JSON object of HTTP headers sent to the webserver, such as an auth proxy's bearer token.")
+    api_host: str = Field("127.0.0.1", validation_alias=env("VECTORDB_API_HOST"), description="Address `vectordb api` listens on (0.0.0.0 only behind TLS and a network policy).")
+    api_port: int = Field(8080, ge=1, le=65535, validation_alias=env("VECTORDB_API_PORT"), description="Port of `vectordb api`.")
+    api_requests_per_minute: int = Field(600, ge=1, validation_alias=env("VECTORDB_API_REQUESTS_PER_MINUTE"), description="Requests per minute one API key may make, unless the key has its own limit.")
+    api_max_body_bytes: int = Field(1 << 20, ge=1024, validation_alias=env("VECTORDB_API_MAX_BODY_BYTES"), description="Largest request body the API reads; larger ones get 413.")
     metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field((), validation_alias=env("VECTORDB_METABASE_QUESTIONS"), description="question_id:date_column:start_date[:parameter], comma-separated.")
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)

@@ -8,7 +8,7 @@ import warnings
 
 import click
 
-from vectordb_assets.cli import inspect_files, local, model_change, runs, search, transfer
+from vectordb_assets.cli import api, inspect_files, local, model_change, runs, search, transfer
 from vectordb_assets.cli.errors import ExplainedErrors
 
 
@@ -28,6 +28,6 @@ def main() -> None:
     _quiet_libraries()
 
 
-for group in (local, search, inspect_files, runs, model_change, transfer):
+for group in (local, search, inspect_files, runs, model_change, transfer, api):
     for command in group.COMMANDS:
         main.add_command(command)

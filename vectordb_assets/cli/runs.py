@@ -30,19 +30,13 @@ def _answered() -> Iterator[None]:
 
 def _partition_of(item: str, settings: Settings) -> str:
     """The partition of a landed object named by its key or its URI in the landing area."""
+    from vectordb_assets.landing.landed_keys import NotInLandingArea, landed_key
     from vectordb_assets.landing.partitions import partition_key_for
 
-    source = settings.source
-    key = item
-    if item.startswith("s3://") or item.startswith("/") or item.startswith("file://"):
-        uri = item.removeprefix("file://")
-        base = f"s3://{source.root}/{source.prefix}".rstrip("/") if source.scheme == "s3" else source.root.rstrip("/")
-        if not uri.startswith(f"{base}/"):
-            raise click.ClickException(f"{item!r} is not in the landing area {settings.source}")
-        key = uri[len(base) + 1 :]
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise click.ClickException(f"{item!r} does not name an object of the landing area")
-    return partition_key_for(key, settings.partition_depth)
+    try:
+        return partition_key_for(landed_key(item, settings.source), settings.partition_depth)
+    except NotInLandingArea as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _when(timestamp: float) -> str:

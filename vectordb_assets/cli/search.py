@@ -7,6 +7,7 @@ import json
 import click
 
 from vectordb_assets.cli.common import pairs, resources_of, settings_from_env, printable
+from vectordb_assets.indexing.live_search import nearest
 
 
 @click.command()
@@ -22,10 +23,7 @@ def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...
     namespace = namespace or settings.namespace
     conditions = pairs(filters, "--filter")
     with resources_of(settings, only_search=True) as resources:
-        reading = resources.generations.readers(resources.state_db, resources.vector_store, resources.embedder, generation)
-        store, model = (reading.store, reading.embedder) if reading else (resources.vector_store, resources.embedder)
-        vector = model.embed([text])[0]
-        hits = store.query(namespace, vector, top_k, conditions)
+        store, hits = nearest(resources, text, namespace, top_k, conditions, generation)
     if as_json:
         click.echo(json.dumps([hit.__dict__ for hit in hits], ensure_ascii=False, indent=2))
         return

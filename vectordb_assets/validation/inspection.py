@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
@@ -31,12 +32,15 @@ def store_and_key(uri: str, settings: Settings) -> tuple[ObjectStore, str]:
         if source.scheme == "s3" and location.root == source.root and source.prefix and location.prefix.startswith(f"{source.prefix}/"):
             return object_store(source, settings), location.prefix[len(source.prefix) + 1 :]
         return object_store(Location("s3", location.root), settings), location.prefix
-    path = Path(uri).expanduser().resolve()
+    path = Path(os.path.normpath(Path(uri).expanduser().absolute()))  # links not followed yet
+    landing = Path(source.root) if source.scheme == "file" else None
+    if landing is not None and path.is_relative_to(landing) and path != landing:
+        # Inside the landing area its store reads it, refusing any link that leads outside.
+        key = path.relative_to(landing).as_posix()
+        return LocalObjectStore(root=str(landing)), f"{key}/" if path.is_dir() else key
+    path = path.resolve()
     if path.is_dir():
         return LocalObjectStore(root=str(path)), ""
-    landing = Path(source.root).resolve() if source.scheme == "file" else None
-    if landing is not None and path.is_relative_to(landing):
-        return LocalObjectStore(root=str(landing)), path.relative_to(landing).as_posix()
     return LocalObjectStore(root=str(path.parent)), path.name
 
 
