@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import requests
 
@@ -53,7 +53,9 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 600) -
 @contextmanager
 def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
     with log.open("w") as out:
-        child = subprocess.Popen(args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(
+            args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield
         finally:
@@ -76,17 +78,37 @@ def main() -> None:
         home, dagster_home = Path(folder, "home"), Path(folder, "dagster")
         dagster_home.mkdir()
         web_port, api_port = free_port(), free_port()
-        env = {name: value for name, value in os.environ.items() if not name.startswith("VECTORDB_") or name == "VECTORDB_MODELS_DIR"}
-        env.update(VECTORDB_HOME=str(home), DAGSTER_HOME=str(dagster_home), VECTORDB_SENSOR_INTERVAL="3600",
-                   VECTORDB_DAGSTER_URL=f"http://127.0.0.1:{web_port}", VECTORDB_API_REQUESTS_PER_MINUTE="1000000")
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("VECTORDB_") or name == "VECTORDB_MODELS_DIR"
+        }
+        env.update(
+            VECTORDB_HOME=str(home),
+            DAGSTER_HOME=str(dagster_home),
+            VECTORDB_SENSOR_INTERVAL="3600",
+            VECTORDB_DAGSTER_URL=f"http://127.0.0.1:{web_port}",
+            VECTORDB_API_REQUESTS_PER_MINUTE="1000000",
+        )
         vectordb = [str(BIN / "vectordb")]
         subprocess.run([*vectordb, "seed"], env=env, cwd=PROJECT, check=True, capture_output=True)
-        key = subprocess.run([*vectordb, "api-keys", "create", "bench", "--scope", "admin"], env=env, cwd=PROJECT,
-                             check=True, capture_output=True, text=True).stdout.strip()
+        key = subprocess.run(
+            [*vectordb, "api-keys", "create", "bench", "--scope", "admin"],
+            env=env,
+            cwd=PROJECT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         workspace = ["-w", str(PROJECT / "workspace.yaml")]
         stack.enter_context(process([str(BIN / "dagster-daemon"), "run", *workspace], env, Path(folder, "daemon.log")))
-        stack.enter_context(process([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), *workspace], env,
-                                    Path(folder, "webserver.log")))
+        stack.enter_context(
+            process(
+                [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), *workspace],
+                env,
+                Path(folder, "webserver.log"),
+            )
+        )
         stack.enter_context(process([*vectordb, "api", "--port", str(api_port)], env, Path(folder, "api.log")))
         api = f"http://127.0.0.1:{api_port}"
         headers = {"X-API-Key": key}
@@ -95,6 +117,7 @@ def main() -> None:
         keys = ["help_center/articles.csv", "catalog/products.parquet", "reviews/2026-11-01.jsonl"]
         task = requests.post(f"{api}/api/v1/process", json={"keys": keys}, headers=headers, timeout=60).json()
         status_url = f"{api}/api/v1/status/{task['task_id']}"
+
         def finished() -> dict | None:
             answer = requests.get(status_url, headers=headers, timeout=60)
             if not answer.ok:
@@ -118,8 +141,12 @@ def main() -> None:
         status = timed(lambda: requests.get(status_url, headers=headers, timeout=60), args.requests)
         body = {"query": "how do I reset my password", "top_k": 3}
         first = timed(lambda: requests.post(f"{api}/api/v1/search", json=body, headers=headers, timeout=120), 1)
-        search = timed(lambda: requests.post(f"{api}/api/v1/search", json=body, headers=headers, timeout=60), args.searches)
-    print(f"task: {len(keys)} files, {done['total_records']} records; first search (model load) {first[0] * 1000:,.0f} ms\n")
+        search = timed(
+            lambda: requests.post(f"{api}/api/v1/search", json=body, headers=headers, timeout=60), args.searches
+        )
+    print(
+        f"task: {len(keys)} files, {done['total_records']} records; first search (model load) {first[0] * 1000:,.0f} ms\n"
+    )
     print("| request | count | p50 ms | p99 ms | mean ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, seconds in ((f"GET /api/v1/status ({len(keys)} runs)", status), ("POST /api/v1/search, warm", search)):

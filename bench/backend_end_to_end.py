@@ -40,7 +40,9 @@ def write_files(folder: Path, files: int, rows: int) -> list[str]:
     for f in range(files):
         key = f"file-{f:02d}.csv"
         numbers = range(f * rows, (f + 1) * rows)
-        pa_csv.write_csv(pa.table({"id": [f"doc-{n}" for n in numbers], "text": [texts[n] for n in numbers]}), folder / key)
+        pa_csv.write_csv(
+            pa.table({"id": [f"doc-{n}" for n in numbers], "text": [texts[n] for n in numbers]}), folder / key
+        )
         keys.append(key)
     return keys
 
@@ -56,8 +58,11 @@ def worker(backend: str, files: int, rows: int) -> None:
     from vectordb_assets.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
-        os.environ.update(VECTORDB_HOME=folder, VECTORDB_LOCAL_BACKEND=backend,
-                          DATABASE_URL=embedded_server_uri(Path(folder) / "pgdata"))
+        os.environ.update(
+            VECTORDB_HOME=folder,
+            VECTORDB_LOCAL_BACKEND=backend,
+            DATABASE_URL=embedded_server_uri(Path(folder) / "pgdata"),
+        )
         settings = Settings.from_env()
         Path(settings.source.root).mkdir(parents=True, exist_ok=True)
         keys = write_files(Path(settings.source.root), files, rows)
@@ -77,8 +82,13 @@ def worker(backend: str, files: int, rows: int) -> None:
 
 def measure(backend: str, files: int, rows: int) -> list[float]:
     """Seconds each file took in a worker (the first file's including the start and the model's load)."""
-    output = subprocess.run([sys.executable, __file__, "--worker", backend, str(files), str(rows)],
-                            capture_output=True, text=True, check=False, cwd=Path(__file__).parent)
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker", backend, str(files), str(rows)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent,
+    )
     if output.returncode != 0:
         sys.exit(output.stdout[-2000:] + output.stderr[-3000:])
     ends = [float(value) for value in output.stdout.strip().splitlines()[-1].split("\t")]
@@ -108,12 +118,16 @@ def main() -> None:
     rows = args.files * args.rows
     torch_rate = rows / sum(best["torch"])
     print(f"{args.files} files of {args.rows} rows, one run per file; best of {args.rounds} alternated rounds per file")
-    print("| backend | first file, with start and model load (s) | other files, mean (s) | total (s) | rows/s | vs torch |")
+    print(
+        "| backend | first file, with start and model load (s) | other files, mean (s) | total (s) | rows/s | vs torch |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for backend, times in best.items():
         rate = rows / sum(times)
-        print(f"| {backend} | {times[0]:.1f} | {sum(times[1:]) / max(len(times) - 1, 1):.1f} | {sum(times):.1f} | "
-              f"{rate:,.0f} | {rate / torch_rate:.2f} |")
+        print(
+            f"| {backend} | {times[0]:.1f} | {sum(times[1:]) / max(len(times) - 1, 1):.1f} | {sum(times):.1f} | "
+            f"{rate:,.0f} | {rate / torch_rate:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -64,11 +64,17 @@ def main() -> None:
         keys = [f"f{n:06d}.csv" for n in range(args.files)]
         for n, key in enumerate(keys):
             (landing / key).parent.mkdir(parents=True, exist_ok=True)
-            (landing / key).write_text("id,text,category\n" + "".join(
-                f"{n}-{i},file {n} row {i}: a line of text of a typical length for a help article,c{i % 7}\n"
-                for i in range(args.rows)))
+            (landing / key).write_text(
+                "id,text,category\n"
+                + "".join(
+                    f"{n}-{i},file {n} row {i}: a line of text of a typical length for a help article,c{i % 7}\n"
+                    for i in range(args.rows)
+                )
+            )
         (home / "dagster").mkdir()
-        storage = {"storage": {"postgres": {"postgres_url": dagster_url.replace("postgresql://", "postgresql+psycopg2://")}}}
+        storage = {
+            "storage": {"postgres": {"postgres_url": dagster_url.replace("postgresql://", "postgresql+psycopg2://")}}
+        }
         (home / "dagster/dagster.yaml").write_text(yaml.safe_dump(storage))
         job = build_definitions(settings).resolve_job_def("ingest_files")
         with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
@@ -81,13 +87,24 @@ def main() -> None:
         output = Path(settings.output.root)
         per = [
             ("vector ledger (PostgreSQL)", relation_bytes(state_url, ["vectordb_ledger"]) / vectors, "vector"),
-            ("embedding cache (PostgreSQL)", relation_bytes(state_url, ["vectordb_embedding_cache"]) / vectors, "vector"),
+            (
+                "embedding cache (PostgreSQL)",
+                relation_bytes(state_url, ["vectordb_embedding_cache"]) / vectors,
+                "vector",
+            ),
             ("pgvector table with HNSW index", relation_bytes(state_url, [settings.collection]) / vectors, "vector"),
-            ("indexed versions (PostgreSQL)", relation_bytes(state_url, ["vectordb_indexed_sources"]) / args.files, "file"),
+            (
+                "indexed versions (PostgreSQL)",
+                relation_bytes(state_url, ["vectordb_indexed_sources"]) / args.files,
+                "file",
+            ),
             ("validated/ Parquet", folder_bytes(output / "validated") / vectors, "vector"),
             ("embeddings/ Parquet", folder_bytes(output / "embeddings") / vectors, "vector"),
-            ("Dagster event log (runs, events, partitions)",
-             relation_bytes(dagster_url, ["event_logs", "runs", "dynamic_partitions", "asset_keys"]) / args.files, "file"),
+            (
+                "Dagster event log (runs, events, partitions)",
+                relation_bytes(dagster_url, ["event_logs", "runs", "dynamic_partitions", "asset_keys"]) / args.files,
+                "file",
+            ),
         ]
     print(f"files: {args.files}, rows per file: {args.rows}, vectors: {vectors}")
     print(f"| state | bytes per unit | unit | at {TARGET_FILES:,} files / {TARGET_VECTORS:,} vectors |")

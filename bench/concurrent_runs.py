@@ -44,7 +44,9 @@ def write_files(folder: Path, label: str, files: int, rows: int, vectors: bool) 
         path.parent.mkdir(parents=True, exist_ok=True)
         numbers = range(f * rows, (f + 1) * rows)
         ids = [f"{label}-{n}" for n in numbers]
-        texts = [f"{label} row {n} says " + " ".join(WORDS[(n * k) % len(WORDS)] for k in range(1, 12)) for n in numbers]
+        texts = [
+            f"{label} row {n} says " + " ".join(WORDS[(n * k) % len(WORDS)] for k in range(1, 12)) for n in numbers
+        ]
         if vectors:
             embedding = rng.standard_normal((rows, 384), dtype=np.float32)
             column = pa.FixedSizeListArray.from_arrays(pa.array(embedding.reshape(-1)), 384)
@@ -78,7 +80,9 @@ def measure(home: Path, keys: list[str], runs: int) -> float:
     """Seconds for `runs` processes to ingest `keys` together, from launch to the last exit."""
     started = time.perf_counter()
     processes = [
-        subprocess.Popen([sys.executable, __file__, "--worker", start, end], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", start, end], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         for start, end in ranges(keys, runs)
     ]
     outputs = [p.communicate()[0].decode(errors="replace") for p in processes]
@@ -140,7 +144,9 @@ def main() -> None:
     for scenario, files, rows, runs, seconds in table:
         one = next(s for sc, _, _, r, s in table if sc == scenario and r == 1)
         vectors = "precomputed" if "precomputed" in scenario else "local model"
-        print(f"| {files} | {rows} | {vectors} | {runs} | {seconds:.1f} | {files * rows / seconds:,.0f} | {one / seconds:.2f} |")
+        print(
+            f"| {files} | {rows} | {vectors} | {runs} | {seconds:.1f} | {files * rows / seconds:,.0f} | {one / seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,16 @@ def main() -> None:
                     e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
                     for e in result.get_asset_materialization_events()
                 }
-                table.append((label, meta["embeddings"]["embed_calls"], meta["embeddings"]["texts_embedded"],
-                              meta["vector_index"]["added"], meta["vector_index"]["skipped"], seconds))
+                table.append(
+                    (
+                        label,
+                        meta["embeddings"]["embed_calls"],
+                        meta["embeddings"]["texts_embedded"],
+                        meta["vector_index"]["added"],
+                        meta["vector_index"]["skipped"],
+                        seconds,
+                    )
+                )
     print(f"rows: {args.rows}")
     print("| run | embed calls | texts embedded | vectors written | vectors skipped | wall time (s) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -28,8 +28,10 @@ def main() -> None:
             make(path)
             result = validate_alone(path, Path(folder, "out.parquet"))
             outcome = "refused" if result["outcome"] == "refused" else f"read, {result['rows_kept']} rows kept"
-            print(f"| {name} | {path.stat().st_size / 1e6:.2f} MB | {outcome} | {result['seconds']:.2f} |"
-                  f" {result['peak_mib']:.0f} | {result['peak_mib'] - base:.0f} |")
+            print(
+                f"| {name} | {path.stat().st_size / 1e6:.2f} MB | {outcome} | {result['seconds']:.2f} |"
+                f" {result['peak_mib']:.0f} | {result['peak_mib'] - base:.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 warnings.simplefilter("ignore")
@@ -29,10 +29,10 @@ import pgserver  # noqa: E402
 import psycopg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
+from pgvector_load import checkpoint  # noqa: E402
 from psycopg import sql  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from pgvector_load import checkpoint  # noqa: E402
 from resources.pgvector_store import PgVectorStore  # noqa: E402
 from resources.state_db import StateDatabase  # noqa: E402
 from vectordb_assets.indexing.ledger import VectorLedger  # noqa: E402
@@ -53,21 +53,23 @@ def embedded_file(prefix: str, rows: int, seed: int) -> pa.Table:
     vectors = rng.standard_normal((rows, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     texts = [f"{prefix} row {i} about topic {i % 97}" for i in range(rows)]
-    return pa.table({
-        "doc_id": [f"{prefix}-{i}" for i in range(rows)],
-        "text": texts,
-        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 384),
-        "metadata": [f'{{"category": "c{i % 13}"}}' for i in range(rows)],
-        "content_hash": [text_hash(text) for text in texts],
-        "source_key": [f"{prefix}.parquet"] * rows,
-        "embedding_model": ["all-MiniLM-L6-v2"] * rows,
-    })
+    return pa.table(
+        {
+            "doc_id": [f"{prefix}-{i}" for i in range(rows)],
+            "text": texts,
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 384),
+            "metadata": [f'{{"category": "c{i % 13}"}}' for i in range(rows)],
+            "content_hash": [text_hash(text) for text in texts],
+            "source_key": [f"{prefix}.parquet"] * rows,
+            "embedding_model": ["all-MiniLM-L6-v2"] * rows,
+        }
+    )
 
 
 def ours(store: PgVectorStore, ledger: VectorLedger, table: pa.Table) -> float:
     key = table.column("source_key")[0].as_py()
     started = time.perf_counter()
-    sync_source(store, ledger, key, datetime.now(timezone.utc), table, lambda _: table, IndexPolicy(), "bench")
+    sync_source(store, ledger, key, datetime.now(UTC), table, lambda _: table, IndexPolicy(), "bench")
     return time.perf_counter() - started
 
 
@@ -76,13 +78,24 @@ def bare_copy(uri: str, target: str, table: pa.Table) -> float:
     with psycopg.connect(uri) as conn:
         register_vector(conn)
         started = time.perf_counter()
-        statement = sql.SQL("copy {} (namespace, id, embedding, text, metadata, content_hash, source_key) "
-                            "from stdin with (format binary)").format(sql.Identifier(target))
+        statement = sql.SQL(
+            "copy {} (namespace, id, embedding, text, metadata, content_hash, source_key) "
+            "from stdin with (format binary)"
+        ).format(sql.Identifier(target))
         with conn.cursor().copy(statement) as copy:
             copy.set_types(["text", "text", "vector", "text", "jsonb", "text", "text"])
             for row in rows:
-                copy.write_row(("default", row["doc_id"], np.asarray(row["embedding"], np.float32), row["text"],
-                                Jsonb(row["metadata"]), row["content_hash"], row["source_key"]))
+                copy.write_row(
+                    (
+                        "default",
+                        row["doc_id"],
+                        np.asarray(row["embedding"], np.float32),
+                        row["text"],
+                        Jsonb(row["metadata"]),
+                        row["content_hash"],
+                        row["source_key"],
+                    )
+                )
         conn.commit()
         return time.perf_counter() - started
 
@@ -94,13 +107,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     times: dict[str, list[float]] = {OURS: [], BARE: [], OURS_UNINDEXED: [], UNINDEXED: []}
-    with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder, \
-            pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder,
+        pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
+    ):
         uri = server.get_uri()
         state_db = StateDatabase(database_url=uri)
         collections = {}
         for name in (COLLECTION, "unindexed"):
-            collections[name] = PgVectorStore(state_db=state_db, collection=name), VectorLedger(state_db, name, "default")
+            collections[name] = (
+                PgVectorStore(state_db=state_db, collection=name),
+                VectorLedger(state_db, name, "default"),
+            )
             collections[name][0].ensure_collection(384)
             ours(*collections[name], embedded_file(f"existing-{name}", args.existing, 0))
         collections[COLLECTION][0].after_writes()  # the HNSW index over what the collection holds
@@ -110,18 +128,26 @@ def main() -> None:
             checkpoint(uri)
             times[BARE].append(bare_copy(uri, COLLECTION, embedded_file(f"bare-{repeat}", args.rows, 1000 + repeat)))
             checkpoint(uri)
-            times[OURS_UNINDEXED].append(ours(*collections["unindexed"], embedded_file(f"ours-{repeat}", args.rows, 1 + repeat)))
+            times[OURS_UNINDEXED].append(
+                ours(*collections["unindexed"], embedded_file(f"ours-{repeat}", args.rows, 1 + repeat))
+            )
             checkpoint(uri)
-            times[UNINDEXED].append(bare_copy(uri, "unindexed", embedded_file(f"bare-{repeat}", args.rows, 1000 + repeat)))
+            times[UNINDEXED].append(
+                bare_copy(uri, "unindexed", embedded_file(f"bare-{repeat}", args.rows, 1000 + repeat))
+            )
     median = {name: statistics.median(values) for name, values in times.items()}
-    print(f"one file of {args.rows} rows into a collection of {args.existing:,}+ vectors with its HNSW index; "
-          f"median of {args.repeats} alternated writes")
+    print(
+        f"one file of {args.rows} rows into a collection of {args.existing:,}+ vectors with its HNSW index; "
+        f"median of {args.repeats} alternated writes"
+    )
     print("| write | seconds | vs the limit |")
     print("| --- | ---: | ---: |")
     for name, seconds in median.items():
         print(f"| {name} | {seconds:.3f} | {seconds / median[BARE]:.2f}× |")
-    print(f"HNSW maintenance (indexed − unindexed bare COPY): {median[BARE] - median[UNINDEXED]:.3f} s per file; "
-          f"the stage's cost beyond a bare COPY without the index: {median[OURS_UNINDEXED] - median[UNINDEXED]:.3f} s per file")
+    print(
+        f"HNSW maintenance (indexed − unindexed bare COPY): {median[BARE] - median[UNINDEXED]:.3f} s per file; "
+        f"the stage's cost beyond a bare COPY without the index: {median[OURS_UNINDEXED] - median[UNINDEXED]:.3f} s per file"
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def queries(words: list[str]) -> list[str]:
 def recall_at_10(reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> float:
     """Share of the reference's 10 nearest corpus texts per query that the candidate also finds."""
     found = []
-    for (docs, asked) in (reference, candidate):
+    for docs, asked in (reference, candidate):
         found.append(np.argsort(-(asked @ docs.T), axis=1)[:, :10])
     return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(*found)]))
 
@@ -78,10 +78,17 @@ def main() -> None:
             embedder.load()
             exporting[backend] = time.perf_counter() - started
         first_query = {
-            backend: float(subprocess.run(
-                [sys.executable, "-c", FIRST_QUERY, backend, export_dir], capture_output=True, text=True, check=True,
-                cwd=Path(__file__).resolve().parents[1],
-            ).stdout.strip().splitlines()[-1])
+            backend: float(
+                subprocess.run(
+                    [sys.executable, "-c", FIRST_QUERY, backend, export_dir],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=Path(__file__).resolve().parents[1],
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             for backend in embedders
         }
         seconds: dict[str, list[float]] = {backend: [] for backend in embedders}
@@ -93,15 +100,21 @@ def main() -> None:
                 seconds[backend].append(time.perf_counter() - started)
         searched = {backend: (vectors[backend], embedder.embed(asked)) for backend, embedder in embedders.items()}
     torch_rate = args.texts / min(seconds["torch"])
-    print(f"{args.texts} texts of 5 to 150 words, {len(asked)} queries of 3 to 8 words; best of {args.rounds} alternated rounds")
-    print("| backend | model id | first load, with the export (s) | fresh process to first vector (s) | rows/s | vs torch | "
-          "smallest cosine to torch | recall@10 vs torch |")
+    print(
+        f"{args.texts} texts of 5 to 150 words, {len(asked)} queries of 3 to 8 words; best of {args.rounds} alternated rounds"
+    )
+    print(
+        "| backend | model id | first load, with the export (s) | fresh process to first vector (s) | rows/s | vs torch | "
+        "smallest cosine to torch | recall@10 vs torch |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for backend, embedder in embedders.items():
         rate = args.texts / min(seconds[backend])
         cosine = float(np.min(np.sum(vectors[backend] * vectors["torch"], axis=1)))
-        print(f"| {backend} | {embedder.model_id} | {exporting[backend]:.1f} | {first_query[backend]:.1f} | {rate:,.0f} | "
-              f"{rate / torch_rate:.2f} | {cosine:.6f} | {recall_at_10(searched['torch'], searched[backend]):.3f} |")
+        print(
+            f"| {backend} | {embedder.model_id} | {exporting[backend]:.1f} | {first_query[backend]:.1f} | {rate:,.0f} | "
+            f"{rate / torch_rate:.2f} | {cosine:.6f} | {recall_at_10(searched['torch'], searched[backend]):.3f} |"
+        )
 
 
 if __name__ == "__main__":

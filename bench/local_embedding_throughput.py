@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resources.embedders import LocalEmbedder, load_minilm  # noqa: E402
 from resources.state_db import StateDatabase  # noqa: E402
-from vectordb_assets.embedding.stage import embed_file  # noqa: E402
 from vectordb_assets.embedding.cache import EmbeddingCache  # noqa: E402
+from vectordb_assets.embedding.stage import embed_file  # noqa: E402
 from vectordb_assets.validation.validate import validate_file  # noqa: E402
 
 TOPICS = "invoices refunds passwords teams plans exports alerts integrations quotas regions".split()
@@ -51,7 +51,9 @@ def main() -> None:
             cache = EmbeddingCache(state_db, f"{embedder.model_id}/bench-{attempt}")  # an empty cache each time
             cache.get_many(["start the server before timing"])
             started = time.perf_counter()
-            stats = embed_file(Path(folder, "validated.parquet"), Path(folder, "out.parquet"), "tickets.csv", embedder, cache)
+            stats = embed_file(
+                Path(folder, "validated.parquet"), Path(folder, "out.parquet"), "tickets.csv", embedder, cache
+            )
             stage_times.append(time.perf_counter() - started)
             assert stats.texts_embedded == args.rows
     raw_seconds, stage_seconds = min(raw_times), min(stage_times)

@@ -42,8 +42,10 @@ def main() -> None:
         int8 = torch.with_changes(local_backend="onnx-int8")
         root = Path(torch.source.root)
         keys = sorted(str(path.relative_to(root)) for path in write_samples(root, LocalEmbedder(backend="torch")))
-        ids = {s.local_backend: generation_id(m.model_id, m.dimension) for s, m in (
-            (torch, LocalEmbedder(backend="torch")), (int8, LocalEmbedder(backend="onnx-int8")))}
+        ids = {
+            s.local_backend: generation_id(m.model_id, m.dimension)
+            for s, m in ((torch, LocalEmbedder(backend="torch")), (int8, LocalEmbedder(backend="onnx-int8")))
+        }
         LocalEmbedder(backend="onnx-int8", export_dir=str(torch.models)).load()  # the export, outside the timings
         rows: list[tuple] = []
 
@@ -59,7 +61,9 @@ def main() -> None:
             def run(step: str, settings: Settings) -> None:
                 job = build_definitions(settings).resolve_job_def("ingest_files")
                 started = time.perf_counter()
-                result = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+                result = job.execute_in_process(
+                    instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+                )
                 seconds = time.perf_counter() - started
                 assert result.success
                 figures: dict[str, int] = {}
@@ -68,7 +72,9 @@ def main() -> None:
                         if name in event.materialization.metadata:
                             figures[name] = figures.get(name, 0) + event.materialization.metadata[name].value
                 written = figures.get("added", 0) + figures.get("updated", 0)
-                rows.append((step, seconds, figures.get("texts_embedded", 0), figures.get("cache_hits", 0), written, live()))
+                rows.append(
+                    (step, seconds, figures.get("texts_embedded", 0), figures.get("cache_hits", 0), written, live())
+                )
 
             def switch(step: str, backend: str) -> None:
                 generation = registry.get(ids[backend])

@@ -40,14 +40,26 @@ def measure(texts: list[str], validated: Path | None, out: Path, concurrency: in
     server = FakeOpenAI(delay_seconds=BASE_SECONDS, delay_seconds_per_1000_tokens=SECONDS_PER_1000_TOKENS)
     server.start()
     try:
-        embedder = OpenAIEmbedder(api_key="sk-bench", base_url=server.url, dimensions=8, concurrency=concurrency,
-                                  requests_per_minute=10**6, tokens_per_minute=10**10)
+        embedder = OpenAIEmbedder(
+            api_key="sk-bench",
+            base_url=server.url,
+            dimensions=8,
+            concurrency=concurrency,
+            requests_per_minute=10**6,
+            tokens_per_minute=10**10,
+        )
         started = time.perf_counter()
         if validated is None:
             np.save(out, embedder.embed(texts))
         else:
-            embed_file(validated, out, "bench.jsonl", embedder, PreviousOutputCache(embedder.model_id, None),
-                       batch_rows=rows_per_call(embedder, 1024))
+            embed_file(
+                validated,
+                out,
+                "bench.jsonl",
+                embedder,
+                PreviousOutputCache(embedder.model_id, None),
+                batch_rows=rows_per_call(embedder, 1024),
+            )
         seconds = time.perf_counter() - started
     finally:
         server.stop()
@@ -70,16 +82,24 @@ def main() -> None:
             for concurrency in (1, 8):
                 out = Path(folder, f"out-{concurrency}" + (".npy" if source is None else ".parquet"))
                 rows[path, concurrency] = measure(texts, source, out, concurrency)
-            read = np.load if source is None else (lambda p: pq.read_table(p).column("embedding").to_numpy(zero_copy_only=False))
+            read = (
+                np.load
+                if source is None
+                else (lambda p: pq.read_table(p).column("embedding").to_numpy(zero_copy_only=False))
+            )
             if not np.array_equal(np.stack(read(Path(folder, out.name.replace("-8", "-1")))), np.stack(read(out))):
                 sys.exit(f"{path}: the two concurrencies returned different vectors")
-    print(f"{len(texts)} texts, {tokens} tokens; server delay {BASE_SECONDS * 1000:.0f} ms + "
-          f"{SECONDS_PER_1000_TOKENS * 1000:.0f} ms per 1,000 tokens per request")
+    print(
+        f"{len(texts)} texts, {tokens} tokens; server delay {BASE_SECONDS * 1000:.0f} ms + "
+        f"{SECONDS_PER_1000_TOKENS * 1000:.0f} ms per 1,000 tokens per request"
+    )
     print("| path | concurrency | requests made | fewest possible | ratio | most in flight | seconds | speed-up |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (path, concurrency), (made, in_flight, seconds) in rows.items():
-        print(f"| {path} | {concurrency} | {made} | {fewest} | {made / fewest:.3f} | {in_flight} | {seconds:.1f} | "
-              f"{rows[path, 1][2] / seconds:.2f} |")
+        print(
+            f"| {path} | {concurrency} | {made} | {fewest} | {made / fewest:.3f} | {in_flight} | {seconds:.1f} | "
+            f"{rows[path, 1][2] / seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

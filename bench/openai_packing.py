@@ -39,8 +39,9 @@ def main() -> None:
     server = FakeOpenAI()
     server.start()
     try:
-        embedder = OpenAIEmbedder(api_key="sk-bench", base_url=server.url, dimensions=8,
-                                  requests_per_minute=10**9, tokens_per_minute=10**12)
+        embedder = OpenAIEmbedder(
+            api_key="sk-bench", base_url=server.url, dimensions=8, requests_per_minute=10**9, tokens_per_minute=10**12
+        )
         texts = mixed_texts(args.texts)
         tokens = sum(embedder.count_tokens(texts))
         started = time.perf_counter()

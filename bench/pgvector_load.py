@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 warnings.simplefilter("ignore")
@@ -30,23 +30,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pgserver  # noqa: E402
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
+from psycopg import sql  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from resources.pgvector_store import PgVectorStore  # noqa: E402
 from resources.state_db import StateDatabase  # noqa: E402
-from vectordb_assets.validation.canonical import text_hash  # noqa: E402
+from vectordb_assets.indexing.ledger import VectorLedger  # noqa: E402
 from vectordb_assets.indexing.policy import IndexPolicy  # noqa: E402
 from vectordb_assets.indexing.sync import sync_source  # noqa: E402
-from vectordb_assets.indexing.ledger import VectorLedger  # noqa: E402
+from vectordb_assets.validation.canonical import text_hash  # noqa: E402
 
 BARE = "bare binary COPY (the limit)"
 OURS = "this project's loader"
 LANGCHAIN = "langchain-postgres add_embeddings (one run)"
 LANGCHAIN_VENV = Path(__file__).resolve().parent / ".venv-langchain"
-LANGCHAIN_CHILD = '''
+LANGCHAIN_CHILD = """
 import json, sys, time
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -65,7 +65,7 @@ for i in range(0, len(meta["ids"]), 1000):
     store.add_embeddings(texts=meta["texts"][i:i + 1000], embeddings=data[i:i + 1000].tolist(),
                          metadatas=meta["metadatas"][i:i + 1000], ids=meta["ids"][i:i + 1000])
 print(time.perf_counter() - started)
-'''
+"""
 
 
 def data(rows: int) -> tuple[list[str], np.ndarray, list[str], list[dict]]:
@@ -81,10 +81,16 @@ def data(rows: int) -> tuple[list[str], np.ndarray, list[str], list[dict]]:
 def bare_copy(uri: str, name: str, ids, vectors, texts, metadatas) -> float:
     with psycopg.connect(uri) as conn:
         register_vector(conn)
-        conn.execute(sql.SQL("create table {} (id text, embedding vector(384), text text, metadata jsonb)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("create table {} (id text, embedding vector(384), text text, metadata jsonb)").format(
+                sql.Identifier(name)
+            )
+        )
         conn.commit()
         started = time.perf_counter()
-        statement = sql.SQL("copy {} (id, embedding, text, metadata) from stdin with (format binary)").format(sql.Identifier(name))
+        statement = sql.SQL("copy {} (id, embedding, text, metadata) from stdin with (format binary)").format(
+            sql.Identifier(name)
+        )
         with conn.cursor().copy(statement) as copy:
             copy.set_types(["text", "vector", "text", "jsonb"])
             for i, vid in enumerate(ids):
@@ -97,18 +103,20 @@ def ours(uri: str, name: str, ids, vectors, texts, metadatas) -> float:
     state_db = StateDatabase(database_url=uri)
     store = PgVectorStore(state_db=state_db, collection=name)
     store.ensure_collection(384)
-    table = pa.table({
-        "doc_id": ids,
-        "text": texts,
-        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 384),
-        "metadata": [json.dumps(m) for m in metadatas],
-        "content_hash": [text_hash(text) for text in texts],  # as validation writes it
-        "source_key": ["bench.parquet"] * len(ids),
-        "embedding_model": ["all-MiniLM-L6-v2"] * len(ids),
-    })
+    table = pa.table(
+        {
+            "doc_id": ids,
+            "text": texts,
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), 384),
+            "metadata": [json.dumps(m) for m in metadatas],
+            "content_hash": [text_hash(text) for text in texts],  # as validation writes it
+            "source_key": ["bench.parquet"] * len(ids),
+            "embedding_model": ["all-MiniLM-L6-v2"] * len(ids),
+        }
+    )
     ledger = VectorLedger(state_db, name, "default")
     started = time.perf_counter()
-    sync_source(store, ledger, "bench.parquet", datetime.now(timezone.utc), table, lambda key: table, IndexPolicy(), "bench")
+    sync_source(store, ledger, "bench.parquet", datetime.now(UTC), table, lambda key: table, IndexPolicy(), "bench")
     return time.perf_counter() - started
 
 
@@ -116,13 +124,18 @@ def langchain(uri: str, ids, vectors, texts, metadatas, folder: Path) -> float:
     python = LANGCHAIN_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(LANGCHAIN_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "langchain-postgres", "psycopg[binary]", "numpy"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "langchain-postgres", "psycopg[binary]", "numpy"], check=True
+        )
     np.save(folder / "vectors.npy", vectors)
     (folder / "meta.json").write_text(json.dumps({"ids": ids, "texts": texts, "metadatas": metadatas}))
     (folder / "child.py").write_text(LANGCHAIN_CHILD)
     sqlalchemy_uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)
-    out = subprocess.run([str(python), str(folder / "child.py"), sqlalchemy_uri, str(folder / "vectors.npy"),
-                          str(folder / "meta.json")], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(python), str(folder / "child.py"), sqlalchemy_uri, str(folder / "vectors.npy"), str(folder / "meta.json")],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         raise RuntimeError(f"the langchain-postgres load failed:\n{out.stderr[-2000:]}")
     return float(out.stdout.strip().splitlines()[-1])
@@ -143,8 +156,10 @@ def main() -> None:
     rows = data(args.rows)
     times: dict[str, list[float]] = {BARE: [], OURS: []}
     # The server stops before its folder is removed (it may still be writing when the loads end).
-    with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder, \
-            pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder,
+        pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
+    ):
         uri = server.get_uri()
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute("create extension if not exists vector")
@@ -159,13 +174,18 @@ def main() -> None:
             times[LANGCHAIN] = [langchain(uri, *rows, Path(folder))]
     results = {name: statistics.median(values) for name, values in times.items()}
     limit, mine = results[BARE], results[OURS]
-    print(f"| loader ({args.rows} × 384-d, with metadata; median of {args.repeats}) | seconds | rows/s | vs bare COPY |")
+    print(
+        f"| loader ({args.rows} × 384-d, with metadata; median of {args.repeats}) | seconds | rows/s | vs bare COPY |"
+    )
     print("| --- | ---: | ---: | ---: |")
     for name, seconds in results.items():
         print(f"| {name} | {seconds:.2f} | {args.rows / seconds:,.0f} | {limit / seconds:.2f}× |")
     if LANGCHAIN in results:
         print(f"this project's loader / langchain-postgres: {results[LANGCHAIN] / mine:.1f}×")
-    print("all timings (s): " + "; ".join(f"{name}: {', '.join(f'{t:.2f}' for t in values)}" for name, values in times.items()))
+    print(
+        "all timings (s): "
+        + "; ".join(f"{name}: {', '.join(f'{t:.2f}' for t in values)}" for name, values in times.items())
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,14 @@ def index_samples(env: dict[str, str]) -> None:
 
 def search(env: dict[str, str]) -> float:
     started = time.perf_counter()
-    out = subprocess.run([str(VECTORDB), "search", "how do I reset my password", "--top-k", "3"],
-                         env=env, cwd=PROJECT, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(VECTORDB), "search", "how do I reset my password", "--top-k", "3"],
+        env=env,
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     seconds = time.perf_counter() - started
     if "kb-001" not in out:
         sys.exit(f"the search found nothing:\n{out}")

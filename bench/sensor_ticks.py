@@ -96,15 +96,25 @@ def scenario(endpoint: str, state_db: StateDatabase, size: int, events: bool) ->
     if events:
         url = sqs.create_queue(QueueName=bucket)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
-            {"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
+            },
+        )
         queue = LandingQueue(queue_url=url, endpoint_url=endpoint, region_name="us-east-1")
     keys = [f"k/{i:06d}.jsonl" for i in range(size)]
     preload(bucket, keys, b'{"text": "x"}\n')
-    store = S3ObjectStore(s3=S3Resource(endpoint_url=endpoint, region_name="us-east-1"), bucket=bucket, prefix="landing")
+    store = S3ObjectStore(
+        s3=S3Resource(endpoint_url=endpoint, region_name="us-east-1"), bucket=bucket, prefix="landing"
+    )
     sensor = build_landing_sensor(
-        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None,
-        objects_per_tick=OBJECTS_PER_TICK, reconcile_seconds=3600,
+        ingest_files,
+        minimum_interval_seconds=30,
+        max_partitions_per_run=100,
+        excluded_prefix=None,
+        objects_per_tick=OBJECTS_PER_TICK,
+        reconcile_seconds=3600,
     )
     resources = {"source_store": store, "state_db": state_db, "landing_queue": queue}
     row = {"objects": size, "mode": "SQS events" if events else "listing"}
@@ -140,8 +150,15 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    columns = ["objects", "mode", "ticks per pass", "no-change tick (s)", "cursor bytes", "runs for 1 % new",
-               "runs for 10 % changed"]
+    columns = [
+        "objects",
+        "mode",
+        "ticks per pass",
+        "no-change tick (s)",
+        "cursor bytes",
+        "runs for 1 % new",
+        "runs for 10 % changed",
+    ]
     print(f"objects listed per tick: {OBJECTS_PER_TICK}; moto's S3 and SQS on this machine ({os.cpu_count()} cores)")
     print("| " + " | ".join(columns) + " |")
     print("| " + " | ".join("---" if c == "mode" else "---:" for c in columns) + " |", flush=True)
@@ -151,8 +168,10 @@ def main() -> None:
             for size in args.sizes:
                 for events in (False, True):
                     row = scenario(endpoint, state_db, size, events)
-                    cells = [f"{v:.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
-                             for v in (row[c] for c in columns)]
+                    cells = [
+                        f"{v:.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                        for v in (row[c] for c in columns)
+                    ]
                     print("| " + " | ".join(cells) + " |", flush=True)  # each row as soon as it is measured
     finally:
         server.stop()

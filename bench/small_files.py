@@ -81,7 +81,10 @@ def worker(files: int, rows: int, depth: int) -> None:
 
 def measure(files: int, rows: int, depth: int) -> list[float]:
     output = subprocess.run(
-        [sys.executable, __file__, "--worker", str(files), str(rows), str(depth)], capture_output=True, text=True, check=False
+        [sys.executable, __file__, "--worker", str(files), str(rows), str(depth)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if output.returncode != 0:
         sys.exit(output.stdout[-2000:] + output.stderr[-3000:])
@@ -105,7 +108,11 @@ def main() -> None:
     one = results[cases[0]][0]
     for (files, rows, depth), (run, *steps) in results.items():
         partitions = "one per file" if depth == 0 else f"one per folder of {FILES_PER_FOLDER}"
-        print(f"| {files} | {rows} | {partitions} | {run:.1f} | " + " | ".join(f"{s:.1f}" for s in steps) + f" | {run / one:.2f} |")
+        print(
+            f"| {files} | {rows} | {partitions} | {run:.1f} | "
+            + " | ".join(f"{s:.1f}" for s in steps)
+            + f" | {run / one:.2f} |"
+        )
 
 
 if __name__ == "__main__":

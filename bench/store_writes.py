@@ -54,8 +54,12 @@ def pinecone_case(table, latency: float, concurrency: int) -> tuple[float, int, 
 
 def s3vectors_case(endpoint: str, table, latency: float, concurrency: int) -> tuple[float, int, int]:
     """(seconds, requests, most in flight) of putting `table` into a new index on moto's server."""
-    store = S3VectorsStore(vector_bucket=f"bench-{uuid.uuid4().hex[:8]}", endpoint_url=endpoint, region_name="us-east-1",
-                           write_concurrency=concurrency)
+    store = S3VectorsStore(
+        vector_bucket=f"bench-{uuid.uuid4().hex[:8]}",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        write_concurrency=concurrency,
+    )
     store.ensure_collection(DIMENSION)
     in_flight = slowed(store, latency)
     started = time.perf_counter()
@@ -71,7 +75,11 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.3, help="seconds added to every write request")
     args = parser.parse_args()
-    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"), ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         os.environ.setdefault(name, value)
     vectors = np.random.default_rng(0).standard_normal((args.vectors, DIMENSION)).astype(np.float32)
     table = records([f"v{i}" for i in range(args.vectors)], vectors)
@@ -86,16 +94,26 @@ def main() -> None:
                 if store == "Pinecone":
                     rows.append((store, concurrency, *pinecone_case(table, args.latency, concurrency)))
                 else:
-                    rows.append((store, concurrency, *s3vectors_case(f"http://127.0.0.1:{port}", table, args.latency, concurrency)))
+                    rows.append(
+                        (
+                            store,
+                            concurrency,
+                            *s3vectors_case(f"http://127.0.0.1:{port}", table, args.latency, concurrency),
+                        )
+                    )
     finally:
         moto.stop()
-    print(f"{args.vectors} vectors of {DIMENSION} dimensions; {args.latency * 1000:.0f} ms added to every write request")
+    print(
+        f"{args.vectors} vectors of {DIMENSION} dimensions; {args.latency * 1000:.0f} ms added to every write request"
+    )
     print("| store | concurrency | write requests | most in flight | seconds | vectors/s | speed-up |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for store, concurrency, seconds, requests, in_flight in rows:
         sequential = next(r[2] for r in rows if r[0] == store and r[1] == 1)
-        print(f"| {store} | {concurrency} | {requests} | {in_flight} | {seconds:.1f} | {args.vectors / seconds:,.0f} | "
-              f"{sequential / seconds:.2f} |")
+        print(
+            f"| {store} | {concurrency} | {requests} | {in_flight} | {seconds:.1f} | {args.vectors / seconds:,.0f} | "
+            f"{sequential / seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

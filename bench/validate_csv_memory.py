@@ -24,11 +24,13 @@ def write_csv(path: Path, target_bytes: int) -> int:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("id,text,category,created\n")
         while handle.tell() < target_bytes:
-            handle.write("".join(
-                f"{i},\"Row {i}: a sentence about item {i % 977} in topic {i % 31}, with detail {i * 7919 % 100003}\","
-                f"c{i % 13},2026-11-{1 + i % 28:02d}\n"
-                for i in range(rows, rows + CHUNK_ROWS)
-            ))
+            handle.write(
+                "".join(
+                    f'{i},"Row {i}: a sentence about item {i % 977} in topic {i % 31}, with detail {i * 7919 % 100003}",'
+                    f"c{i % 13},2026-11-{1 + i % 28:02d}\n"
+                    for i in range(rows, rows + CHUNK_ROWS)
+                )
+            )
             rows += CHUNK_ROWS
     return rows
 
@@ -57,13 +59,17 @@ def main() -> None:
         for size in args.sizes_mb:
             path = Path(folder, f"rows-{size}mb.csv")
             write_csv(path, size << 20)
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True
+            )
             results.append((size, path.stat().st_size, json.loads(out.stdout.strip().splitlines()[-1])))
             path.unlink()
     print("| file | size (MB) | rows | seconds | rows/s | peak RSS (MiB) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for size, actual, r in results:
-        print(f"| ~{size} MB CSV | {actual / 1e6:.0f} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_mib']:.0f} |")
+        print(
+            f"| ~{size} MB CSV | {actual / 1e6:.0f} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | {r['peak_mib']:.0f} |"
+        )
     if len(results) > 1:
         print(f"peak RSS ratio (largest / smallest): {results[-1][2]['peak_mib'] / results[0][2]['peak_mib']:.2f}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def pack(sizes: Sequence[int], max_items: int, max_size: int) -> list[range]:

@@ -16,11 +16,13 @@ import os
 import sys
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 from pydantic import Field
+
 from resources.settings_only import SettingsOnlyResource
 
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -153,7 +155,9 @@ class LocalEmbedder(Embedder):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        return [len(encoded.ids) for encoded in _counting_tokenizer().encode_batch(list(texts), add_special_tokens=False)]
+        return [
+            len(encoded.ids) for encoded in _counting_tokenizer().encode_batch(list(texts), add_special_tokens=False)
+        ]
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return [tuple(span) for span in _counting_tokenizer().encode(text, add_special_tokens=False).offsets]

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from pydantic import Field, PrivateAttr
+
 from resources.settings_only import SettingsOnlyResource
 
 

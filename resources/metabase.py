@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
 

@@ -18,14 +18,16 @@ import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
+
 from resources.retry import boto_transient, outages
 from resources.settings_only import SettingsOnlyResource
 
@@ -152,7 +154,7 @@ class LocalObjectStore(ObjectStore):
             size=st.st_size,
             # Size and nanosecond mtime identify a version without reading the file.
             etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
-            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
         )
 
     def list_objects(
@@ -258,7 +260,9 @@ class S3ObjectStore(ObjectStore):
     def keys_in(self, keys_by_bucket: Mapping[str, set[str]]) -> set[str]:
         base = self.prefix.strip("/")
         inside = keys_by_bucket.get(self.bucket, set())
-        keys = {self._relative(key) for key in inside if (not base or key.startswith(base + "/")) and not key.endswith("/")}
+        keys = {
+            self._relative(key) for key in inside if (not base or key.startswith(base + "/")) and not key.endswith("/")
+        }
         return {key for key in keys if not is_hidden(key)}
 
     def _relative(self, full_key: str) -> str:

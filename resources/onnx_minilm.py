@@ -15,17 +15,17 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_OPSET = 17
 
-_models: dict[tuple[str, str], "OnnxMiniLM"] = {}
+_models: dict[tuple[str, str], OnnxMiniLM] = {}
 _models_lock = threading.Lock()
 
 
@@ -88,16 +88,26 @@ def _export(path: Path) -> None:
             super().__init__()
             self.bert = AutoModel.from_pretrained(str(minilm_dir())).eval()
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     sample = tokenizer(truncate=True).encode_batch(["an example", "a second, longer example text"])
     arrays = tuple(torch.tensor([getattr(e, attr) for e in sample]) for attr in ("ids", "attention_mask", "type_ids"))
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
     with torch.no_grad():
         torch.onnx.export(
-            HiddenStates(), arrays, str(path), input_names=list(INPUTS), output_names=["last_hidden_state"],
-            dynamic_axes=axes, opset_version=ONNX_OPSET, dynamo=False,
+            HiddenStates(),
+            arrays,
+            str(path),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=ONNX_OPSET,
+            dynamo=False,
         )
 
 
@@ -182,13 +192,19 @@ class OnnxMiniLM:
     def __init__(self, path: Path, runtime: str):
         self.tokenizer = tokenizer(truncate=True)
         self.infer = _openvino(path) if runtime == "openvino" else _onnxruntime(path)
-        self.dimension = int(self.infer({"input_ids": np.zeros((1, 1), np.int64),
-                                         "attention_mask": np.ones((1, 1), np.int64),
-                                         "token_type_ids": np.zeros((1, 1), np.int64)}).shape[-1])
+        self.dimension = int(
+            self.infer(
+                {
+                    "input_ids": np.zeros((1, 1), np.int64),
+                    "attention_mask": np.ones((1, 1), np.int64),
+                    "token_type_ids": np.zeros((1, 1), np.int64),
+                }
+            ).shape[-1]
+        )
         self.normalizes = normalizes()
 
     @classmethod
-    def load(cls, cache_dir: Path, backend: str) -> "OnnxMiniLM":
+    def load(cls, cache_dir: Path, backend: str) -> OnnxMiniLM:
         """The model for `backend` (`openvino`, `openvino-int8`, `onnx` or `onnx-int8`), exported
         if needed and loaded once per process."""
         key = (str(cache_dir.resolve()), backend)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import openai
@@ -59,7 +60,9 @@ class OpenAIEmbedder(Embedder):
     tokens_per_minute: int = Field(default=1_000_000, description="Token budget shared by the process.")
     max_attempts: int = Field(default=6, description="Attempts per request on 429, 5xx, timeouts.")
     concurrency: int = Field(
-        default=4, ge=1, description="Requests in flight at once; each still waits for the shared request and token budgets."
+        default=4,
+        ge=1,
+        description="Requests in flight at once; each still waits for the shared request and token budgets.",
     )
     timeout_seconds: float = Field(default=60.0, description="Per-request timeout.")
 
@@ -121,7 +124,9 @@ class OpenAIEmbedder(Embedder):
 
     def limiter(self) -> RateLimiter:
         if self._limiter is None:
-            self._limiter = shared_limiter((self.base_url, self.model), self.requests_per_minute, self.tokens_per_minute)
+            self._limiter = shared_limiter(
+                (self.base_url, self.model), self.requests_per_minute, self.tokens_per_minute
+            )
         return self._limiter
 
     @property
@@ -137,9 +142,14 @@ class OpenAIEmbedder(Embedder):
 
     def _retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
-            transient=lambda error: isinstance(error, RETRYABLE), attempts=self.max_attempts,
-            base_seconds=1.0, max_seconds=60.0, sleep=self._sleep, on_retry=self._count_retry,
-            service="OpenAI", credentials=True,
+            transient=lambda error: isinstance(error, RETRYABLE),
+            attempts=self.max_attempts,
+            base_seconds=1.0,
+            max_seconds=60.0,
+            sleep=self._sleep,
+            on_retry=self._count_retry,
+            service="OpenAI",
+            credentials=True,
         )
 
     def _request(self, texts: list[str], tokens: int) -> np.ndarray:
@@ -171,4 +181,6 @@ class OpenAIEmbedder(Embedder):
         def send(batch: range) -> np.ndarray:
             return policy.call(self._request, [texts[i] for i in batch], sum(counts[i] for i in batch))
 
-        return np.concatenate(in_parallel(send, pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST), self.concurrency))
+        return np.concatenate(
+            in_parallel(send, pack(counts, MAX_INPUTS_PER_REQUEST, MAX_TOKENS_PER_REQUEST), self.concurrency)
+        )

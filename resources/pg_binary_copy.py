@@ -13,24 +13,24 @@ Example::
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import psycopg
 from psycopg import sql
 
 # Rows encoded at once (bounds the memory of a COPY's encoded copy).
 BLOCK_ROWS = 8192
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
-POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 # One field of a block of rows: the pieces (arrays with a value per row, or scalars shared by all
 # rows) whose bytes, joined, are the field's length word and its value.
-Field = list[Union[pa.Array, pa.Scalar]]
+Field = list[pa.Array | pa.Scalar]
 # A column to copy: gives the field of rows [start, stop).
 Column = Callable[[int, int], Field]
 

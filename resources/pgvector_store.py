@@ -9,14 +9,15 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import dagster as dg
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import psycopg
 from psycopg import sql
 from pydantic import Field
 
@@ -25,13 +26,12 @@ from resources.retry import RetryPolicy
 from resources.state_db import StateDatabase
 from resources.vector_store import (
     SearchHit,
+    VectorStore,
     as_number,
     check_dimension,
-    VectorStore,
     record_vectors,
     validate_collection_name,
 )
-
 
 # distance → (operator class of the HNSW index, distance operator, score from distance)
 DISTANCES = {
@@ -51,7 +51,8 @@ PARALLEL_PART_MIN_ROWS = 10_000
 
 def _log_contention(state: Any) -> None:
     dg.get_dagster_logger().warning(
-        f"PostgreSQL: {state.outcome.exception()!s}".replace("\n", " | ") + f"; writing again (attempt {state.attempt_number + 1})"
+        f"PostgreSQL: {state.outcome.exception()!s}".replace("\n", " | ")
+        + f"; writing again (attempt {state.attempt_number + 1})"
     )
 
 
@@ -59,7 +60,9 @@ def _log_contention(state: Any) -> None:
 # deadlock; a deadlock or serialization failure met all the same (another client's writes) rolls
 # the transaction back whole, and it is tried again.
 CONTENTION_RETRY = RetryPolicy(
-    transient=lambda error: isinstance(error.__cause__ or error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)),
+    transient=lambda error: isinstance(
+        error.__cause__ or error, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+    ),
     attempts=5,
     base_seconds=0.05,
     max_seconds=2.0,
@@ -75,7 +78,9 @@ class PgVectorStore(VectorStore):
     collection: str = Field(default="documents", description="Table name (a plain identifier).")
     distance: Literal["cosine", "l2", "inner_product"] = Field(default="cosine", description="Similarity measure.")
     load_connections: int = Field(
-        default=2, ge=1, description="Connections that share a large write, one COPY each (one CPU core each on the server)."
+        default=2,
+        ge=1,
+        description="Connections that share a large write, one COPY each (one CPU core each on the server).",
     )
     maintenance_work_mem: str | None = Field(
         default=None, description="Memory for building the HNSW index, e.g. '1GB' (PostgreSQL's default if unset)."
@@ -88,7 +93,7 @@ class PgVectorStore(VectorStore):
     def _table(self) -> sql.Identifier:
         return sql.Identifier(self.collection_name)
 
-    def with_collection(self, name: str) -> "PgVectorStore":
+    def with_collection(self, name: str) -> PgVectorStore:
         return self.model_copy(update={"collection": name})
 
     def collection_dimension(self) -> int | None:
@@ -97,8 +102,7 @@ class PgVectorStore(VectorStore):
             return _dimensions[key]
         with self.state_db.connect() as conn:
             row = conn.execute(
-                "select a.atttypmod from pg_attribute a"
-                " where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
+                "select a.atttypmod from pg_attribute a where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
                 (self.collection_name,),
             ).fetchone()
         if row is None:
@@ -148,7 +152,9 @@ class PgVectorStore(VectorStore):
     def upsert(self, namespace: str, records: pa.Table, assume_new: bool = False) -> int:
         if records.num_rows == 0:
             return 0
-        check_dimension(self.collection_name, self.collection_dimension(), records.schema.field("embedding").type.list_size)
+        check_dimension(
+            self.collection_name, self.collection_dimension(), records.schema.field("embedding").type.list_size
+        )
         records = records.sort_by("id")  # rows are locked in byte order of id, as collate "C" sorts below
         # A large write is split over several connections: each server process then decodes,
         # stores and indexes its share of the rows on its own CPU core.
@@ -159,7 +165,9 @@ class PgVectorStore(VectorStore):
             CONTENTION_RETRY.call(self._write, namespace, records, assume_new)
         else:
             with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-                for written in [pool.submit(CONTENTION_RETRY.call, self._write, namespace, part, assume_new) for part in slices]:
+                for written in [
+                    pool.submit(CONTENTION_RETRY.call, self._write, namespace, part, assume_new) for part in slices
+                ]:
                     written.result()
         return records.num_rows
 
@@ -185,7 +193,7 @@ class PgVectorStore(VectorStore):
             conn.execute(
                 sql.SQL(
                     "insert into {t} {c} select namespace, id, embedding, text, metadata, content_hash, source_key"
-                    " from vectordb_staging order by id collate \"C\" on conflict (namespace, id) do update set"
+                    ' from vectordb_staging order by id collate "C" on conflict (namespace, id) do update set'
                     " embedding = excluded.embedding, text = excluded.text, metadata = excluded.metadata,"
                     " content_hash = excluded.content_hash, source_key = excluded.source_key, updated_at = now()"
                 ).format(t=table, c=columns)
@@ -229,7 +237,9 @@ class PgVectorStore(VectorStore):
             conn.execute(sql.SQL("set local maintenance_work_mem = {}").format(sql.Literal(self.maintenance_work_mem)))
         opclass = DISTANCES[self.distance][0]
         conn.execute(
-            sql.SQL("create index if not exists {} on {} using hnsw (embedding {})").format(name, table, sql.SQL(opclass))
+            sql.SQL("create index if not exists {} on {} using hnsw (embedding {})").format(
+                name, table, sql.SQL(opclass)
+            )
         )
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
@@ -243,7 +253,7 @@ class PgVectorStore(VectorStore):
         with self.state_db.connect() as conn:
             conn.execute(
                 sql.SQL(
-                    "with doomed as (select id from {t} where namespace = %s and id = any(%s) order by id collate \"C\" for update)"
+                    'with doomed as (select id from {t} where namespace = %s and id = any(%s) order by id collate "C" for update)'
                     " delete from {t} using doomed where {t}.namespace = %s and {t}.id = doomed.id"
                 ).format(t=self._table()),
                 (namespace, ids, namespace),
@@ -265,9 +275,11 @@ class PgVectorStore(VectorStore):
                 conditions.append(sql.SQL("metadata ->> %s = %s"))
                 params += [field_name, value]
             else:
-                conditions.append(sql.SQL(
-                    "(metadata ->> %s = %s or (jsonb_typeof(metadata -> %s) = 'number' and (metadata ->> %s)::float8 = %s))"
-                ))
+                conditions.append(
+                    sql.SQL(
+                        "(metadata ->> %s = %s or (jsonb_typeof(metadata -> %s) = 'number' and (metadata ->> %s)::float8 = %s))"
+                    )
+                )
                 params += [field_name, value, field_name, field_name, number]
         with self.state_db.connect() as conn:
             rows = conn.execute(
@@ -293,7 +305,6 @@ class PgVectorStore(VectorStore):
             ).fetchone()
         return int(row[0])
 
-
     def list_ids(self, namespace: str) -> Iterator[str]:
         if self.collection_dimension() is None:
             return
@@ -312,4 +323,3 @@ class PgVectorStore(VectorStore):
                 (namespace, list(ids)),
             ).fetchall()
         return dict(rows)
-

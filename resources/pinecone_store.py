@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 import numpy as np
@@ -44,14 +45,22 @@ MAX_IDS_PER_FETCH = 100
 
 def pinecone_transient(error: BaseException) -> bool:
     """429 and 5xx, and connections refused, reset or timed out (as the SDK or its HTTP client says)."""
-    connection = (PineconeConnectionError, PineconeTimeoutError, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+    connection = (
+        PineconeConnectionError,
+        PineconeTimeoutError,
+        urllib3.exceptions.HTTPError,
+        ConnectionError,
+        TimeoutError,
+    )
     return status_transient(error) or isinstance(error, connection)
 
 
 class PineconeStore(VectorStore):
     """A Pinecone index (the collection); namespaces are Pinecone namespaces."""
 
-    api_key: str = Field(repr=False, description="Pinecone API key (from the environment: dg.EnvVar('PINECONE_API_KEY')).")
+    api_key: str = Field(
+        repr=False, description="Pinecone API key (from the environment: dg.EnvVar('PINECONE_API_KEY'))."
+    )
     index_name: str = Field(default="documents", description="Index name.")
     host: str | None = Field(default=None, description="Index host; default: looked up by name.")
     create_if_missing: bool = Field(default=False, description="Create a serverless index when it does not exist.")
@@ -70,14 +79,16 @@ class PineconeStore(VectorStore):
     def collection_name(self) -> str:
         return self.index_name
 
-    def with_collection(self, name: str) -> "PineconeStore":
+    def with_collection(self, name: str) -> PineconeStore:
         other = self.model_copy(update={"index_name": name.replace("_", "-"), "host": None})
         other._index, other._dimension = None, None  # those of this store's index
         return other
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """A data-plane call, retried on 429 and 5xx."""
-        policy = RetryPolicy(pinecone_transient, attempts=self.max_attempts, sleep=self._sleep, service="Pinecone", credentials=True)
+        policy = RetryPolicy(
+            pinecone_transient, attempts=self.max_attempts, sleep=self._sleep, service="Pinecone", credentials=True
+        )
         return policy.call(fn, *args, **kwargs)
 
     def client(self) -> Pinecone:
@@ -108,9 +119,13 @@ class PineconeStore(VectorStore):
     def ensure_collection(self, dimension: int) -> None:
         if not self.host and not self._index_exists():
             if not self.create_if_missing:
-                raise ValueError(f"Pinecone index {self.index_name!r} does not exist (set create_if_missing to create it)")
+                raise ValueError(
+                    f"Pinecone index {self.index_name!r} does not exist (set create_if_missing to create it)"
+                )
             self.client().create_index(
-                name=self.index_name, dimension=dimension, metric=self.metric,
+                name=self.index_name,
+                dimension=dimension,
+                metric=self.metric,
                 spec=ServerlessSpec(cloud=self.cloud, region=self.region),
             )
         check_dimension(self.index_name, self.collection_dimension(), dimension)
@@ -168,7 +183,9 @@ class PineconeStore(VectorStore):
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
         in_parallel(
-            lambda start: self._call(self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace),
+            lambda start: self._call(
+                self.index().delete, ids=list(ids[start : start + MAX_IDS_PER_DELETE]), namespace=namespace
+            ),
             range(0, len(ids), MAX_IDS_PER_DELETE),
             self.write_concurrency,
         )
@@ -179,8 +196,12 @@ class PineconeStore(VectorStore):
     ) -> list[SearchHit]:
         extra = equality_filter(filters)
         response = self._call(
-            self.index().query, vector=np.asarray(vector, dtype=np.float32).tolist(), top_k=top_k,
-            namespace=namespace, include_metadata=True, **extra,
+            self.index().query,
+            vector=np.asarray(vector, dtype=np.float32).tolist(),
+            top_k=top_k,
+            namespace=namespace,
+            include_metadata=True,
+            **extra,
         )
         return [hit_from_metadata(match.id, match.score, match.metadata) for match in response.matches]
 
@@ -196,6 +217,8 @@ class PineconeStore(VectorStore):
     def content_hashes(self, namespace: str, ids: Sequence[str]) -> dict[str, str]:
         hashes = {}
         for start in range(0, len(ids), MAX_IDS_PER_FETCH):
-            response = self._call(self.index().fetch, ids=list(ids[start : start + MAX_IDS_PER_FETCH]), namespace=namespace)
+            response = self._call(
+                self.index().fetch, ids=list(ids[start : start + MAX_IDS_PER_FETCH]), namespace=namespace
+            )
             hashes.update({vid: (v.metadata or {}).get("content_hash") for vid, v in response.vectors.items()})
         return hashes

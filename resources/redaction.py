@@ -15,10 +15,19 @@ import os
 import re
 from urllib.parse import unquote, urlsplit
 
-SECRET_VARIABLES = ("DATABASE_URL", "OPENAI_API_KEY", "PINECONE_API_KEY", "METABASE_API_KEY", "METABASE_PASSWORD",
-                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+SECRET_VARIABLES = (
+    "DATABASE_URL",
+    "OPENAI_API_KEY",
+    "PINECONE_API_KEY",
+    "METABASE_API_KEY",
+    "METABASE_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 # user:password@ in a URL: the password is everything up to the last @ before the path.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^\s]*)@(?=[^@\s]*(?:[/?\s]|$))")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^\s]*)@(?=[^@\s]*(?:[/?\s]|$))"
+)
 REDACTED = "***"
 
 
@@ -57,13 +66,13 @@ def url_problem(url: str) -> str | None:
         return "it must start with postgresql:// (or postgres://)"
     rest = url.split("://", 1)[1]
     authority = re.split(r"[/?]", rest, maxsplit=1)[0]
-    if rest.count("@") > 1 or "@" in rest[len(authority):]:
+    if rest.count("@") > 1 or "@" in rest[len(authority) :]:
         return "its user or password holds an unencoded '@' or '/': percent-encode them (%40, %2F)"
     credentials = authority.rsplit("@", 1)[0] if "@" in authority else ""
     if re.search(r"%(?![0-9A-Fa-f]{2})", credentials):
         return "its user or password holds a '%' that starts no %XX escape: percent-encode it as %25"
     try:
-        urlsplit(url).port
+        urlsplit(url).port  # noqa: B018 (reading the port is what checks it)
     except ValueError:
         return "its port is not a number (a ':' in the user name must be percent-encoded as %3A)"
     return None

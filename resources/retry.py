@@ -18,25 +18,39 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
 
 NEVER_RETRIED = frozenset({401, 403, 404})
 # AWS error codes that mean "slow down" or "try again", whatever the HTTP status says.
-TRANSIENT_AWS_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-    "RequestLimitExceeded", "SlowDown", "RequestTimeout", "RequestTimeoutException",
-    "ServiceUnavailable", "ServiceUnavailableException", "InternalError", "InternalServerError",
-    "InternalServerException", "PriorRequestNotComplete",
-})
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalServerError",
+        "InternalServerException",
+        "PriorRequestNotComplete",
+    }
+)
 MAX_RETRY_AFTER_SECONDS = 120.0
 # A refusal of the credentials themselves: the settings are wrong, not the file.
 REFUSED_CREDENTIALS = frozenset({401, 403})
@@ -111,7 +125,7 @@ def retry_after(error: BaseException | None) -> float | None:
     except ValueError:
         pass
     try:
-        return max((parsedate_to_datetime(raw) - datetime.now(timezone.utc)).total_seconds(), 0.0)
+        return max((parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds(), 0.0)
     except (TypeError, ValueError):
         return None
 

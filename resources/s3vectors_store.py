@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import boto3
 import dagster as dg
@@ -26,8 +27,8 @@ from resources.rate_limit import shared_limiter
 from resources.retry import RetryPolicy, boto_transient
 from resources.vector_store import (
     METADATA_JSON_FIELD,
-    DimensionMismatchError,
     TEXT_FIELD,
+    DimensionMismatchError,
     SearchHit,
     VectorStore,
     check_dimension,
@@ -72,12 +73,15 @@ class S3VectorsStore(VectorStore):
     max_attempts: int = Field(default=5, description="Attempts per request on throttling, 5xx and timeouts.")
     write_concurrency: int = Field(default=4, ge=1, description="Put and delete requests in flight at once.")
     indexes: dict[str, str] = Field(
-        default_factory=dict, description="Existing indexes to use, by namespace, instead of `<collection>-<namespace>`."
+        default_factory=dict,
+        description="Existing indexes to use, by namespace, instead of `<collection>-<namespace>`.",
     )
 
     _client: Any = PrivateAttr(default=None)
     _sleep: Any = PrivateAttr(default=time.sleep)
-    _existing: set[str] = PrivateAttr(default_factory=set)  # indexes seen to exist (removed only when their generation is dropped)
+    _existing: set[str] = PrivateAttr(
+        default_factory=set
+    )  # indexes seen to exist (removed only when their generation is dropped)
     _dimension: int | None = PrivateAttr(default=None)
 
     def client(self) -> Any:
@@ -106,12 +110,15 @@ class S3VectorsStore(VectorStore):
         """A put or delete of `count` vectors, paced under the index's write limits (shared by
         the process's threads), retried like any call."""
         limiter = shared_limiter(
-            (self.endpoint_url, self.vector_bucket, index), MAX_WRITES_PER_SECOND, MAX_VECTORS_WRITTEN_PER_SECOND, period=1.0
+            (self.endpoint_url, self.vector_bucket, index),
+            MAX_WRITES_PER_SECOND,
+            MAX_VECTORS_WRITTEN_PER_SECOND,
+            period=1.0,
         )
         limiter.acquire(count)
         self._call(operation, vectorBucketName=self.vector_bucket, indexName=index, **kwargs)
 
-    def with_collection(self, name: str) -> "S3VectorsStore":
+    def with_collection(self, name: str) -> S3VectorsStore:
         """The same bucket, indexes named after `name` (the named indexes are this collection's)."""
         other = self.model_copy(update={"collection": name, "indexes": {}})
         other._existing, other._dimension = set(), None  # those of this store's collection
@@ -129,7 +136,9 @@ class S3VectorsStore(VectorStore):
     def _indexes(self) -> list[str]:
         prefix = f"{self.collection_name.replace('_', '-')}-"
         try:
-            pages = self.client().get_paginator("list_indexes").paginate(vectorBucketName=self.vector_bucket, prefix=prefix)
+            pages = (
+                self.client().get_paginator("list_indexes").paginate(vectorBucketName=self.vector_bucket, prefix=prefix)
+            )
             return [index["indexName"] for page in pages for index in page.get("indexes", [])]
         except self.client().exceptions.NotFoundException:
             return []
@@ -161,7 +170,9 @@ class S3VectorsStore(VectorStore):
         if self._dimension is None:
             # The default namespace's index is made first (another collection's indexes may share the prefix).
             try:
-                index = self._call("get_index", vectorBucketName=self.vector_bucket, indexName=self.index_name("default"))
+                index = self._call(
+                    "get_index", vectorBucketName=self.vector_bucket, indexName=self.index_name("default")
+                )
             except self.client().exceptions.NotFoundException:
                 return None
             self._dimension = index["index"]["dimension"]
@@ -218,7 +229,9 @@ class S3VectorsStore(VectorStore):
         if self.distance == "cosine":
             zero = ~vectors.any(axis=1)
             if zero.any():
-                raise InvalidVectorError(f"vector {ids[int(np.argmax(zero))]!r} is all zeros: it has no cosine direction")
+                raise InvalidVectorError(
+                    f"vector {ids[int(np.argmax(zero))]!r} is all zeros: it has no cosine direction"
+                )
 
     def _metadata(self, vid: str, text: str | None, metadata_json: str, content_hash: str, source_key: str) -> dict:
         log = dg.get_dagster_logger()
@@ -249,7 +262,11 @@ class S3VectorsStore(VectorStore):
         index = self._ensure_index(namespace, dimension)
         columns = [records.column(c).to_pylist() for c in ("text", "metadata", "content_hash", "source_key")]
         entries = [
-            {"key": vid, "data": {"float32": vectors[i].tolist()}, "metadata": self._metadata(vid, *(c[i] for c in columns))}
+            {
+                "key": vid,
+                "data": {"float32": vectors[i].tolist()},
+                "metadata": self._metadata(vid, *(c[i] for c in columns)),
+            }
             for i, vid in enumerate(ids)
         ]
         sizes = [len(json.dumps(entry)) for entry in entries]
@@ -265,7 +282,9 @@ class S3VectorsStore(VectorStore):
         if not ids or not self._exists(index):
             return 0
         batches = [list(ids[start : start + MAX_KEYS_PER_CALL]) for start in range(0, len(ids), MAX_KEYS_PER_CALL)]
-        in_parallel(lambda keys: self._write("delete_vectors", index, len(keys), keys=keys), batches, self.write_concurrency)
+        in_parallel(
+            lambda keys: self._write("delete_vectors", index, len(keys), keys=keys), batches, self.write_concurrency
+        )
         return len(ids)
 
     def query(
@@ -277,15 +296,21 @@ class S3VectorsStore(VectorStore):
             return []
         extra = equality_filter(filters)
         response = self._call(
-                "query_vectors",
-            vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace), topK=top_k,
+            "query_vectors",
+            vectorBucketName=self.vector_bucket,
+            indexName=self.index_name(namespace),
+            topK=top_k,
             queryVector={"float32": np.asarray(vector, dtype=np.float32).tolist()},
-            returnMetadata=True, returnDistance=True, **extra,
+            returnMetadata=True,
+            returnDistance=True,
+            **extra,
         )
         return [
             hit_from_metadata(
                 item["key"],
-                1 - float(item.get("distance", 0.0)) if self.distance == "cosine" else -float(item.get("distance", 0.0)),
+                1 - float(item.get("distance", 0.0))
+                if self.distance == "cosine"
+                else -float(item.get("distance", 0.0)),
                 item.get("metadata"),
             )
             for item in response.get("vectors", [])
@@ -294,8 +319,10 @@ class S3VectorsStore(VectorStore):
     def list_ids(self, namespace: str) -> Iterator[str]:
         if not self._exists(self.index_name(namespace)):
             return
-        pages = self.client().get_paginator("list_vectors").paginate(
-            vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace)
+        pages = (
+            self.client()
+            .get_paginator("list_vectors")
+            .paginate(vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace))
         )
         for page in pages:
             for item in page.get("vectors", []):
@@ -311,8 +338,10 @@ class S3VectorsStore(VectorStore):
         for start in range(0, len(ids), 100):
             response = self._call(
                 "get_vectors",
-                vectorBucketName=self.vector_bucket, indexName=self.index_name(namespace),
-                keys=list(ids[start : start + 100]), returnMetadata=True,
+                vectorBucketName=self.vector_bucket,
+                indexName=self.index_name(namespace),
+                keys=list(ids[start : start + 100]),
+                returnMetadata=True,
             )
             for item in response.get("vectors", []):
                 hashes[item["key"]] = (item.get("metadata") or {}).get("content_hash")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -97,8 +97,15 @@ class StateDatabase(SettingsOnlyResource):
                 except psycopg.ProgrammingError as error:  # libpq's message may quote the URL
                     raise ServiceMisconfigured("PostgreSQL", f"DATABASE_URL: {redact(str(error))}") from None
                 pool = ConnectionPool(
-                    uri, min_size=1, max_size=self.pool_size, configure=_configure, check=ConnectionPool.check_connection,
-                    reset=_release_session_locks, max_idle=60, name="vectordb-state", open=True,
+                    uri,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    configure=_configure,
+                    check=ConnectionPool.check_connection,
+                    reset=_release_session_locks,
+                    max_idle=60,
+                    name="vectordb-state",
+                    open=True,
                 )
                 _pools[key] = pool
                 atexit.register(pool.close)

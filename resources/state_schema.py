@@ -28,8 +28,7 @@ DDL = (
     " landed_at timestamptz not null,"
     " updated_at timestamptz not null default now(),"
     " primary key (collection, namespace, vector_id, source_key))",
-    "create index if not exists vectordb_ledger_by_source"
-    " on vectordb_ledger (collection, namespace, source_key)",
+    "create index if not exists vectordb_ledger_by_source on vectordb_ledger (collection, namespace, source_key)",
     # The version (etag) of each source whose rows the namespace holds: what landed and is indexed.
     "create table if not exists vectordb_indexed_sources ("
     " collection text not null,"
@@ -83,9 +82,7 @@ DDL = (
     " tick bigint not null,"
     " receipt_handle text not null)",
     # The partition depth each landing location's partitions were made with.
-    "create table if not exists vectordb_landing_sources ("
-    " source text primary key,"
-    " partition_depth integer not null)",
+    "create table if not exists vectordb_landing_sources ( source text primary key, partition_depth integer not null)",
     # The HTTP API's keys: the SHA-256 of each secret, never the secret.
     "create table if not exists vectordb_api_keys ("
     " key_id text primary key,"
@@ -138,7 +135,9 @@ def ensure_state_schema(conn: psycopg.Connection) -> None:
     key = conn.info.dsn
     if key in _ready:
         return
-    existing = conn.execute("select count(to_regclass(name)) from unnest(%s::text[]) as name", (list(OBJECTS),)).fetchone()
+    existing = conn.execute(
+        "select count(to_regclass(name)) from unnest(%s::text[]) as name", (list(OBJECTS),)
+    ).fetchone()
     if existing[0] == len(OBJECTS):
         _ready.add(key)
         return

@@ -6,11 +6,13 @@ import json
 import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
 from resources.settings_only import SettingsOnlyResource
 
 COLLECTION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
@@ -67,7 +69,7 @@ class VectorStore(SettingsOnlyResource, ABC):
         """The dimension of the existing collection, or None if it does not exist yet."""
 
     @abstractmethod
-    def with_collection(self, name: str) -> "VectorStore":
+    def with_collection(self, name: str) -> VectorStore:
         """The same store, writing to another collection."""
 
     @abstractmethod

@@ -50,8 +50,11 @@ def build_isolation_sensor(job: Any) -> dg.SensorDefinition:
             context.log.warning(f"{key} failed inside batch run {run.run_id}: {error}; re-running it on its own")
         return [
             # A folder's run then handles only its files not indexed at their current version.
-            dg.RunRequest(run_key=f"isolate-{run.run_id}-{key}", partition_key=key,
-                          tags={"vectordb/isolated_from": run.run_id, CHANGED_FILES_ONLY_TAG: "true"})
+            dg.RunRequest(
+                run_key=f"isolate-{run.run_id}-{key}",
+                partition_key=key,
+                tags={"vectordb/isolated_from": run.run_id, CHANGED_FILES_ONLY_TAG: "true"},
+            )
             for key in sorted(failed)
         ] or dg.SkipReason(f"no file failed in run {run.run_id}")
 

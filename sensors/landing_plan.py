@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping, Sequence
 
 from resources.object_store import StoredObject
 from vectordb_assets.landing.catalog import Entry, version_of
 from vectordb_assets.landing.partitions import is_folder, partition_key_for, unusable_partition_key_reason
-
 
 # How far before its watermark the earlier cursor format looked again for changes.
 EARLIER_LOOKBACK = timedelta(hours=1)
@@ -34,24 +33,38 @@ class LandingCursor:
     holding_since: int | None = None
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "LandingCursor":
+    def from_json(cls, raw: str | None) -> LandingCursor:
         if not raw:
             return cls()
         data = json.loads(raw)
         if "watermark" in data:  # the earlier cursor: what it saw up to an hour before its watermark is indexed
             watermark = data["watermark"]
-            return cls(adopting=True, adopt_before=datetime.fromisoformat(watermark) - EARLIER_LOOKBACK if watermark else None)
-        times = {name: datetime.fromisoformat(data[name]) if data.get(name) else None
-                 for name in ("pass_finished", "adopt_before")}
+            return cls(
+                adopting=True, adopt_before=datetime.fromisoformat(watermark) - EARLIER_LOOKBACK if watermark else None
+            )
+        times = {
+            name: datetime.fromisoformat(data[name]) if data.get(name) else None
+            for name in ("pass_finished", "adopt_before")
+        }
         return cls(
-            tick=data.get("tick", 0), after=data.get("after"), adopting=data.get("adopting", False),
-            holding_since=data.get("holding_since"), **times,
+            tick=data.get("tick", 0),
+            after=data.get("after"),
+            adopting=data.get("adopting", False),
+            holding_since=data.get("holding_since"),
+            **times,
         )
 
     def to_json(self) -> str:
-        times = {name: value.isoformat() if value else None
-                 for name, value in (("pass_finished", self.pass_finished), ("adopt_before", self.adopt_before))}
-        fields = {"tick": self.tick, "after": self.after, "adopting": self.adopting, "holding_since": self.holding_since}
+        times = {
+            name: value.isoformat() if value else None
+            for name, value in (("pass_finished", self.pass_finished), ("adopt_before", self.adopt_before))
+        }
+        fields = {
+            "tick": self.tick,
+            "after": self.after,
+            "adopting": self.adopting,
+            "holding_since": self.holding_since,
+        }
         return json.dumps({**fields, **times}, sort_keys=True)
 
 
@@ -184,7 +197,13 @@ def _adjacent_batches(keys: list[str], ordinals: Mapping[str, int | None], size:
     for key in keys:
         ordinal = ordinals[key]
         start = ordinals[runs[-1][0]] if runs else None
-        if runs and len(runs[-1]) < size and start is not None and ordinal is not None and ordinal - start < size * SPAN_PER_KEY:
+        if (
+            runs
+            and len(runs[-1]) < size
+            and start is not None
+            and ordinal is not None
+            and ordinal - start < size * SPAN_PER_KEY
+        ):
             runs[-1].append(key)
         else:
             runs.append([key])

@@ -11,7 +11,7 @@ and what it sees is compared with the landing catalog's entries in the same key 
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from typing import Any
@@ -33,8 +33,8 @@ from vectordb_assets.assets.per_file import (
     UNCHANGED_STATUS,
 )
 from vectordb_assets.assets.vector_index import SOURCE_DELETED
-from vectordb_assets.landing.catalog import Entry, LandingCatalog
 from vectordb_assets.indexing.ledger import still_indexed
+from vectordb_assets.landing.catalog import Entry, LandingCatalog
 from vectordb_assets.landing.partitions import is_folder, partition_key_for, source_files
 
 # Deletions whose runs are looked up per tick, to remove the partitions of those that finished.
@@ -65,22 +65,25 @@ def finished_deletions(conn: Any, instance: dg.DagsterInstance, keys: list[str],
     in_folders = [key for key in keys if is_folder(partition_key_for(key, depth))]
     indexed = still_indexed(conn, in_folders) if in_folders else set()
     return [
-        key for key in keys
+        key
+        for key in keys
         if (key not in indexed if is_folder(partition_key_for(key, depth)) else deletion_recorded(instance, key))
     ]
 
 
-def emptied_partitions(conn: Any, catalog: LandingCatalog, finished: list[str], landing: dict[str, Entry], depth: int) -> list[str]:
+def emptied_partitions(
+    conn: Any, catalog: LandingCatalog, finished: list[str], landing: dict[str, Entry], depth: int
+) -> list[str]:
     """The partitions to remove once `finished` are forgotten: each object partition among them, and
     each folder that holds no other object (in the catalog, or landing in this tick)."""
     partitions: dict[str, list[str]] = {}
     for key in finished:
         partitions.setdefault(partition_key_for(key, depth), []).append(key)
     return [
-        partition for partition, keys in partitions.items()
-        if not is_folder(partition) or not (
-            catalog.holds_other(conn, partition, keys) or any(key.startswith(partition) for key in landing)
-        )
+        partition
+        for partition, keys in partitions.items()
+        if not is_folder(partition)
+        or not (catalog.holds_other(conn, partition, keys) or any(key.startswith(partition) for key in landing))
     ]
 
 
@@ -134,13 +137,16 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def landing_sensor(
-        context: dg.SensorEvaluationContext, source_store: ObjectStore, state_db: StateDatabase, landing_queue: LandingQueue
+        context: dg.SensorEvaluationContext,
+        source_store: ObjectStore,
+        state_db: StateDatabase,
+        landing_queue: LandingQueue,
     ) -> dg.SensorResult:
         """Reads the queue's S3 events or lists the next objects, adds a partition per new object,
         requests runs (many partitions each) for new, changed and deleted objects, and removes a
         deleted object's partition once its vectors are gone."""
         cursor = LandingCursor.from_json(context.cursor)
-        tick, now = cursor.tick + 1, datetime.now(timezone.utc)
+        tick, now = cursor.tick + 1, datetime.now(UTC)
         instance = context.instance
         where = source_store.describe()
         catalog = LandingCatalog(state_db, where)
@@ -165,8 +171,12 @@ def build_landing_sensor(
                 seen.update(catalog.entries(conn, states))
                 gone.update(key for key, obj in states.items() if obj is None)
             since_pass = now - cursor.pass_finished if cursor.pass_finished else None
-            listing = not landing_queue.queue_url or cursor.after is not None or since_pass is None or (
-                since_pass.total_seconds() >= reconcile_seconds)
+            listing = (
+                not landing_queue.queue_url
+                or cursor.after is not None
+                or since_pass is None
+                or (since_pass.total_seconds() >= reconcile_seconds)
+            )
             through, complete = cursor.after, False
             # A pass over a catalog that is still empty takes over the partitions there are.
             adopting = cursor.adopting or (listing and cursor.after is None and catalog.is_empty(conn))
@@ -178,7 +188,9 @@ def build_landing_sensor(
                 def skipped(key: str, reason: str) -> None:
                     context.log.warning(f"{where}: skipped {key!r}: {reason}")
 
-                listed = list(islice(source_store.list_objects(on_skip=skipped, start_after=cursor.after), objects_per_tick))
+                listed = list(
+                    islice(source_store.list_objects(on_skip=skipped, start_after=cursor.after), objects_per_tick)
+                )
                 complete = len(listed) < objects_per_tick
                 through = None if complete else listed[-1].key
                 window = catalog.window(conn, cursor.after, through)
@@ -194,7 +206,9 @@ def build_landing_sensor(
                 sorted(gone),
                 catalog.unrequested(conn, cursor.tick),
                 # While adopting, every partition is at hand already: no lookup per object.
-                is_partition=adopted.__contains__ if adopting else partial(instance.has_dynamic_partition, source_files.name),
+                is_partition=adopted.__contains__
+                if adopting
+                else partial(instance.has_dynamic_partition, source_files.name),
                 next_ordinal=max(catalog.next_ordinal(conn), len(adopted) + 1),
                 adopted_ordinals=adopted,
                 max_partitions_per_run=max_partitions_per_run,
@@ -216,8 +230,11 @@ def build_landing_sensor(
             holding_since = cursor.holding_since or tick
             hold = backlog and tick - holding_since < MAX_HELD_TICKS
             result = dg.SensorResult(
-                run_requests=[] if hold else [
-                    run_request_for(keys, run_key, sparse) for keys, run_key, sparse in zip(plan.runs, plan.run_keys, plan.sparse)
+                run_requests=[]
+                if hold
+                else [
+                    run_request_for(keys, run_key, sparse)
+                    for keys, run_key, sparse in zip(plan.runs, plan.run_keys, plan.sparse)
                 ],
                 dynamic_partitions_requests=requests,
                 cursor=LandingCursor(

@@ -43,7 +43,9 @@ def complete_folders(outputs: Path, quiet_seconds: float, now: float) -> dict[st
     return complete
 
 
-def build_uploads_sensor(job: Any, outputs: Path, destination: str, quiet_seconds: int, interval_seconds: int) -> dg.SensorDefinition:
+def build_uploads_sensor(
+    job: Any, outputs: Path, destination: str, quiet_seconds: int, interval_seconds: int
+) -> dg.SensorDefinition:
     """The sensor that uploads each complete job folder of `outputs` with `job` (the upload job)."""
 
     @dg.sensor(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import boto3
 import psycopg

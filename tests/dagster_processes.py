@@ -7,9 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import dagster as dg
 import yaml
@@ -50,7 +51,9 @@ def dagster_process(args: list[str], env: dict[str, str], log_path: Path) -> Ite
     stopped with its children afterwards; its output goes to `log_path`."""
     command = [str(Path(sys.executable).with_name(args[0])), *args[1:], "-w", str(PROJECT / "workspace.yaml")]
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield process
         finally:

@@ -57,13 +57,17 @@ class FakeOpenAI:
                     time.sleep(server.hang_seconds)
                     return self.send_json(500, {"error": {"message": "too late"}})
                 if fault == "429":
-                    return self.send_json(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"})
+                    return self.send_json(
+                        429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"Retry-After": "2"}
+                    )
                 if fault == "500":
                     return self.send_json(500, {"error": {"message": "The server had an error"}})
                 if fault == "503":
                     return self.send_json(503, {"error": {"message": "The engine is overloaded"}}, {"Retry-After": "0"})
                 if fault == "401":
-                    return self.send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+                    return self.send_json(
+                        401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}
+                    )
                 refused = server.refused_text is not None and any(server.refused_text in t for t in inputs)
                 if fault == "400" or refused or len(inputs) > MAX_INPUTS or tokens > MAX_TOKENS:
                     message = "'$.input' is invalid. Please check the API reference."
@@ -74,11 +78,19 @@ class FakeOpenAI:
                     vector = vector_for(text, dimension)
                     embedding = (
                         base64.b64encode(vector.tobytes()).decode()
-                        if body.get("encoding_format") == "base64" else vector.tolist()
+                        if body.get("encoding_format") == "base64"
+                        else vector.tolist()
                     )
                     data.append({"object": "embedding", "index": index, "embedding": embedding})
-                self.send_json(200, {"object": "list", "data": data, "model": body["model"],
-                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+                self.send_json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body["model"],
+                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                    },
+                )
 
         self.server = LocalServer(Handler)
         self.url = f"{self.server.url}/v1"

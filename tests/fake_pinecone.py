@@ -44,7 +44,7 @@ class FakePinecone:
     url: str = ""
     delay_seconds: float = 0.0  # each data-plane write waits this long before its answer
     in_flight: InFlight = field(default_factory=InFlight)
-    planes: dict[str, "FakePinecone"] = field(default_factory=dict)  # created indexes' own data planes
+    planes: dict[str, FakePinecone] = field(default_factory=dict)  # created indexes' own data planes
 
     def start(self) -> None:
         server = self
@@ -61,7 +61,9 @@ class FakePinecone:
                 name = urlparse(self.path).path.removeprefix("/indexes/")
                 server.requests.append({"path": self.path, "method": "DELETE"})
                 if name not in server.indexes:
-                    return self.send_json(404, {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404})
+                    return self.send_json(
+                        404, {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404}
+                    )
                 del server.indexes[name]
                 server.planes.pop(name).stop()
                 self.send_response(202)
@@ -77,7 +79,10 @@ class FakePinecone:
                     name = url.path.removeprefix("/indexes/")
                     server.requests.append({"path": url.path, "method": "GET"})
                     if name not in server.indexes:
-                        return self.send_json(404, {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404})
+                        return self.send_json(
+                            404,
+                            {"error": {"code": "NOT_FOUND", "message": f"Resource {name} not found"}, "status": 404},
+                        )
                     return self.send_json(200, self.index_model(name))
                 query = parse_qs(url.query)
                 namespace = query.get("namespace", [""])[0]
@@ -90,7 +95,11 @@ class FakePinecone:
                     if start + PAGE < len(ids):
                         body["pagination"] = {"next": str(start + PAGE)}
                     return self.send_json(200, body)
-                found = {i: {"id": i, "values": vectors[i][0], "metadata": vectors[i][1]} for i in query.get("ids", []) if i in vectors}
+                found = {
+                    i: {"id": i, "values": vectors[i][0], "metadata": vectors[i][1]}
+                    for i in query.get("ids", [])
+                    if i in vectors
+                }
                 self.send_json(200, {"vectors": found, "namespace": namespace})
 
             def do_POST(self) -> None:
@@ -111,8 +120,11 @@ class FakePinecone:
                     if name in server.indexes:
                         return self._error(409, f"Resource {name} already exists")
                     server.indexes[name] = {
-                        "name": name, "status": {"ready": True, "state": "Ready"}, "schema": body["schema"],
-                        "deployment": body["deployment"], "deletion_protection": body.get("deletion_protection", "disabled"),
+                        "name": name,
+                        "status": {"ready": True, "state": "Ready"},
+                        "schema": body["schema"],
+                        "deployment": body["deployment"],
+                        "deletion_protection": body.get("deletion_protection", "disabled"),
                     }
                     plane = server.planes[name] = FakePinecone(dimension=vectors["dimension"])
                     plane.start()
@@ -124,9 +136,14 @@ class FakePinecone:
                         return self._error(400, "request too large")
                     for vector in body["vectors"]:
                         if len(vector["values"]) != server.dimension:
-                            return self._error(400, f"Vector dimension {len(vector['values'])} does not match the dimension of the index {server.dimension}")
+                            return self._error(
+                                400,
+                                f"Vector dimension {len(vector['values'])} does not match the dimension of the index {server.dimension}",
+                            )
                         if len(json.dumps(vector.get("metadata", {})).encode()) > MAX_METADATA:
-                            return self._error(400, f"Metadata size exceeds the limit of 40960 bytes per vector ({vector['id']})")
+                            return self._error(
+                                400, f"Metadata size exceeds the limit of 40960 bytes per vector ({vector['id']})"
+                            )
                     for vector in body["vectors"]:
                         store[vector["id"]] = (vector["values"], vector.get("metadata", {}))
                     return self.send_json(200, {"upsertedCount": len(body["vectors"])})
@@ -147,12 +164,20 @@ class FakePinecone:
                         v = np.asarray(values, dtype=np.float64)
                         scored.append((float(v @ query / (np.linalg.norm(v) * np.linalg.norm(query))), vid, metadata))
                     scored.sort(reverse=True)
-                    matches = [{"id": vid, "score": score, "metadata": meta} for score, vid, meta in scored[: body["topK"]]]
+                    matches = [
+                        {"id": vid, "score": score, "metadata": meta} for score, vid, meta in scored[: body["topK"]]
+                    ]
                     return self.send_json(200, {"matches": matches, "namespace": namespace})
                 if self.path == "/describe_index_stats":
                     namespaces = {ns: {"vectorCount": len(v)} for ns, v in server.namespaces.items() if v}
-                    return self.send_json(200, {"namespaces": namespaces, "dimension": server.dimension,
-                                            "totalVectorCount": sum(len(v) for v in server.namespaces.values())})
+                    return self.send_json(
+                        200,
+                        {
+                            "namespaces": namespaces,
+                            "dimension": server.dimension,
+                            "totalVectorCount": sum(len(v) for v in server.namespaces.values()),
+                        },
+                    )
                 self._error(404, f"no route {self.path}")
 
         self.server = LocalServer(Handler)

@@ -18,7 +18,7 @@ from tests.local_http import LocalServer, QuietHandler
 
 
 def _holds(value: object, operator: dict) -> bool:
-    (name, operand), = operator.items()
+    ((name, operand),) = operator.items()
     if name == "$eq":
         return value == operand
     if name == "$ne":
@@ -69,8 +69,10 @@ class FakeS3Vectors:
             return 404, {"__type": "NotFoundException", "message": str(error)}
         query = np.asarray(request["queryVector"]["float32"], np.float32)
         if query.shape != (index["dimension"],):
-            return 400, {"__type": "ValidationException",
-                         "message": f"Query vector dimension {query.size} does not match index dimension {index['dimension']}"}
+            return 400, {
+                "__type": "ValidationException",
+                "message": f"Query vector dimension {query.size} does not match index dimension {index['dimension']}",
+            }
         pages = moto.get_paginator("list_vectors").paginate(**where, returnData=True, returnMetadata=True)
         stored = [v for page in pages for v in page.get("vectors", [])]
         stored = [v for v in stored if matches(v.get("metadata") or {}, request.get("filter") or {})]
@@ -95,7 +97,7 @@ class FakeS3Vectors:
             "distanceMetric": index["distanceMetric"],
         }
 
-    def start(self) -> "FakeS3Vectors":
+    def start(self) -> FakeS3Vectors:
         server = self
 
         class Handler(QuietHandler):
@@ -123,7 +125,9 @@ class FakeS3Vectors:
             def _forward(self, method: str, body: bytes | None) -> None:
                 """Pass the request to moto as it came, and moto's answer back."""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(server.moto_endpoint + self.path, data=body, method=method, headers=headers)
+                request = urllib.request.Request(
+                    server.moto_endpoint + self.path, data=body, method=method, headers=headers
+                )
                 try:
                     with urllib.request.urlopen(request) as response:
                         status, answer, answer_headers = response.status, response.read(), response.headers
@@ -131,7 +135,11 @@ class FakeS3Vectors:
                     status, answer, answer_headers = error.code, error.read(), error.headers
                 if self.path == "/ListIndexes" and status == 200 and body:
                     answer = self._only_prefixed(json.loads(body).get("prefix") or "", answer)
-                passed = {k: v for k, v in answer_headers.items() if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")}
+                passed = {
+                    k: v
+                    for k, v in answer_headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")
+                }
                 self.send(status, answer, passed)
 
             @staticmethod

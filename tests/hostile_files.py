@@ -7,8 +7,8 @@ import gzip
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -98,13 +98,29 @@ print(json.dumps(outcome))
 def validate_alone(path: Path, out: Path, limits: dict | None = None) -> dict:
     """Validate `path` in a new process (with `limits` for ReadLimits); its outcome, seconds and
     peak RSS in MiB (VmHWM: a process's own, whatever its parent used)."""
-    done = subprocess.run([sys.executable, "-c", _VALIDATE, str(path), path.name, str(out), json.dumps(limits or {}), str(ADDRESS_SPACE_LIMIT)],
-                          capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _VALIDATE,
+            str(path),
+            path.name,
+            str(out),
+            json.dumps(limits or {}),
+            str(ADDRESS_SPACE_LIMIT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def baseline_mib() -> float:
     """Peak RSS of a process that only imports the validation code."""
-    code = ("import vectordb_assets.validation.validate; "
-            "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)")
+    code = (
+        "import vectordb_assets.validation.validate; "
+        "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)"
+    )
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)

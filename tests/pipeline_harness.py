@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 
 
 class Pipeline:
@@ -48,7 +48,9 @@ class Pipeline:
         job = build_definitions(settings or self.settings).resolve_job_def("ingest_files")
         tags = dict(tags or {})
         if len(keys) == 1:
-            result = job.execute_in_process(instance=self.instance, partition_key=keys[0], run_config=run_config, tags=tags)
+            result = job.execute_in_process(
+                instance=self.instance, partition_key=keys[0], run_config=run_config, tags=tags
+            )
         else:
             tags.update({RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
             result = job.execute_in_process(instance=self.instance, tags=tags, run_config=run_config)

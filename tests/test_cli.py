@@ -32,7 +32,9 @@ def indexed(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> Settings:
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(source_files.name, keys)
         job = build_definitions(settings).resolve_job_def("ingest_files")
-        assert job.execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}).success
+        assert job.execute_in_process(
+            instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+        ).success
     return settings
 
 
@@ -55,7 +57,10 @@ def test_the_installed_console_script_searches_as_json(indexed: Settings) -> Non
     assert script.is_file(), "the vectordb console script is installed with the package"
     completed = subprocess.run(
         [str(script), "search", "warm socks for wet weather", "--top-k", "1", "--json"],
-        capture_output=True, text=True, env=os.environ.copy(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     (hit,) = json.loads(completed.stdout)
@@ -75,8 +80,14 @@ def test_a_search_imports_no_other_services_sdk_nor_torch_nor_an_instances_stora
         "print(sorted(name for name in ('openai', 'pinecone', 'dagster_aws', 'boto3', 'torch', 'sentence_transformers',"
         " 'sqlalchemy') if name in sys.modules))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy(),
-                               timeout=300, cwd=Path(__file__).resolve().parents[1])
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "[]"
 
@@ -85,7 +96,10 @@ def test_a_missing_api_key_is_named_without_a_traceback(home: Path, monkeypatch:
     monkeypatch.setenv("VECTORDB_EMBEDDER", "openai")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = CliRunner().invoke(main, ["search", "x"])
-    assert (result.exit_code, result.output) == (1, "Error: OPENAI_API_KEY is not set, and the configured services need it\n")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: OPENAI_API_KEY is not set, and the configured services need it\n",
+    )
 
 
 def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +110,9 @@ def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: 
 
 
 def test_search_filters_on_metadata(indexed: Settings) -> None:
-    result = CliRunner().invoke(main, ["search", "something to wear on my feet", "--filter", "category=accessories", "--json"])
+    result = CliRunner().invoke(
+        main, ["search", "something to wear on my feet", "--filter", "category=accessories", "--json"]
+    )
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert hits and all(h["metadata"]["category"] == "accessories" for h in hits)

@@ -52,8 +52,10 @@ def test_the_production_instance_validates(tmp_path: Path) -> None:
 
 
 def test_the_ecs_launcher_validates_with_the_production_instance(tmp_path: Path) -> None:
-    config = {**yaml.safe_load((DEPLOY / "dagster.yaml").read_text()),
-              **yaml.safe_load((DEPLOY / "ecs/run_launcher.yaml").read_text())}
+    config = {
+        **yaml.safe_load((DEPLOY / "dagster.yaml").read_text()),
+        **yaml.safe_load((DEPLOY / "ecs/run_launcher.yaml").read_text()),
+    }
     assert validate_instance(config, tmp_path)["run_launcher"]["class"] == "EcsRunLauncher"
 
 
@@ -73,18 +75,29 @@ def test_the_helm_values_map_onto_dagsters_schemas(tmp_path: Path) -> None:
     launcher = camel_to_snake(values["runLauncher"]["config"]["k8sRunLauncher"])
     # The chart turns its list of secret references into the launcher's list of names.
     launcher["env_secrets"] = [secret["name"] for secret in launcher["env_secrets"]]
-    validate_class({"module": "dagster_k8s", "class": "K8sRunLauncher",
-                    "config": {**launcher,
-                               "service_account_name": "dagster", "instance_config_map": "dagster-instance",
-                               "dagster_home": "/opt/dagster/dagster_home"}})
+    validate_class(
+        {
+            "module": "dagster_k8s",
+            "class": "K8sRunLauncher",
+            "config": {
+                **launcher,
+                "service_account_name": "dagster",
+                "instance_config_map": "dagster-instance",
+                "dagster_home": "/opt/dagster/dagster_home",
+            },
+        }
+    )
     daemon = values["dagsterDaemon"]
     validate_instance(
         {
             "concurrency": {"runs": camel_to_snake(daemon["runCoordinator"]["config"]["queuedRunCoordinator"])},
             "run_monitoring": camel_to_snake(daemon["runMonitoring"]),
             "run_retries": camel_to_snake(daemon["runRetries"]),
-            "compute_logs": {"module": "dagster_aws.s3.compute_log_manager", "class": "S3ComputeLogManager",
-                             "config": camel_to_snake(values["computeLogManager"]["config"]["s3ComputeLogManager"])},
+            "compute_logs": {
+                "module": "dagster_aws.s3.compute_log_manager",
+                "class": "S3ComputeLogManager",
+                "config": camel_to_snake(values["computeLogManager"]["config"]["s3ComputeLogManager"]),
+            },
         },
         tmp_path,
     )
@@ -116,11 +129,17 @@ def test_the_lock_pins_every_dependency_within_pyprojects_ranges() -> None:
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
     pinned = {
         canonicalize_name(name): version
-        for name, version in re.findall(r"^([A-Za-z0-9._-]+)==([^ ]+) \\$", (DEPLOY / "requirements.lock").read_text(), re.M)
+        for name, version in re.findall(
+            r"^([A-Za-z0-9._-]+)==([^ ]+) \\$", (DEPLOY / "requirements.lock").read_text(), re.M
+        )
     }
     wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["deploy"]]
-    stale = {str(r): pinned.get(canonicalize_name(r.name)) for r in wanted
-             if pinned.get(canonicalize_name(r.name)) is None or not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)}
+    stale = {
+        str(r): pinned.get(canonicalize_name(r.name))
+        for r in wanted
+        if pinned.get(canonicalize_name(r.name)) is None
+        or not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)
+    }
     assert stale == {}, "deploy/requirements.lock is stale: regenerate it (README: Security)"
 
 
@@ -142,7 +161,10 @@ def test_the_api_deployment_runs_the_api_command_of_the_code_locations_image() -
     assert (parsed.params["host"], parsed.params["port"]) == ("0.0.0.0", container["ports"][0]["containerPort"])
     assert CliRunner().invoke(main, ["api", "--help"]).exit_code == 0
     routes = create_app(Settings(_env_file=None)).openapi()["paths"]
-    assert container["readinessProbe"]["httpGet"]["path"] in routes and container["livenessProbe"]["httpGet"]["path"] in routes
+    assert (
+        container["readinessProbe"]["httpGet"]["path"] in routes
+        and container["livenessProbe"]["httpGet"]["path"] in routes
+    )
     assert {"name": "VECTORDB_DAGSTER_URL", "value": "http://dagster-dagster-webserver:80"} in container["env"]
     service = manifests[("Service", "vectordb-api")]["spec"]["ports"][0]
     backend = manifests[("Ingress", "vectordb-api")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]

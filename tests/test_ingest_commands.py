@@ -25,7 +25,10 @@ def landing_sensor_ticked(instance: dg.DagsterInstance) -> bool:
 
     for state in instance.all_instigator_state():
         if state.instigator_name == "landing_sensor":
-            return any(t.status != TickStatus.STARTED for t in instance.get_ticks(state.instigator_origin_id, state.selector_id))
+            return any(
+                t.status != TickStatus.STARTED
+                for t in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+            )
     return False
 
 
@@ -37,24 +40,45 @@ def test_ingest_status_and_runs_through_the_webserver(
     dagster_home = instance_home(tmp_path / "dagster-home")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home),
-           "DATABASE_URL": state_db.database_url, "VECTORDB_SENSOR_INTERVAL": "3600"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "VECTORDB_HOME": str(home),
+        "DATABASE_URL": state_db.database_url,
+        "VECTORDB_SENSOR_INTERVAL": "3600",
+    }
     for name in ("VECTORDB_HOME", "DATABASE_URL"):
         monkeypatch.setenv(name, env[name])
     monkeypatch.setenv("VECTORDB_DAGSTER_URL", url)
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance, \
-         dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"), \
-         dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"):
+    with (
+        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"),
+        dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"),
+    ):
         wait_for(lambda: _serving(url), "the webserver")
         # The sensor's first tick saw an empty landing area; the next is an hour away.
         wait_for(lambda: landing_sensor_ticked(instance), "the landing sensor's first tick")
         (landing / "help").mkdir()
-        (landing / "help/a.csv").write_text("id,text\n1,reset a password\n2,change the email address\n3,close an account\n")
+        (landing / "help/a.csv").write_text(
+            "id,text\n1,reset a password\n2,change the email address\n3,close an account\n"
+        )
         (landing / "notes.jsonl").write_text('{"id": "n1", "text": "a note"}\n{"id": "n2", "text": "another note"}\n')
         (landing / "broken.json").write_text('[{"id": "1", "text": ')
 
-        result = CliRunner().invoke(main, ["ingest", "help/a.csv", str(landing / "notes.jsonl"), "--namespace", "v2",
-                                           "--batch-rows", "1", "--wait", "--json"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "ingest",
+                "help/a.csv",
+                str(landing / "notes.jsonl"),
+                "--namespace",
+                "v2",
+                "--batch-rows",
+                "1",
+                "--wait",
+                "--json",
+            ],
+        )
         assert result.exit_code == 0, result.output + (tmp_path / "daemon.log").read_text()[-3000:]
         states = {state["partition"]: state for state in json.loads(result.stdout)}
         assert set(states) == {"help/a.csv", "notes.jsonl"}
@@ -65,8 +89,10 @@ def test_ingest_status_and_runs_through_the_webserver(
             assert state["started"] <= state["ended"]
             stages = state["files"][key]
             assert set(stages) == {"validated_parquet", "embeddings", "vector_index"}
-            assert all((s["status"], s["records_total"], s["records_processed"], s["records_failed"]) == ("ok", rows, rows, 0)
-                       for s in stages.values()), stages
+            assert all(
+                (s["status"], s["records_total"], s["records_processed"], s["records_failed"]) == ("ok", rows, rows, 0)
+                for s in stages.values()
+            ), stages
             assert stages["embeddings"]["chunks_completed"] == rows
         with state_db.connect() as conn:
             stored = conn.execute("select namespace, count(*) from documents group by namespace").fetchall()
@@ -89,7 +115,9 @@ def test_ingest_status_and_runs_through_the_webserver(
 
         listed = CliRunner().invoke(main, ["runs", "--json"])
         assert listed.exit_code == 0
-        assert {r["run_id"] for r in json.loads(listed.stdout)} >= {s["run_id"] for s in states.values()} | {state["run_id"]}
+        assert {r["run_id"] for r in json.loads(listed.stdout)} >= {s["run_id"] for s in states.values()} | {
+            state["run_id"]
+        }
         assert requests.get(f"{url}/server_info", timeout=10).ok  # the health check the README shows
 
 

@@ -50,7 +50,9 @@ def run(command: str, folder: Path, env: dict[str, str]) -> subprocess.Completed
 
 
 @pytest.fixture
-def fresh_folder(tmp_path: Path, state_db, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
+def fresh_folder(
+    tmp_path: Path, state_db, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, dict[str, str]]:
     """A folder after the quick start: samples seeded and indexed; S3 buckets the examples name."""
     for name in [n for n in os.environ if n.startswith("VECTORDB_")]:
         monkeypatch.delenv(name)
@@ -58,8 +60,12 @@ def fresh_folder(tmp_path: Path, state_db, moto_endpoint: str, monkeypatch: pyte
     env = {**os.environ, **aws, "DATABASE_URL": state_db.database_url, "VECTORDB_S3_ENDPOINT_URL": moto_endpoint}
     seeded = run(".venv/bin/vectordb seed", tmp_path, env)
     assert seeded.returncode == 0, seeded.stderr
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in aws.items() if k != "AWS_DEFAULT_REGION"},
-                      region_name="us-east-1")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        **{k.lower(): v for k, v in aws.items() if k != "AWS_DEFAULT_REGION"},
+        region_name="us-east-1",
+    )
     for bucket in ("landing", "landing-bucket", "bucket"):
         s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(tmp_path / ".vectordb/landing/help_center/articles.csv"), "landing", "exports/articles.csv")
@@ -92,22 +98,44 @@ def test_every_readme_command_runs_as_written(fresh_folder: tuple[Path, dict[str
 @pytest.mark.parametrize(
     "args, env, message",
     [
-        (["inspect", "list", "s3://landing/exports/"],
-         {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"},
-         "Error: no AWS credentials: set AWS_ACCESS_KEY_ID"),
-        (["inspect", "list", "s3://landing/exports/"],
-         {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "VECTORDB_S3_ENDPOINT_URL": "http://127.0.0.1:9"},
-         'Error: S3: Could not connect to the endpoint URL: "http://127.0.0.1:9/landing'),
-        (["search", "hello"], {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/db"},
-         "Error: the database cannot be reached: connection failed"),
-        (["inspect", "ids", "{folder}/a.csv", "--id-column", "sku"], {},
-         "Error: a.csv: no id column sku among ['id', 'text'] (use --id-column)"),
+        (
+            ["inspect", "list", "s3://landing/exports/"],
+            {
+                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                "AWS_CONFIG_FILE": "/nonexistent",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            },
+            "Error: no AWS credentials: set AWS_ACCESS_KEY_ID",
+        ),
+        (
+            ["inspect", "list", "s3://landing/exports/"],
+            {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "VECTORDB_S3_ENDPOINT_URL": "http://127.0.0.1:9"},
+            'Error: S3: Could not connect to the endpoint URL: "http://127.0.0.1:9/landing',
+        ),
+        (
+            ["search", "hello"],
+            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/db"},
+            "Error: the database cannot be reached: connection failed",
+        ),
+        (
+            ["inspect", "ids", "{folder}/a.csv", "--id-column", "sku"],
+            {},
+            "Error: a.csv: no id column sku among ['id', 'text'] (use --id-column)",
+        ),
     ],
 )
-def test_errors_a_user_can_fix_print_one_line(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+def test_errors_a_user_can_fix_print_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
     (tmp_path / "a.csv").write_text("id,text\n1,one\n")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VECTORDB_", "DATABASE_URL"))}
-    done = subprocess.run([VECTORDB, *(a.format(folder=tmp_path) for a in args)], cwd=tmp_path,
-                          env={**clean, "VECTORDB_HOME": str(tmp_path / "home"), **env}, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [VECTORDB, *(a.format(folder=tmp_path) for a in args)],
+        cwd=tmp_path,
+        env={**clean, "VECTORDB_HOME": str(tmp_path / "home"), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith(message), done.stderr

@@ -39,9 +39,15 @@ def test_outputs_inside_the_source_are_excluded_from_landing(tmp_path: Path) -> 
     [
         ({"VECTORDB_SOURCE": "gs://bucket/x"}, "unsupported location 'gs://bucket/x'"),
         ({"VECTORDB_SOURCE": "s3:///x"}, "no bucket"),
-        ({"VECTORDB_MAX_PARTITIONS_PER_RUN": "ten"}, "VECTORDB_MAX_PARTITIONS_PER_RUN: Input should be a valid integer.*'ten'"),
+        (
+            {"VECTORDB_MAX_PARTITIONS_PER_RUN": "ten"},
+            "VECTORDB_MAX_PARTITIONS_PER_RUN: Input should be a valid integer.*'ten'",
+        ),
         ({"VECTORDB_SENSOR_INTERVAL": "0"}, "VECTORDB_SENSOR_INTERVAL: Input should be greater than or equal to 1"),
-        ({"VECTORDB_MAX_DELETED_FRACTION": "2"}, "VECTORDB_MAX_DELETED_FRACTION: Input should be less than or equal to 1"),
+        (
+            {"VECTORDB_MAX_DELETED_FRACTION": "2"},
+            "VECTORDB_MAX_DELETED_FRACTION: Input should be less than or equal to 1",
+        ),
         ({"VECTORDB_COLLECTION": "docs\n"}, re.escape("collection name 'docs\\n' is not allowed")),
         ({"VECTORDB_COLLECTION": "Docs; drop table x"}, "is not allowed: use 1-48 characters"),
         ({"VECTORDB_STORE": "s3vectors"}, "VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET"),
@@ -55,10 +61,13 @@ def test_bad_values_name_the_variable(tmp_path: Path, env: dict, message: str) -
 
 def test_embedder_settings(tmp_path: Path) -> None:
     settings = Settings.from_env(
-        {"VECTORDB_EMBEDDER": "OpenAI", "VECTORDB_OPENAI_DIMENSIONS": "256", "VECTORDB_LOCAL_BATCH_SIZE": "16"}, cwd=tmp_path
+        {"VECTORDB_EMBEDDER": "OpenAI", "VECTORDB_OPENAI_DIMENSIONS": "256", "VECTORDB_LOCAL_BATCH_SIZE": "16"},
+        cwd=tmp_path,
     )
     assert (settings.embedder, settings.openai_dimensions, settings.local_batch_size) == ("openai", 256, 16)
-    with pytest.raises(SettingsError, match="VECTORDB_EMBEDDER: Input should be 'local' or 'openai' \\(got 'cohere'\\)"):
+    with pytest.raises(
+        SettingsError, match="VECTORDB_EMBEDDER: Input should be 'local' or 'openai' \\(got 'cohere'\\)"
+    ):
         Settings.from_env({"VECTORDB_EMBEDDER": "cohere"}, cwd=tmp_path)
 
 
@@ -80,9 +89,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def test_the_readme_table_and_env_example_name_exactly_the_variables_read() -> None:
     readme = (PROJECT / "README.md").read_text()
-    table = readme[readme.index("| variable |", readme.index("## Configuration")):]
+    table = readme[readme.index("| variable |", readme.index("## Configuration")) :]
     table = table[: table.index("\n\n")]
-    in_readme = {name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+    in_readme = {
+        name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
+    }
     assert in_readme == documented_variables()
     example = (PROJECT / ".env.example").read_text()
     assert set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE)) <= documented_variables()

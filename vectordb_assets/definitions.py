@@ -2,23 +2,28 @@
 
 import dagster as dg
 
+from resources.embedders import Embedder
 from sensors.index_checks_sensor import build_index_checks_sensor
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
 from sensors.uploads_sensor import build_uploads_sensor
-from resources.embedders import Embedder
-from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
-from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, vector_index_matches_ledger
 from vectordb_assets.assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
+from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
 from vectordb_assets.assets.repair_job import repair_vector_index
 from vectordb_assets.assets.upload_job import upload_job_outputs
+from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, vector_index_matches_ledger
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
-
 MODEL_DEPENDENT_ASSETS = ("embeddings", "vector_index")
 STORE_KINDS = {"pgvector": {"postgres", "pgvector"}, "pinecone": {"pinecone"}, "s3vectors": {"s3", "s3vectors"}}
-LOCAL_BACKEND_KINDS = {"openvino": "openvino", "openvino-int8": "openvino", "torch": "pytorch", "onnx": "onnx", "onnx-int8": "onnx"}
+LOCAL_BACKEND_KINDS = {
+    "openvino": "openvino",
+    "openvino-int8": "openvino",
+    "torch": "pytorch",
+    "onnx": "onnx",
+    "onnx-int8": "onnx",
+}
 
 
 def configured_kinds(settings: Settings) -> dict[str, set[str]]:
@@ -26,7 +31,10 @@ def configured_kinds(settings: Settings) -> dict[str, set[str]]:
     return {
         "raw_files": {settings.source.scheme},
         "validated_parquet": {"parquet"},
-        "embeddings": {"parquet", "openai" if settings.embedder == "openai" else LOCAL_BACKEND_KINDS[settings.local_backend]},
+        "embeddings": {
+            "parquet",
+            "openai" if settings.embedder == "openai" else LOCAL_BACKEND_KINDS[settings.local_backend],
+        },
         "vector_index": STORE_KINDS[settings.store],
     }
 
@@ -50,7 +58,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Assets, job, sensor and resources for the given settings."""
     resources = resources_for(settings)
     question_assets = [build_question_asset(question) for question in settings.metabase_questions]
-    question_jobs, question_schedules = zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
+    question_jobs, question_schedules = (
+        zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
+    )
     return dg.Definitions(
         assets=[*configured(PIPELINE_ASSETS, settings, resources["embedder"]), *question_assets],
         schedules=[
@@ -62,7 +72,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
         ],
-        asset_checks=[vector_index_matches_ledger, build_landed_files_indexed(settings.source_excluded_prefix, settings.partition_depth)],
+        asset_checks=[
+            vector_index_matches_ledger,
+            build_landed_files_indexed(settings.source_excluded_prefix, settings.partition_depth),
+        ],
         jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
             build_landing_sensor(
@@ -77,8 +90,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             build_isolation_sensor(ingest_files),
             build_index_checks_sensor(ingest_files, check_vector_index),
-            *([build_uploads_sensor(upload_job_outputs, *settings.uploads, settings.upload_quiet_seconds, settings.sensor_interval_seconds)]
-              if settings.uploads else []),
+            *(
+                [
+                    build_uploads_sensor(
+                        upload_job_outputs,
+                        *settings.uploads,
+                        settings.upload_quiet_seconds,
+                        settings.sensor_interval_seconds,
+                    )
+                ]
+                if settings.uploads
+                else []
+            ),
         ],
         resources=resources,
         # The chain is linear: one process per run loads the model once and runs every step.

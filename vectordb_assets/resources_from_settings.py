@@ -7,9 +7,10 @@ queue's only when all resources are built), so that a command using a few resour
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -21,10 +22,9 @@ from vectordb_assets.settings import Location, Settings, SettingsError
 if TYPE_CHECKING:
     from dagster_aws.s3 import S3Resource
 
-    from vectordb_assets.indexing.generation_policy import GenerationPolicy
-
     from resources.metabase import MetabaseResource
     from resources.object_store import ObjectStore
+    from vectordb_assets.indexing.generation_policy import GenerationPolicy
 
 
 def s3_resource(settings: Settings) -> S3Resource:
@@ -88,7 +88,9 @@ def embedder(settings: Settings, secret: Secret = dg.EnvVar) -> Embedder:
             concurrency=settings.openai_concurrency,
         )
     return LocalEmbedder(
-        normalize=settings.normalize_embeddings, batch_size=settings.local_batch_size, backend=settings.local_backend,
+        normalize=settings.normalize_embeddings,
+        batch_size=settings.local_batch_size,
+        backend=settings.local_backend,
         export_dir=str(settings.models),
     )
 
@@ -145,14 +147,20 @@ def search_resources(settings: Settings, secret: Secret = dg.EnvVar) -> dict[str
         database_url=secret("DATABASE_URL") if settings.database_url else None,
         pgserver_dir=str(settings.pgserver_dir),
     )
-    return {"state_db": state_db, "embedder": embedder(settings, secret), "vector_store": vector_store(settings, state_db, secret)}
+    return {
+        "state_db": state_db,
+        "embedder": embedder(settings, secret),
+        "vector_store": vector_store(settings, state_db, secret),
+    }
 
 
 def search_objects(settings: Settings) -> SimpleNamespace:
     """The search's resources and the generation policy, made without Dagster's initialisation
     (which builds a Dagster instance: about 1 s of a search), for a command that starts no run:
     the secrets are read from the environment into memory, and no run's config can store them."""
-    return SimpleNamespace(**search_resources(settings, secret=from_environment), generations=generation_policy(settings))
+    return SimpleNamespace(
+        **search_resources(settings, secret=from_environment), generations=generation_policy(settings)
+    )
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
@@ -175,9 +183,13 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
         "read_limits": settings.read_limits,
-        "enrichment": Enrichment(query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key),
+        "enrichment": Enrichment(
+            query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key
+        ),
         "s3": s3_resource(settings),
         "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
-        "upload_area": UploadArea(folder=str(settings.uploads[0]), destination=settings.uploads[1]) if settings.uploads else UploadArea(),
+        "upload_area": UploadArea(folder=str(settings.uploads[0]), destination=settings.uploads[1])
+        if settings.uploads
+        else UploadArea(),
         **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),
     }

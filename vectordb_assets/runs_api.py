@@ -12,7 +12,8 @@ Example::
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -124,7 +125,9 @@ class RunsApi:
         try:
             return self._graphql.execute(gql(query), variable_values=variables)
         except (TransportConnectionFailed, requests.ConnectionError, requests.Timeout):
-            raise RunsApiError(f"the Dagster webserver at {self.url} cannot be reached (VECTORDB_DAGSTER_URL)") from None
+            raise RunsApiError(
+                f"the Dagster webserver at {self.url} cannot be reached (VECTORDB_DAGSTER_URL)"
+            ) from None
         except Exception as error:  # the transport's other errors: HTTP 5xx, GraphQL errors
             raise RunsApiError(f"{self.url}: {type(error).__name__}: {error}") from None
 
@@ -132,9 +135,13 @@ class RunsApi:
         """Add the partitions among `keys` the job does not have yet."""
         repository = {"repositoryLocationName": self.location, "repositoryName": REPOSITORY}
         for key in keys:
-            answer = self._query(ADD_PARTITION, repository=repository, name=source_files.name, key=key)["addDynamicPartition"]
+            answer = self._query(ADD_PARTITION, repository=repository, name=source_files.name, key=key)[
+                "addDynamicPartition"
+            ]
             if answer["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
-                raise RunsApiError(f"partition {key!r} could not be added: {answer.get('message', answer['__typename'])}")
+                raise RunsApiError(
+                    f"partition {key!r} could not be added: {answer.get('message', answer['__typename'])}"
+                )
 
     def submit(self, partition: str, namespace: str | None = None, batch_rows: int | None = None) -> str:
         """Submit a run of the ingest job for one partition (its files in `namespace`, embedded
@@ -146,7 +153,10 @@ class RunsApi:
             ops["embeddings"] = {"config": {"batch_rows": batch_rows}}
         try:
             return self._client.submit_job_execution(
-                JOB, repository_location_name=self.location, repository_name=REPOSITORY, run_config={"ops": ops} if ops else {},
+                JOB,
+                repository_location_name=self.location,
+                repository_name=REPOSITORY,
+                run_config={"ops": ops} if ops else {},
                 tags={PARTITION_TAG: partition, **({NAMESPACE_TAG: namespace} if namespace else {})},
             )
         except DagsterGraphQLClientError as error:
@@ -180,7 +190,10 @@ class RunsApi:
                 kind = event["__typename"]
                 if kind == "MaterializationEvent" and event["assetKey"]["path"][-1] in STAGES and event["partition"]:
                     metadata = {e["label"]: _value(e) for e in event["metadataEntries"]}
-                    stage = {"status": metadata.get(STATUS, "ok"), **{n: metadata[n] for n in PROGRESS if n in metadata}}
+                    stage = {
+                        "status": metadata.get(STATUS, "ok"),
+                        **{n: metadata[n] for n in PROGRESS if n in metadata},
+                    }
                     if metadata.get("error"):
                         stage["error"] = metadata["error"]
                     files.setdefault(event["partition"], {})[event["assetKey"]["path"][-1]] = stage
@@ -218,7 +231,10 @@ class RunsApi:
         states = {run_id: self.status(run_id) for run_id in run_ids}
         while any(state["status"] not in FINISHED for state in states.values()):
             time.sleep(every_seconds)
-            states = {run_id: state if state["status"] in FINISHED else self.status(run_id) for run_id, state in states.items()}
+            states = {
+                run_id: state if state["status"] in FINISHED else self.status(run_id)
+                for run_id, state in states.items()
+            }
         return list(states.values())
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -227,8 +243,13 @@ class RunsApi:
         if answer["__typename"] != "Runs":
             raise RunsApiError(answer.get("message") or answer["__typename"])
         return [
-            {"run_id": r["runId"], "status": r["status"], "started": r["startTime"], "ended": r["endTime"],
-             "partition": {t["key"]: t["value"] for t in r["tags"]}.get(PARTITION_TAG)}
+            {
+                "run_id": r["runId"],
+                "status": r["status"],
+                "started": r["startTime"],
+                "ended": r["endTime"],
+                "partition": {t["key"]: t["value"] for t in r["tags"]}.get(PARTITION_TAG),
+            }
             for r in answer["results"]
         ]
 

@@ -8,9 +8,10 @@ through `dg.EnvVar`, so they are never stored in run config or logged.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
@@ -20,8 +21,8 @@ from resources.embedders import LocalBackend
 from resources.redaction import url_problem
 from resources.vector_store import CollectionNameError, validate_collection_name
 from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
-from vectordb_assets.validation.limits import ReadLimits
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
+from vectordb_assets.validation.limits import ReadLimits
 
 # Documented in the README's configuration table, read by boto3's own credential chain.
 READ_BY_BOTO3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
@@ -40,7 +41,7 @@ class Location:
     prefix: str = ""  # key prefix inside the bucket, without a trailing slash
 
     @classmethod
-    def parse(cls, value: str, *, base: Path) -> "Location":
+    def parse(cls, value: str, *, base: Path) -> Location:
         if value.startswith("s3://"):
             bucket, _, prefix = value[len("s3://") :].partition("/")
             if not bucket:
@@ -51,7 +52,7 @@ class Location:
         path = Path(value.removeprefix("file://")).expanduser()
         return cls("file", str((base / path).resolve()))
 
-    def contains(self, other: "Location") -> str | None:
+    def contains(self, other: Location) -> str | None:
         """The relative key prefix under which `other` lies inside this location, if it does."""
         if self.scheme != other.scheme:
             return None
@@ -94,79 +95,347 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True, extra="ignore")
 
-    home_dir: str = Field(".vectordb", validation_alias=env("VECTORDB_HOME"), description="Folder of the embedded PostgreSQL data and the default landing and output folders.")
-    source_uri: str | None = Field(None, validation_alias=env("VECTORDB_SOURCE"), description="Where files land: a folder or s3://bucket/prefix.")
-    output_uri: str | None = Field(None, validation_alias=env("VECTORDB_OUTPUT"), description="Where validated/, embeddings/ and quarantine/ are written.")
-    s3_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"), description="Any S3-compatible endpoint.")
-    s3_region: str | None = Field(None, validation_alias=env("AWS_REGION", "AWS_DEFAULT_REGION"), description="AWS region.")
-    database_url: SecretStr | None = Field(None, validation_alias=env("DATABASE_URL"), description="PostgreSQL with pgvector; unset starts the embedded server.")
-    store: Literal["pgvector", "pinecone", "s3vectors"] = Field("pgvector", validation_alias=env("VECTORDB_STORE"), description="Where vectors go.")
-    collection: str = Field("documents", validation_alias=env("VECTORDB_COLLECTION"), description="pgvector table, or S3 Vectors index prefix (a plain identifier).")
-    distance: Literal["cosine", "l2", "inner_product"] = Field("cosine", validation_alias=env("VECTORDB_DISTANCE"), description="Distance of the index and the search order.")
-    pg_load_connections: int = Field(2, ge=1, validation_alias=env("VECTORDB_PG_LOAD_CONNECTIONS"), description="Connections that share a large pgvector write.")
-    pg_maintenance_work_mem: str | None = Field(None, validation_alias=env("VECTORDB_PG_MAINTENANCE_WORK_MEM"), description="Memory for building the HNSW index.")
-    pinecone_api_key: SecretStr | None = Field(None, validation_alias=env("PINECONE_API_KEY"), description="Pinecone key (read from the environment by Dagster through EnvVar, or by a command that starts no run; never stored).")
-    pinecone_index_name: str | None = Field(None, validation_alias=env("VECTORDB_PINECONE_INDEX"), description="Pinecone index; default: the collection with - for _.")
-    pinecone_host: str | None = Field(None, validation_alias=env("VECTORDB_PINECONE_HOST"), description="Pinecone index host; default: looked up.")
-    pinecone_create: bool = Field(False, validation_alias=env("VECTORDB_PINECONE_CREATE"), description="Create a missing Pinecone index.")
-    pinecone_cloud: str = Field("aws", validation_alias=env("VECTORDB_PINECONE_CLOUD"), description="Cloud of a created Pinecone index.")
-    pinecone_region: str = Field("us-east-1", validation_alias=env("VECTORDB_PINECONE_REGION"), description="Region of a created Pinecone index.")
-    s3vectors_bucket: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_BUCKET"), description="S3 Vectors bucket.")
-    s3vectors_endpoint_url: str | None = Field(None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint.")
-    s3vectors_index: CommaList = Field((), validation_alias=env("VECTORDB_S3VECTORS_INDEX"), description="Existing S3 Vectors indexes to use: a name (for VECTORDB_NAMESPACE), or namespace=name pairs, comma-separated.")
-    namespace: str = Field("default", validation_alias=env("VECTORDB_NAMESPACE"), description="Namespace of files no route names, and of `vectordb search`.")
-    namespace_routes: CommaList = Field((), validation_alias=env("VECTORDB_NAMESPACE_ROUTES"), description="prefix=namespace pairs, comma-separated: files whose key starts with a prefix go to its namespace (the longest prefix wins).")
-    enrich_sql: str | None = Field(None, validation_alias=env("VECTORDB_ENRICH_SQL"), description="SELECT whose first column is the document id, filtered by %(ids)s; its other columns join each row's metadata.")
-    enrich_table: str | None = Field(None, validation_alias=env("VECTORDB_ENRICH_TABLE"), description="Table (schema.table) whose columns join each row's metadata, matched on VECTORDB_ENRICH_KEY.")
-    enrich_key: str = Field("id", validation_alias=env("VECTORDB_ENRICH_KEY"), description="The enrichment table's document id column.")
-    upload_folder: str | None = Field(None, validation_alias=env("VECTORDB_UPLOAD_FOLDER"), description="Local folder of job outputs, one subfolder per job run, uploaded when complete; unset: no automatic uploads.")
-    upload_destination: str | None = Field(None, validation_alias=env("VECTORDB_UPLOAD_DESTINATION"), description="s3://bucket/prefix the job folders go under; default: the landing area.")
-    upload_quiet_seconds: int = Field(300, ge=1, validation_alias=env("VECTORDB_UPLOAD_QUIET_SECONDS"), description="A job folder without a _SUCCESS marker is complete once nothing in it changed for this long.")
-    dagster_url: str = Field("http://127.0.0.1:3000", validation_alias=env("VECTORDB_DAGSTER_URL"), description="The Dagster webserver `vectordb ingest`, `status` and `runs` talk to.")
-    dagster_location: str = Field("vectordb_assets", validation_alias=env("VECTORDB_DAGSTER_LOCATION"), description="The code location name of this project in that deployment.")
-    sensor_interval_seconds: int = Field(30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks.")
-    check_cron: str = Field("0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron).")
-    sqs_queue_url: str | None = Field(None, validation_alias=env("VECTORDB_SQS_QUEUE_URL"), description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.")
-    listing_objects_per_tick: int = Field(5_000, ge=1, validation_alias=env("VECTORDB_LISTING_OBJECTS_PER_TICK"), description="Objects a sensor tick lists at most; a listing goes on over ticks.")
-    partition_depth: int = Field(0, ge=0, validation_alias=env("VECTORDB_PARTITION_DEPTH"), description="0: a partition per object; N: a partition per folder of the first N path segments.")
-    reconcile_seconds: int = Field(3_600, ge=1, validation_alias=env("VECTORDB_RECONCILE_SECONDS"), description="With SQS events, seconds between full listings of the landing area.")
-    max_partitions_per_run: int = Field(100, ge=1, validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"), description="Partitions per sensor-requested run.")
-    volatile_fields: CommaList = Field((), validation_alias=env("VECTORDB_VOLATILE_FIELDS"), description="Metadata fields whose changes alone rewrite nothing.")
-    max_deleted_fraction: float = Field(0.5, ge=0, le=1, validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"), description="Above this share of vanished files, deletions wait.")
-    embedder: Literal["local", "openai"] = Field("local", validation_alias=env("VECTORDB_EMBEDDER"), description="The embedding model's backend.")
-    openai_api_key: SecretStr | None = Field(None, validation_alias=env("OPENAI_API_KEY"), description="OpenAI key (read from the environment by Dagster through EnvVar, or by a command that starts no run; never stored).")
-    openai_model: str = Field("text-embedding-3-small", validation_alias=env("VECTORDB_OPENAI_MODEL"), description="OpenAI embedding model.")
-    openai_dimensions: int | None = Field(None, ge=1, validation_alias=env("VECTORDB_OPENAI_DIMENSIONS"), description="Shorter v3 vectors.")
-    openai_base_url: str | None = Field(None, validation_alias=env("OPENAI_BASE_URL"), description="Azure or an OpenAI-compatible server.")
-    openai_requests_per_minute: int = Field(3_000, ge=1, validation_alias=env("VECTORDB_OPENAI_RPM"), description="Request budget per minute, per process.")
-    openai_tokens_per_minute: int = Field(1_000_000, ge=1, validation_alias=env("VECTORDB_OPENAI_TPM"), description="Token budget per minute, per process.")
-    openai_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_OPENAI_CONCURRENCY"), description="OpenAI requests in flight at once, per run.")
-    write_concurrency: int = Field(4, ge=1, validation_alias=env("VECTORDB_WRITE_CONCURRENCY"), description="Pinecone and S3 Vectors write requests in flight at once, per run.")
-    auto_promote: bool = Field(True, validation_alias=env("VECTORDB_AUTO_PROMOTE"), description="After a model change, make the new generation live as soon as it holds every file (false: `vectordb promote`).")
-    generation_retention_hours: float = Field(168, ge=0, validation_alias=env("VECTORDB_GENERATION_RETENTION_HOURS"), description="Hours a retired generation is kept for a rollback before it is dropped.")
-    embedding_cache: Literal["database", "files"] = Field("database", validation_alias=env("VECTORDB_EMBEDDING_CACHE"), description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).")
-    normalize_embeddings: bool = Field(True, validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"), description="L2-normalise the local model's vectors.")
-    local_batch_size: int = Field(64, ge=1, validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"), description="Texts per forward pass of the local model.")
-    models_dir: str | None = Field(None, validation_alias=env("VECTORDB_MODELS_DIR"), description="Where the local model's exports are kept; default: models/ under VECTORDB_HOME.")
-    local_backend: LocalBackend = Field("openvino", validation_alias=env("VECTORDB_LOCAL_BACKEND"), description="The local model's runtime: openvino, torch or onnx (the same vectors), or openvino-int8 or onnx-int8 (8-bit weights, another model id each).")
-    link_expiry_seconds: int = Field(3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links.")
-    metabase_url: str | None = Field(None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL.")
-    metabase_api_key: SecretStr | None = Field(None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar).")
-    metabase_username: str | None = Field(None, validation_alias=env("METABASE_USERNAME"), description="Metabase user for a session.")
-    metabase_password: SecretStr | None = Field(None, validation_alias=env("METABASE_PASSWORD"), description="Metabase password (read by Dagster through EnvVar).")
-    max_object_bytes: int = Field(20 << 30, ge=1, validation_alias=env("VECTORDB_MAX_OBJECT_BYTES"), description="Larger landed objects are refused unread.")
-    max_decompressed_bytes: int = Field(20 << 30, ge=1, validation_alias=env("VECTORDB_MAX_DECOMPRESSED_BYTES"), description="Most bytes one file may decompress or decode to.")
-    max_decompression_ratio: float = Field(100.0, gt=1, validation_alias=env("VECTORDB_MAX_DECOMPRESSION_RATIO"), description="A gzip file (or a Parquet footer) may expand at most this many times its size.")
-    max_row_bytes: int = Field(16 << 20, ge=1024, validation_alias=env("VECTORDB_MAX_ROW_BYTES"), description="Longest line, row or Parquet row a file may hold.")
-    max_columns: int = Field(2_000, ge=1, validation_alias=env("VECTORDB_MAX_COLUMNS"), description="Most distinct columns or JSON keys in one file.")
-    max_batch_bytes: int = Field(64 << 20, ge=1 << 20, validation_alias=env("VECTORDB_MAX_BATCH_BYTES"), description="Source bytes turned into rows at once.")
-    max_nesting_depth: int = Field(64, ge=1, validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"), description="JSON nested deeper is refused before it is parsed.")
-    dagster_headers: SecretStr | None = Field(None, validation_alias=env("VECTORDB_DAGSTER_HEADERS"), description="JSON object of HTTP headers sent to the webserver, such as an auth proxy's bearer token.")
-    api_host: str = Field("127.0.0.1", validation_alias=env("VECTORDB_API_HOST"), description="Address `vectordb api` listens on (0.0.0.0 only behind TLS and a network policy).")
-    api_port: int = Field(8080, ge=1, le=65535, validation_alias=env("VECTORDB_API_PORT"), description="Port of `vectordb api`.")
-    api_requests_per_minute: int = Field(600, ge=1, validation_alias=env("VECTORDB_API_REQUESTS_PER_MINUTE"), description="Requests per minute one API key may make, unless the key has its own limit.")
-    api_max_body_bytes: int = Field(1 << 20, ge=1024, validation_alias=env("VECTORDB_API_MAX_BODY_BYTES"), description="Largest request body the API reads; larger ones get 413.")
-    metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field((), validation_alias=env("VECTORDB_METABASE_QUESTIONS"), description="question_id:date_column:start_date[:parameter], comma-separated.")
+    home_dir: str = Field(
+        ".vectordb",
+        validation_alias=env("VECTORDB_HOME"),
+        description="Folder of the embedded PostgreSQL data and the default landing and output folders.",
+    )
+    source_uri: str | None = Field(
+        None, validation_alias=env("VECTORDB_SOURCE"), description="Where files land: a folder or s3://bucket/prefix."
+    )
+    output_uri: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_OUTPUT"),
+        description="Where validated/, embeddings/ and quarantine/ are written.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
+        description="Any S3-compatible endpoint.",
+    )
+    s3_region: str | None = Field(
+        None, validation_alias=env("AWS_REGION", "AWS_DEFAULT_REGION"), description="AWS region."
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        validation_alias=env("DATABASE_URL"),
+        description="PostgreSQL with pgvector; unset starts the embedded server.",
+    )
+    store: Literal["pgvector", "pinecone", "s3vectors"] = Field(
+        "pgvector", validation_alias=env("VECTORDB_STORE"), description="Where vectors go."
+    )
+    collection: str = Field(
+        "documents",
+        validation_alias=env("VECTORDB_COLLECTION"),
+        description="pgvector table, or S3 Vectors index prefix (a plain identifier).",
+    )
+    distance: Literal["cosine", "l2", "inner_product"] = Field(
+        "cosine", validation_alias=env("VECTORDB_DISTANCE"), description="Distance of the index and the search order."
+    )
+    pg_load_connections: int = Field(
+        2,
+        ge=1,
+        validation_alias=env("VECTORDB_PG_LOAD_CONNECTIONS"),
+        description="Connections that share a large pgvector write.",
+    )
+    pg_maintenance_work_mem: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_PG_MAINTENANCE_WORK_MEM"),
+        description="Memory for building the HNSW index.",
+    )
+    pinecone_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=env("PINECONE_API_KEY"),
+        description="Pinecone key (read from the environment by Dagster through EnvVar, or by a command that starts no run; never stored).",
+    )
+    pinecone_index_name: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_PINECONE_INDEX"),
+        description="Pinecone index; default: the collection with - for _.",
+    )
+    pinecone_host: str | None = Field(
+        None, validation_alias=env("VECTORDB_PINECONE_HOST"), description="Pinecone index host; default: looked up."
+    )
+    pinecone_create: bool = Field(
+        False, validation_alias=env("VECTORDB_PINECONE_CREATE"), description="Create a missing Pinecone index."
+    )
+    pinecone_cloud: str = Field(
+        "aws", validation_alias=env("VECTORDB_PINECONE_CLOUD"), description="Cloud of a created Pinecone index."
+    )
+    pinecone_region: str = Field(
+        "us-east-1", validation_alias=env("VECTORDB_PINECONE_REGION"), description="Region of a created Pinecone index."
+    )
+    s3vectors_bucket: str | None = Field(
+        None, validation_alias=env("VECTORDB_S3VECTORS_BUCKET"), description="S3 Vectors bucket."
+    )
+    s3vectors_endpoint_url: str | None = Field(
+        None, validation_alias=env("VECTORDB_S3VECTORS_ENDPOINT_URL"), description="Another S3 Vectors endpoint."
+    )
+    s3vectors_index: CommaList = Field(
+        (),
+        validation_alias=env("VECTORDB_S3VECTORS_INDEX"),
+        description="Existing S3 Vectors indexes to use: a name (for VECTORDB_NAMESPACE), or namespace=name pairs, comma-separated.",
+    )
+    namespace: str = Field(
+        "default",
+        validation_alias=env("VECTORDB_NAMESPACE"),
+        description="Namespace of files no route names, and of `vectordb search`.",
+    )
+    namespace_routes: CommaList = Field(
+        (),
+        validation_alias=env("VECTORDB_NAMESPACE_ROUTES"),
+        description="prefix=namespace pairs, comma-separated: files whose key starts with a prefix go to its namespace (the longest prefix wins).",
+    )
+    enrich_sql: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_ENRICH_SQL"),
+        description="SELECT whose first column is the document id, filtered by %(ids)s; its other columns join each row's metadata.",
+    )
+    enrich_table: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_ENRICH_TABLE"),
+        description="Table (schema.table) whose columns join each row's metadata, matched on VECTORDB_ENRICH_KEY.",
+    )
+    enrich_key: str = Field(
+        "id", validation_alias=env("VECTORDB_ENRICH_KEY"), description="The enrichment table's document id column."
+    )
+    upload_folder: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_UPLOAD_FOLDER"),
+        description="Local folder of job outputs, one subfolder per job run, uploaded when complete; unset: no automatic uploads.",
+    )
+    upload_destination: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_UPLOAD_DESTINATION"),
+        description="s3://bucket/prefix the job folders go under; default: the landing area.",
+    )
+    upload_quiet_seconds: int = Field(
+        300,
+        ge=1,
+        validation_alias=env("VECTORDB_UPLOAD_QUIET_SECONDS"),
+        description="A job folder without a _SUCCESS marker is complete once nothing in it changed for this long.",
+    )
+    dagster_url: str = Field(
+        "http://127.0.0.1:3000",
+        validation_alias=env("VECTORDB_DAGSTER_URL"),
+        description="The Dagster webserver `vectordb ingest`, `status` and `runs` talk to.",
+    )
+    dagster_location: str = Field(
+        "vectordb_assets",
+        validation_alias=env("VECTORDB_DAGSTER_LOCATION"),
+        description="The code location name of this project in that deployment.",
+    )
+    sensor_interval_seconds: int = Field(
+        30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks."
+    )
+    check_cron: str = Field(
+        "0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron)."
+    )
+    sqs_queue_url: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_SQS_QUEUE_URL"),
+        description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.",
+    )
+    listing_objects_per_tick: int = Field(
+        5_000,
+        ge=1,
+        validation_alias=env("VECTORDB_LISTING_OBJECTS_PER_TICK"),
+        description="Objects a sensor tick lists at most; a listing goes on over ticks.",
+    )
+    partition_depth: int = Field(
+        0,
+        ge=0,
+        validation_alias=env("VECTORDB_PARTITION_DEPTH"),
+        description="0: a partition per object; N: a partition per folder of the first N path segments.",
+    )
+    reconcile_seconds: int = Field(
+        3_600,
+        ge=1,
+        validation_alias=env("VECTORDB_RECONCILE_SECONDS"),
+        description="With SQS events, seconds between full listings of the landing area.",
+    )
+    max_partitions_per_run: int = Field(
+        100,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_PARTITIONS_PER_RUN"),
+        description="Partitions per sensor-requested run.",
+    )
+    volatile_fields: CommaList = Field(
+        (),
+        validation_alias=env("VECTORDB_VOLATILE_FIELDS"),
+        description="Metadata fields whose changes alone rewrite nothing.",
+    )
+    max_deleted_fraction: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"),
+        description="Above this share of vanished files, deletions wait.",
+    )
+    embedder: Literal["local", "openai"] = Field(
+        "local", validation_alias=env("VECTORDB_EMBEDDER"), description="The embedding model's backend."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=env("OPENAI_API_KEY"),
+        description="OpenAI key (read from the environment by Dagster through EnvVar, or by a command that starts no run; never stored).",
+    )
+    openai_model: str = Field(
+        "text-embedding-3-small", validation_alias=env("VECTORDB_OPENAI_MODEL"), description="OpenAI embedding model."
+    )
+    openai_dimensions: int | None = Field(
+        None, ge=1, validation_alias=env("VECTORDB_OPENAI_DIMENSIONS"), description="Shorter v3 vectors."
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=env("OPENAI_BASE_URL"), description="Azure or an OpenAI-compatible server."
+    )
+    openai_requests_per_minute: int = Field(
+        3_000, ge=1, validation_alias=env("VECTORDB_OPENAI_RPM"), description="Request budget per minute, per process."
+    )
+    openai_tokens_per_minute: int = Field(
+        1_000_000,
+        ge=1,
+        validation_alias=env("VECTORDB_OPENAI_TPM"),
+        description="Token budget per minute, per process.",
+    )
+    openai_concurrency: int = Field(
+        4,
+        ge=1,
+        validation_alias=env("VECTORDB_OPENAI_CONCURRENCY"),
+        description="OpenAI requests in flight at once, per run.",
+    )
+    write_concurrency: int = Field(
+        4,
+        ge=1,
+        validation_alias=env("VECTORDB_WRITE_CONCURRENCY"),
+        description="Pinecone and S3 Vectors write requests in flight at once, per run.",
+    )
+    auto_promote: bool = Field(
+        True,
+        validation_alias=env("VECTORDB_AUTO_PROMOTE"),
+        description="After a model change, make the new generation live as soon as it holds every file (false: `vectordb promote`).",
+    )
+    generation_retention_hours: float = Field(
+        168,
+        ge=0,
+        validation_alias=env("VECTORDB_GENERATION_RETENTION_HOURS"),
+        description="Hours a retired generation is kept for a rollback before it is dropped.",
+    )
+    embedding_cache: Literal["database", "files"] = Field(
+        "database",
+        validation_alias=env("VECTORDB_EMBEDDING_CACHE"),
+        description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).",
+    )
+    normalize_embeddings: bool = Field(
+        True,
+        validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"),
+        description="L2-normalise the local model's vectors.",
+    )
+    local_batch_size: int = Field(
+        64,
+        ge=1,
+        validation_alias=env("VECTORDB_LOCAL_BATCH_SIZE"),
+        description="Texts per forward pass of the local model.",
+    )
+    models_dir: str | None = Field(
+        None,
+        validation_alias=env("VECTORDB_MODELS_DIR"),
+        description="Where the local model's exports are kept; default: models/ under VECTORDB_HOME.",
+    )
+    local_backend: LocalBackend = Field(
+        "openvino",
+        validation_alias=env("VECTORDB_LOCAL_BACKEND"),
+        description="The local model's runtime: openvino, torch or onnx (the same vectors), or openvino-int8 or onnx-int8 (8-bit weights, another model id each).",
+    )
+    link_expiry_seconds: int = Field(
+        3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links."
+    )
+    metabase_url: str | None = Field(
+        None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL."
+    )
+    metabase_api_key: SecretStr | None = Field(
+        None, validation_alias=env("METABASE_API_KEY"), description="Metabase API key (read by Dagster through EnvVar)."
+    )
+    metabase_username: str | None = Field(
+        None, validation_alias=env("METABASE_USERNAME"), description="Metabase user for a session."
+    )
+    metabase_password: SecretStr | None = Field(
+        None,
+        validation_alias=env("METABASE_PASSWORD"),
+        description="Metabase password (read by Dagster through EnvVar).",
+    )
+    max_object_bytes: int = Field(
+        20 << 30,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_OBJECT_BYTES"),
+        description="Larger landed objects are refused unread.",
+    )
+    max_decompressed_bytes: int = Field(
+        20 << 30,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_DECOMPRESSED_BYTES"),
+        description="Most bytes one file may decompress or decode to.",
+    )
+    max_decompression_ratio: float = Field(
+        100.0,
+        gt=1,
+        validation_alias=env("VECTORDB_MAX_DECOMPRESSION_RATIO"),
+        description="A gzip file (or a Parquet footer) may expand at most this many times its size.",
+    )
+    max_row_bytes: int = Field(
+        16 << 20,
+        ge=1024,
+        validation_alias=env("VECTORDB_MAX_ROW_BYTES"),
+        description="Longest line, row or Parquet row a file may hold.",
+    )
+    max_columns: int = Field(
+        2_000,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_COLUMNS"),
+        description="Most distinct columns or JSON keys in one file.",
+    )
+    max_batch_bytes: int = Field(
+        64 << 20,
+        ge=1 << 20,
+        validation_alias=env("VECTORDB_MAX_BATCH_BYTES"),
+        description="Source bytes turned into rows at once.",
+    )
+    max_nesting_depth: int = Field(
+        64,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"),
+        description="JSON nested deeper is refused before it is parsed.",
+    )
+    dagster_headers: SecretStr | None = Field(
+        None,
+        validation_alias=env("VECTORDB_DAGSTER_HEADERS"),
+        description="JSON object of HTTP headers sent to the webserver, such as an auth proxy's bearer token.",
+    )
+    api_host: str = Field(
+        "127.0.0.1",
+        validation_alias=env("VECTORDB_API_HOST"),
+        description="Address `vectordb api` listens on (0.0.0.0 only behind TLS and a network policy).",
+    )
+    api_port: int = Field(
+        8080, ge=1, le=65535, validation_alias=env("VECTORDB_API_PORT"), description="Port of `vectordb api`."
+    )
+    api_requests_per_minute: int = Field(
+        600,
+        ge=1,
+        validation_alias=env("VECTORDB_API_REQUESTS_PER_MINUTE"),
+        description="Requests per minute one API key may make, unless the key has its own limit.",
+    )
+    api_max_body_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        validation_alias=env("VECTORDB_API_MAX_BODY_BYTES"),
+        description="Largest request body the API reads; larger ones get 413.",
+    )
+    metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field(
+        (),
+        validation_alias=env("VECTORDB_METABASE_QUESTIONS"),
+        description="question_id:date_column:start_date[:parameter], comma-separated.",
+    )
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -224,7 +493,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Settings":
+    def _consistent(self) -> Settings:
         if self.store == "s3vectors":
             if not self.s3vectors_bucket:
                 raise ValueError("VECTORDB_STORE=s3vectors needs VECTORDB_S3VECTORS_BUCKET (a vector bucket name)")
@@ -235,13 +504,15 @@ class Settings(BaseSettings):
         if self.enrich_sql and self.enrich_table:
             raise ValueError("set VECTORDB_ENRICH_SQL or VECTORDB_ENRICH_TABLE, not both")
         if self.enrich_sql and "%(ids)s" not in self.enrich_sql:
-            raise ValueError("VECTORDB_ENRICH_SQL must use the parameter %(ids)s (a batch of document ids), as in `where id = any(%(ids)s)`")
+            raise ValueError(
+                "VECTORDB_ENRICH_SQL must use the parameter %(ids)s (a batch of document ids), as in `where id = any(%(ids)s)`"
+            )
         if self.metabase_questions and not self.metabase_url:
             raise ValueError("VECTORDB_METABASE_QUESTIONS is set but VECTORDB_METABASE_URL is not")
         return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         """The settings of `environ` (default: the process environment); relative paths from `cwd`."""
         try:
             if environ is None:
@@ -271,8 +542,15 @@ class Settings(BaseSettings):
     @property
     def read_limits(self) -> ReadLimits:
         """What one landed file may cost a reader."""
-        names = ("max_object_bytes", "max_decompressed_bytes", "max_decompression_ratio", "max_row_bytes", "max_columns",
-                 "max_batch_bytes", "max_nesting_depth")
+        names = (
+            "max_object_bytes",
+            "max_decompressed_bytes",
+            "max_decompression_ratio",
+            "max_row_bytes",
+            "max_columns",
+            "max_batch_bytes",
+            "max_nesting_depth",
+        )
         from resources.s3vectors_store import MAX_METADATA_BYTES  # boto3 only for S3 Vectors
 
         store_bound = MAX_METADATA_BYTES if self.store == "s3vectors" else None
@@ -309,7 +587,11 @@ class Settings(BaseSettings):
 
     @property
     def output(self) -> Location:
-        return Location.parse(self.output_uri, base=self._base) if self.output_uri else default_output(self.source, self.home)
+        return (
+            Location.parse(self.output_uri, base=self._base)
+            if self.output_uri
+            else default_output(self.source, self.home)
+        )
 
     @property
     def pinecone_index(self) -> str:
@@ -324,7 +606,7 @@ class Settings(BaseSettings):
         """Outputs written inside the landing area must not be picked up as new files."""
         return self.source.contains(self.output)
 
-    def with_changes(self, **changes: Any) -> "Settings":
+    def with_changes(self, **changes: Any) -> Settings:
         """A copy with some settings changed (by field name), relative paths from the same folder."""
         copy = self.model_copy(update=changes)
         copy._base = self._base
@@ -338,7 +620,9 @@ def parse_headers(text: str) -> dict[str, str]:
     except ValueError:
         headers = None
     if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        raise ValueError('VECTORDB_DAGSTER_HEADERS must be a JSON object of strings, such as {"Authorization": "Bearer ..."}')
+        raise ValueError(
+            'VECTORDB_DAGSTER_HEADERS must be a JSON object of strings, such as {"Authorization": "Bearer ..."}'
+        )
     return headers
 
 
@@ -358,7 +642,8 @@ def _explain(error: ValidationError) -> str:
 def secret_variables() -> set[str]:
     """The environment variables that hold secrets (whose values are never shown)."""
     return {
-        field.validation_alias for field in Settings.model_fields.values()
+        field.validation_alias
+        for field in Settings.model_fields.values()
         if "SecretStr" in str(field.annotation) and isinstance(field.validation_alias, str)
     }
 

@@ -8,12 +8,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 
 import dagster as dg
 import psycopg
@@ -22,11 +21,12 @@ import requests
 
 from tests.conftest import free_port
 from tests.dagster_processes import dagster_process, instance_home, wait_for
-from tests.fake_metabase import API_KEY as METABASE_KEY, FakeMetabase
+from tests.fake_metabase import API_KEY as METABASE_KEY
+from tests.fake_metabase import FakeMetabase
 from tests.test_ingest_commands import landing_sensor_ticked
 
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 DAYS = [(TODAY - dt.timedelta(days=n)).isoformat() for n in (3, 2, 1)]
 # Question 42's rows: two on the first day, none on the second, one on the last complete day.
 EXPORT = f"id,title,created_at\nm1,Invoice overdue,{DAYS[0]}T09:00:00Z\nm2,Refund issued,{DAYS[0]}T17:30:00Z\nm3,Plan upgraded,{DAYS[2]}T08:00:00Z\n"
@@ -56,7 +56,9 @@ def api_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """`vectordb api` on a free loopback port, stopped afterwards; its base URL."""
     port = free_port()
     with log_path.open("w") as log:
-        process = subprocess.Popen([VECTORDB, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [VECTORDB, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for(lambda: answering(f"{url}/api/v1/health/live"), "the API", timeout=120)
@@ -92,23 +94,44 @@ def deployment(pg_server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> 
         stack.callback(metabase.stop)
         database_url = stack.enter_context(fresh_database(pg_server_uri))
         port = free_port()
-        env = {name: value for name, value in os.environ.items() if not name.startswith("VECTORDB_") or name == "VECTORDB_MODELS_DIR"}
-        env.update(DAGSTER_HOME=str(dagster_home), VECTORDB_HOME=str(home), DATABASE_URL=database_url,
-                   VECTORDB_SENSOR_INTERVAL="3600", VECTORDB_DAGSTER_URL=f"http://127.0.0.1:{port}",
-                   VECTORDB_METABASE_URL=metabase.url, METABASE_API_KEY=METABASE_KEY,
-                   VECTORDB_METABASE_QUESTIONS=f"42:created_at:{DAYS[0]}")
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("VECTORDB_") or name == "VECTORDB_MODELS_DIR"
+        }
+        env.update(
+            DAGSTER_HOME=str(dagster_home),
+            VECTORDB_HOME=str(home),
+            DATABASE_URL=database_url,
+            VECTORDB_SENSOR_INTERVAL="3600",
+            VECTORDB_DAGSTER_URL=f"http://127.0.0.1:{port}",
+            VECTORDB_METABASE_URL=metabase.url,
+            METABASE_API_KEY=METABASE_KEY,
+            VECTORDB_METABASE_QUESTIONS=f"42:created_at:{DAYS[0]}",
+        )
         instance = stack.enter_context(dg.DagsterInstance.from_config(str(dagster_home)))
         stack.enter_context(dagster_process(["dagster-daemon", "run"], env, folder / "daemon.log"))
-        stack.enter_context(dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, folder / "webserver.log"))
+        stack.enter_context(
+            dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, folder / "webserver.log")
+        )
         wait_for(lambda: answering(f"http://127.0.0.1:{port}/server_info"), "the webserver")
         wait_for(lambda: landing_sensor_ticked(instance), "the landing sensor's first tick")
         keys = {scope: make_key(env, f"{scope}-key", scope) for scope in ("ingest", "read", "search", "admin")}
         url = stack.enter_context(api_server(env, folder / "api.log"))
-        yield SimpleNamespace(url=url, env=env, landing=landing, instance=instance, keys=keys, log=folder / "api.log",
-                              daemon_log=folder / "daemon.log")
+        yield SimpleNamespace(
+            url=url,
+            env=env,
+            landing=landing,
+            instance=instance,
+            keys=keys,
+            log=folder / "api.log",
+            daemon_log=folder / "daemon.log",
+        )
 
 
-def call(deployment: SimpleNamespace, method: str, path: str, scope: str | None = "admin", **kwargs) -> requests.Response:
+def call(
+    deployment: SimpleNamespace, method: str, path: str, scope: str | None = "admin", **kwargs
+) -> requests.Response:
     headers = {"X-API-Key": deployment.keys[scope]} if scope else {}
     return requests.request(method, f"{deployment.url}{path}", headers=headers, timeout=60, **kwargs)
 
@@ -130,22 +153,37 @@ def partition_metadata(instance: dg.DagsterInstance, stage: str, partition: str)
 
 def test_keys_scopes_and_revocation(deployment: SimpleNamespace) -> None:
     assert call(deployment, "GET", "/api/v1/tasks", None).status_code == 401
-    wrong = requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": "vdb_000000000000_" + "x" * 43}, timeout=10)
+    wrong = requests.get(
+        f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": "vdb_000000000000_" + "x" * 43}, timeout=10
+    )
     assert (wrong.status_code, wrong.json()) == (401, {"detail": "unknown or revoked API key"})
     refused = call(deployment, "POST", "/api/v1/search", "read", json={"query": "a"})
-    assert refused.status_code == 403 and refused.json()["detail"] == "key 'read-key' does not have the 'search' scope (it has read)"
+    assert (
+        refused.status_code == 403
+        and refused.json()["detail"] == "key 'read-key' does not have the 'search' scope (it has read)"
+    )
     assert call(deployment, "GET", "/api/v1/tasks", "ingest").status_code == 403
-    bearer = requests.get(f"{deployment.url}/api/v1/tasks", headers={"Authorization": f"Bearer {deployment.keys['read']}"}, timeout=10)
+    bearer = requests.get(
+        f"{deployment.url}/api/v1/tasks", headers={"Authorization": f"Bearer {deployment.keys['read']}"}, timeout=10
+    )
     assert bearer.status_code == 200
 
     temporary = make_key(deployment.env, "temporary", "read")
-    assert requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": temporary}, timeout=10).status_code == 200
+    assert (
+        requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": temporary}, timeout=10).status_code == 200
+    )
     assert vectordb(deployment.env, "api-keys", "revoke", "temporary").returncode == 0
-    assert requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": temporary}, timeout=10).status_code == 401
+    assert (
+        requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": temporary}, timeout=10).status_code == 401
+    )
 
     listed = vectordb(deployment.env, "api-keys", "list", "--all", "--json")
     keys = {k["name"]: k for k in json.loads(listed.stdout)}
-    assert keys["temporary"]["revoked_at"] and keys["read-key"]["last_used_at"] and keys["search-key"]["last_used_at"] is None
+    assert (
+        keys["temporary"]["revoked_at"]
+        and keys["read-key"]["last_used_at"]
+        and keys["search-key"]["last_used_at"] is None
+    )
     assert not any(secret in listed.stdout for secret in [temporary, *deployment.keys.values()])
     log = deployment.log.read_text()
     assert "GET /api/v1/tasks 200 key=read-key" in log and "POST /api/v1/search 403 key=read-key" in log
@@ -156,10 +194,23 @@ def test_keys_scopes_and_revocation(deployment: SimpleNamespace) -> None:
 
 def test_a_task_through_to_completed_with_its_files_figures(deployment: SimpleNamespace) -> None:
     (deployment.landing / "help").mkdir()
-    (deployment.landing / "help/a.csv").write_text("id,text\n1,reset a password\n2,change the email address\n3,close an account\n4,export my data\n5,delete a card\n,no id\n")
-    (deployment.landing / "notes.jsonl").write_text('{"id": "n1", "text": "a note"}\n{"id": "n2", "text": "another note"}\n')
-    answer = call(deployment, "POST", "/api/v1/process", "ingest",
-                  json={"data_source": "s3_csv", "keys": ["help/a.csv", str(deployment.landing / "notes.jsonl")], "batch_size": 1})
+    (deployment.landing / "help/a.csv").write_text(
+        "id,text\n1,reset a password\n2,change the email address\n3,close an account\n4,export my data\n5,delete a card\n,no id\n"
+    )
+    (deployment.landing / "notes.jsonl").write_text(
+        '{"id": "n1", "text": "a note"}\n{"id": "n2", "text": "another note"}\n'
+    )
+    answer = call(
+        deployment,
+        "POST",
+        "/api/v1/process",
+        "ingest",
+        json={
+            "data_source": "s3_csv",
+            "keys": ["help/a.csv", str(deployment.landing / "notes.jsonl")],
+            "batch_size": 1,
+        },
+    )
     assert answer.status_code == 202, answer.text
     task = answer.json()
     assert task["status"] == "pending" and {r["partition"] for r in task["runs"]} == {"help/a.csv", "notes.jsonl"}
@@ -169,9 +220,15 @@ def test_a_task_through_to_completed_with_its_files_figures(deployment: SimpleNa
     for figures in status["files"]:
         validated, embedded, indexed = (partition_metadata(deployment.instance, s, figures["key"]) for s in STAGES)
         assert figures["total_records"] == validated["records_total"]
-        assert figures["failed_records"] == validated["records_failed"] + embedded["records_failed"] + indexed["records_failed"]
+        assert (
+            figures["failed_records"]
+            == validated["records_failed"] + embedded["records_failed"] + indexed["records_failed"]
+        )
         assert figures["processed_records"] == indexed["records_processed"]
-        assert (figures["chunks_completed"], figures["chunks_total"]) == (embedded["chunks_completed"], embedded["chunks_total"])
+        assert (figures["chunks_completed"], figures["chunks_total"]) == (
+            embedded["chunks_completed"],
+            embedded["chunks_total"],
+        )
     assert status["chunks_completed"] == 7 and status["created_by"] == "ingest-key" and status["error"] is None
 
     (deployment.landing / "broken.json").write_text('[{"id": "1", "text": ')
@@ -185,19 +242,29 @@ def test_a_task_through_to_completed_with_its_files_figures(deployment: SimpleNa
     second = call(deployment, "GET", "/api/v1/tasks?limit=1&offset=1", "read").json()
     assert [t["task_id"] for t in second["tasks"]] == [task["task_id"]] and second["tasks"][0]["status"] == "completed"
 
-    searched = call(deployment, "POST", "/api/v1/search", "search", json={"query": "forgot my password", "top_k": 3}).json()
+    searched = call(
+        deployment, "POST", "/api/v1/search", "search", json={"query": "forgot my password", "top_k": 3}
+    ).json()
     cli = vectordb(deployment.env, "search", "forgot my password", "--top-k", "3", "--json")
     assert searched["results"] == json.loads(cli.stdout) and searched["results"][0]["id"] == "1"
 
 
 def test_a_metabase_task_exports_the_days_then_indexes_their_files(deployment: SimpleNamespace) -> None:
-    answer = call(deployment, "POST", "/api/v1/process", "ingest",
-                  json={"data_source": "metabase", "question_id": 42, "start_date": DAYS[0], "date_column": "created_at"})
+    answer = call(
+        deployment,
+        "POST",
+        "/api/v1/process",
+        "ingest",
+        json={"data_source": "metabase", "question_id": 42, "start_date": DAYS[0], "date_column": "created_at"},
+    )
     assert answer.status_code == 202, answer.text
     status = finished(deployment, answer.json()["task_id"])
     assert status["status"] == "completed", (status, deployment.daemon_log.read_text()[-3000:])
-    assert [f["key"] for f in status["files"]] == [f"metabase/42/{DAYS[0]}..{DAYS[2]}", f"metabase/42/{DAYS[0]}.csv",
-                                                   f"metabase/42/{DAYS[2]}.csv"]
+    assert [f["key"] for f in status["files"]] == [
+        f"metabase/42/{DAYS[0]}..{DAYS[2]}",
+        f"metabase/42/{DAYS[0]}.csv",
+        f"metabase/42/{DAYS[2]}.csv",
+    ]
     assert (status["total_records"], status["processed_records"], status["failed_records"]) == (3, 3, 0)
     hits = call(deployment, "POST", "/api/v1/search", "search", json={"query": "refund", "top_k": 1}).json()["results"]
     assert hits[0]["id"] == "m2" and hits[0]["source_key"] == f"metabase/42/{DAYS[0]}.csv"
@@ -207,12 +274,16 @@ def test_a_metabase_task_exports_the_days_then_indexes_their_files(deployment: S
     ("body", "detail"),
     [
         ({"data_source": "metabase", "question_id": 7}, "question 7 is not among VECTORDB_METABASE_QUESTIONS (42)"),
-        ({"data_source": "metabase", "question_id": 42, "date_column": "day"},
-         "question 42 is exported by its 'created_at' column (VECTORDB_METABASE_QUESTIONS), not 'day'"),
+        (
+            {"data_source": "metabase", "question_id": 42, "date_column": "day"},
+            "question 42 is exported by its 'created_at' column (VECTORDB_METABASE_QUESTIONS), not 'day'",
+        ),
         ({"data_source": "metabase", "question_id": 42, "start_date": TODAY.isoformat()}, "(the last complete day)"),
     ],
 )
-def test_a_metabase_request_outside_the_configured_question_is_refused(deployment: SimpleNamespace, body: dict, detail: str) -> None:
+def test_a_metabase_request_outside_the_configured_question_is_refused(
+    deployment: SimpleNamespace, body: dict, detail: str
+) -> None:
     answer = call(deployment, "POST", "/api/v1/process", "ingest", json=body)
     assert answer.status_code == 422 and detail in answer.json()["detail"], answer.text
 
@@ -222,17 +293,42 @@ def test_a_metabase_request_outside_the_configured_question_is_refused(deploymen
     [
         ("GET", "/api/v1/status/no-such-task", None, 404, "no task 'no-such-task'"),
         ("GET", f"/api/v1/status/{uuid.UUID(int=1)}", None, 404, f"no task '{uuid.UUID(int=1)}'"),
-        ("POST", "/api/v1/process", {"keys": ["../outside.csv"]}, 403, "'../outside.csv' does not name an object of the landing area"),
-        ("POST", "/api/v1/process", {"keys": ["s3://elsewhere/a.csv"]}, 403, "'s3://elsewhere/a.csv' is not in the landing area"),
+        (
+            "POST",
+            "/api/v1/process",
+            {"keys": ["../outside.csv"]},
+            403,
+            "'../outside.csv' does not name an object of the landing area",
+        ),
+        (
+            "POST",
+            "/api/v1/process",
+            {"keys": ["s3://elsewhere/a.csv"]},
+            403,
+            "'s3://elsewhere/a.csv' is not in the landing area",
+        ),
         ("POST", "/api/v1/process", {"keys": ["missing.csv"]}, 404, "missing.csv"),
-        ("POST", "/api/v1/process", {"keys": ["a.csv"], "namespace": "no spaces"}, 422, "namespace 'no spaces' is not allowed"),
+        (
+            "POST",
+            "/api/v1/process",
+            {"keys": ["a.csv"], "namespace": "no spaces"},
+            422,
+            "namespace 'no spaces' is not allowed",
+        ),
         ("POST", "/api/v1/process", {}, 422, "name the files to process: keys (a list) or s3_key"),
-        ("GET", "/s3/download?key=../../etc/passwd", None, 403, "'../../etc/passwd' does not name an object of the landing area"),
+        (
+            "GET",
+            "/s3/download?key=../../etc/passwd",
+            None,
+            403,
+            "'../../etc/passwd' does not name an object of the landing area",
+        ),
         ("GET", "/s3/list?prefix=../", None, 403, "prefix '../' does not name a place in the landing area"),
     ],
 )
-def test_bad_requests_get_clear_answers(deployment: SimpleNamespace, method: str, path: str, body: dict | None,
-                                        status: int, detail: str) -> None:
+def test_bad_requests_get_clear_answers(
+    deployment: SimpleNamespace, method: str, path: str, body: dict | None, status: int, detail: str
+) -> None:
     answer = call(deployment, method, path, json=body)
     assert answer.status_code == status and detail in answer.json()["detail"], answer.text
     assert "Traceback" not in answer.text
@@ -243,8 +339,12 @@ def test_unknown_fields_and_large_bodies_are_refused(deployment: SimpleNamespace
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "resources"]
     large = call(deployment, "POST", "/api/v1/search", json={"query": "x" * (2 << 20)})
     assert large.status_code == 413 and "VECTORDB_API_MAX_BODY_BYTES" in large.json()["detail"]
-    chunked = requests.post(f"{deployment.url}/api/v1/search", data=iter([b'{"query": "', b"x" * (2 << 20), b'"}']),
-                            headers={"X-API-Key": deployment.keys["admin"], "Content-Type": "application/json"}, timeout=60)
+    chunked = requests.post(
+        f"{deployment.url}/api/v1/search",
+        data=iter([b'{"query": "', b"x" * (2 << 20), b'"}']),
+        headers={"X-API-Key": deployment.keys["admin"], "Content-Type": "application/json"},
+        timeout=60,
+    )
     assert "Content-Length" not in chunked.request.headers
     assert chunked.status_code == 413
 
@@ -254,12 +354,16 @@ def test_a_link_out_of_the_landing_area_is_not_served(deployment: SimpleNamespac
     (deployment.landing / "lnk").symlink_to(tmp_path)
     for path in ("/s3/download?key=lnk/secret.csv", "/s3/parquet/sample?key=lnk/secret.csv"):
         answer = call(deployment, "GET", path, "read")
-        assert answer.status_code in (403, 404, 422) and "secret" not in answer.text.replace("lnk/secret.csv", ""), answer.text
+        assert answer.status_code in (403, 404, 422) and "secret" not in answer.text.replace("lnk/secret.csv", ""), (
+            answer.text
+        )
 
 
 def test_a_key_over_its_budget_gets_429_with_retry_after(deployment: SimpleNamespace) -> None:
     limited = make_key(deployment.env, "limited", "read", per_minute=2)
-    answers = [requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": limited}, timeout=10) for _ in range(3)]
+    answers = [
+        requests.get(f"{deployment.url}/api/v1/tasks", headers={"X-API-Key": limited}, timeout=10) for _ in range(3)
+    ]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert 1 <= int(answers[2].headers["Retry-After"]) <= 30
     assert answers[2].json()["detail"] == "key 'limited' is over its 2 requests per minute"
@@ -274,7 +378,9 @@ def test_health_names_each_service_and_no_secret(deployment: SimpleNamespace) ->
     assert answer.status_code == 200 and health["status"] == "healthy", health
     checks = health["checks"]
     assert all(check["ok"] for check in checks.values())
-    assert checks["webserver"]["version"] and 0 <= checks["webserver"]["daemons"]["SENSOR"]["heartbeat_age_seconds"] < 60
+    assert (
+        checks["webserver"]["version"] and 0 <= checks["webserver"]["daemons"]["SENSOR"]["heartbeat_age_seconds"] < 60
+    )
     assert checks["state_database"]["pgvector"] and checks["vector_store"]["collection"] == "documents"
     assert deployment.env["DATABASE_URL"] not in answer.text
 
@@ -288,14 +394,17 @@ def test_the_api_keeps_serving_while_the_webserver_and_database_are_down(
         (deployment.landing / "later.csv").write_text("id,text\n1,later\n")
         answer = requests.post(f"{url}/api/v1/process", json={"keys": ["later.csv"]}, headers=key, timeout=30)
         assert answer.status_code == 503 and answer.json()["detail"] == (
-            f"the Dagster webserver at {closed} cannot be reached (VECTORDB_DAGSTER_URL)")
+            f"the Dagster webserver at {closed} cannot be reached (VECTORDB_DAGSTER_URL)"
+        )
         health = requests.get(f"{url}/api/v1/health", headers=key, timeout=30)
         assert health.status_code == 503 and not health.json()["checks"]["webserver"]["ok"]
         assert health.json()["checks"]["state_database"]["ok"]
     down = f"postgresql://vectordb:pa%40ss@127.0.0.1:{free_port()}/state?connect_timeout=2"
     with api_server({**deployment.env, "DATABASE_URL": down}, tmp_path / "api-db.log") as url:
         answer = requests.get(f"{url}/api/v1/tasks", headers={"X-API-Key": deployment.keys["read"]}, timeout=60)
-        assert answer.status_code == 503 and answer.json()["detail"].startswith("PostgreSQL is unavailable"), answer.text
+        assert answer.status_code == 503 and answer.json()["detail"].startswith("PostgreSQL is unavailable"), (
+            answer.text
+        )
         assert "pa%40ss" not in answer.text and "pa@ss" not in answer.text
         assert requests.get(f"{url}/api/v1/health/live", timeout=10).status_code == 200
 
@@ -312,8 +421,12 @@ def test_the_readme_curl_examples_run_as_written(deployment: SimpleNamespace, tm
     env = {**os.environ, "VECTORDB_API_KEY": deployment.keys["admin"]}
     answers = {}
     for example in examples:
-        command = example.replace("http://127.0.0.1:8080", deployment.url).replace("curl -s ", "curl -sS --fail-with-body ", 1)
-        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        command = example.replace("http://127.0.0.1:8080", deployment.url).replace(
+            "curl -s ", "curl -sS --fail-with-body ", 1
+        )
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, (example, done.stdout, done.stderr)
         answers[example] = done.stdout
         if "/api/v1/process" in example:

@@ -22,10 +22,16 @@ def test_a_line_at_every_tenth_and_the_totals() -> None:
         now[0] += 1.0
         progress.update(chunk * 50, failed=chunk // 10, cache_hits=chunk * 5)
     assert len(lines) == 10
-    assert lines[0] == "a.csv: embeddings 100 of 1,000 rows (10%), 50 rows/s, about 18 s left, cache hits 10, rejected 0"
+    assert (
+        lines[0] == "a.csv: embeddings 100 of 1,000 rows (10%), 50 rows/s, about 18 s left, cache hits 10, rejected 0"
+    )
     assert lines[-1].startswith("a.csv: embeddings 1,000 of 1,000 rows (100%)") and lines[-1].endswith("rejected 2")
     assert progress.totals() == {
-        "records_total": 1000, "records_processed": 1000, "records_failed": 2, "chunks_completed": 20, "chunks_total": 20
+        "records_total": 1000,
+        "records_processed": 1000,
+        "records_failed": 2,
+        "chunks_completed": 20,
+        "chunks_total": 20,
     }
 
 
@@ -43,7 +49,12 @@ def test_without_a_total_a_line_every_30_seconds() -> None:
     for batch in range(1, 13):
         now[0] += 10.0
         progress.update(batch * 1000)
-    assert [re.match(r"big.csv: validation ([\d,]+) rows", line).group(1) for line in lines] == ["3,000", "6,000", "9,000", "12,000"]
+    assert [re.match(r"big.csv: validation ([\d,]+) rows", line).group(1) for line in lines] == [
+        "3,000",
+        "6,000",
+        "9,000",
+        "12,000",
+    ]
     assert "100 rows/s" in lines[0] and "left" not in lines[0]
 
 

@@ -11,17 +11,27 @@ import pytest
 
 from resources.openai_embedder import OpenAIEmbedder
 from tests.pipeline_harness import Pipeline
-from vectordb_assets.validation.canonical import canonical_schema
 from vectordb_assets.embedding.chunking import chunk_spans, expand_chunks
 from vectordb_assets.settings import Settings
+from vectordb_assets.validation.canonical import canonical_schema
 
 LONG = " ".join(f"sentence {i} tells part {i % 7} of a long story about rivers and mountains." for i in range(120))
 
 
 def batch_of(text: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(
-        [{"doc_id": "doc", "text": text, "embedding": None, "metadata": '{"lang": "en"}', "content_hash": "h",
-          "source_key": "a.csv", "source_etag": "e", "row_number": 1}],
+        [
+            {
+                "doc_id": "doc",
+                "text": text,
+                "embedding": None,
+                "metadata": '{"lang": "en"}',
+                "content_hash": "h",
+                "source_key": "a.csv",
+                "source_etag": "e",
+                "row_number": 1,
+            }
+        ],
         schema=canonical_schema(None),
     )
 

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from resources.vector_store import DimensionMismatchError
-from vectordb_assets.embedding.stage import PRECOMPUTED, embed_file
 from vectordb_assets.embedding.cache import EmbeddingCache
+from vectordb_assets.embedding.stage import PRECOMPUTED, embed_file
 from vectordb_assets.validation.validate import validate_file
 
 
@@ -41,8 +41,12 @@ def test_each_text_is_embedded_once_across_files(tmp_path: Path, state_db, embed
     assert pq.read_table(tmp_path / "b.out").column("embedding")[0].as_py() == vectors[1]
     # Vectors are written without a dictionary (distinct floats would only fill one).
     chunk = pq.ParquetFile(tmp_path / "a.out").metadata.row_group(0)
-    encodings = {chunk.column(i).path_in_schema.split(".")[0]: chunk.column(i).encodings for i in range(chunk.num_columns)}
-    assert not any("DICTIONARY" in e for e in encodings["embedding"]) and any("DICTIONARY" in e for e in encodings["doc_id"])
+    encodings = {
+        chunk.column(i).path_in_schema.split(".")[0]: chunk.column(i).encodings for i in range(chunk.num_columns)
+    }
+    assert not any("DICTIONARY" in e for e in encodings["embedding"]) and any(
+        "DICTIONARY" in e for e in encodings["doc_id"]
+    )
 
 
 def test_results_do_not_depend_on_batch_size(tmp_path: Path, state_db, embedder) -> None:
@@ -58,7 +62,9 @@ def test_results_do_not_depend_on_batch_size(tmp_path: Path, state_db, embedder)
 
 def test_precomputed_vectors_pass_through(tmp_path: Path, state_db, embedder) -> None:
     vector = np.linspace(-1, 1, 384, dtype=np.float32)
-    path = validated(tmp_path, "v.parquet", pa.table({"id": ["a", "b"], "text": ["x", "y"], "embedding": [vector.tolist(), None]}))
+    path = validated(
+        tmp_path, "v.parquet", pa.table({"id": ["a", "b"], "text": ["x", "y"], "embedding": [vector.tolist(), None]})
+    )
     stats = embed_file(path, tmp_path / "out", "v.parquet", embedder, EmbeddingCache(state_db, embedder.model_id))
     table = pq.read_table(tmp_path / "out")
     assert (stats.precomputed, stats.texts_embedded) == (1, 1)
@@ -68,5 +74,7 @@ def test_precomputed_vectors_pass_through(tmp_path: Path, state_db, embedder) ->
 
 def test_precomputed_vectors_of_another_dimension_are_refused(tmp_path: Path, state_db, embedder) -> None:
     path = validated(tmp_path, "v.parquet", pa.table({"id": ["a"], "embedding": [[0.1] * 1536]}))
-    with pytest.raises(DimensionMismatchError, match="v.parquet: row 1 carries a vector of 1536 dimensions; the index expects 384"):
+    with pytest.raises(
+        DimensionMismatchError, match="v.parquet: row 1 carries a vector of 1536 dimensions; the index expects 384"
+    ):
         embed_file(path, tmp_path / "out", "v.parquet", embedder, EmbeddingCache(state_db, embedder.model_id))

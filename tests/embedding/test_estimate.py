@@ -41,13 +41,26 @@ def test_the_configured_model_finds_everything_in_its_cache_and_another_model_no
     assert runs["a.csv"]["estimated_cost_usd"] == runs["b.csv"]["estimated_cost_usd"] == 0.0  # the local model
 
     same = estimate_of()
-    assert (same["files"], same["texts"], same["cached"], same["to_embed"], same["tokens"], same["cost_usd"]) == (2, 3, 3, 0, 0, 0.0)
+    assert (same["files"], same["texts"], same["cached"], same["to_embed"], same["tokens"], same["cost_usd"]) == (
+        2,
+        3,
+        3,
+        0,
+        0,
+        0.0,
+    )
 
     other = estimate_of("--model", "openai:text-embedding-3-large")
     distinct = ["reset a password", "change the email address", "close an account"]
     tokens = sum(OpenAIEmbedder(api_key="", model="text-embedding-3-large").count_tokens(distinct))
     assert other["model"] == "openai/text-embedding-3-large"
-    assert (other["texts"], other["cached"], other["to_embed"], other["tokens"], other["requests"]) == (3, 0, 3, tokens, 2)
+    assert (other["texts"], other["cached"], other["to_embed"], other["tokens"], other["requests"]) == (
+        3,
+        0,
+        3,
+        tokens,
+        2,
+    )
     assert other["cost_usd"] == pytest.approx(tokens / 1e6 * 0.13)
     assert other["minutes_at_limits"] == pytest.approx(max(2 / 3000, tokens / 1_000_000), abs=1e-3)
 
@@ -79,4 +92,3 @@ def test_openai_partitions_record_their_tokens_and_cost(pipeline: Pipeline, monk
 def test_an_unknown_model_is_named(home: Path, model: str) -> None:
     result = CliRunner().invoke(main, ["estimate", "--model", model])
     assert result.exit_code != 0 and f"--model {model!r}" in result.output and "Traceback" not in result.output
-

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from vectordb_assets.indexing.claims import Claim, plan_sync
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def claim(source: str, content: str = "h1", hours: int = 0, model: str = "m") -> Claim:
@@ -43,7 +43,11 @@ def test_an_older_file_never_overwrites_a_newer_owner() -> None:
 
 def test_deleting_the_owner_hands_the_id_back_to_the_newest_remaining_source() -> None:
     current = {
-        "1": {"new.csv": claim("new.csv", hours=5), "mid.csv": claim("mid.csv", hours=3), "old.csv": claim("old.csv", hours=1)}
+        "1": {
+            "new.csv": claim("new.csv", hours=5),
+            "mid.csv": claim("mid.csv", hours=3),
+            "old.csv": claim("old.csv", hours=1),
+        }
     }
     plan = plan_sync("new.csv", {}, current)
     assert plan.write_from == {"mid.csv": ["1"]} and plan.delete == []

@@ -70,7 +70,13 @@ def test_concurrent_syncs_of_overlapping_sources_leave_the_store_as_the_ledger_s
         def sync(source: str, tables: dict[str, pa.Table | None] = tables) -> int:
             table = tables[source]
             return sync_source(
-                store, ledger, source, landed[source], table, tables.__getitem__, IndexPolicy(),
+                store,
+                ledger,
+                source,
+                landed[source],
+                table,
+                tables.__getitem__,
+                IndexPolicy(),
                 "etag" if table is not None else None,
             ).settled
 
@@ -82,7 +88,9 @@ def test_concurrent_syncs_of_overlapping_sources_leave_the_store_as_the_ledger_s
     assert settled > 0  # the syncs did overlap: some ids were written again at commit
 
 
-def test_a_dead_attempt_that_overwrote_a_newer_sync_is_settled_by_its_retry(state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_attempt_that_overwrote_a_newer_sync_is_settled_by_its_retry(
+    state_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = PgVectorStore(state_db=state_db, collection="docs")
     store.ensure_collection(3)
     ledger = VectorLedger(state_db, "docs", "ns")
@@ -93,8 +101,19 @@ def test_a_dead_attempt_that_overwrote_a_newer_sync_is_settled_by_its_retry(stat
         # While old.csv's attempt writes, new.csv is synced to the end; then the attempt
         # overwrites id 1 with the older row and dies before committing.
         monkeypatch.setattr(PgVectorStore, "upsert", real_upsert)
-        newer = threading.Thread(target=sync_source, args=(
-            store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], files.__getitem__, IndexPolicy(), "e"))
+        newer = threading.Thread(
+            target=sync_source,
+            args=(
+                store,
+                ledger,
+                "new.csv",
+                T0 + timedelta(hours=1),
+                files["new.csv"],
+                files.__getitem__,
+                IndexPolicy(),
+                "e",
+            ),
+        )
         newer.start()
         newer.join()
         real_upsert(self, namespace, records, assume_new)

@@ -38,7 +38,13 @@ def make_pipeline(home: Path, make_state_db, monkeypatch: pytest.MonkeyPatch):
 def counts(metadata: dict) -> tuple[int, int, int, int, int]:
     """(texts embedded, added, updated, skipped, deleted) of a single-partition run."""
     index = metadata["vector_index"]
-    return (metadata["embeddings"]["texts_embedded"], index["added"], index["updated"], index["skipped"], index["deleted"])
+    return (
+        metadata["embeddings"]["texts_embedded"],
+        index["added"],
+        index["updated"],
+        index["skipped"],
+        index["deleted"],
+    )
 
 
 def test_the_same_file_twice_embeds_and_writes_once(make_pipeline) -> None:
@@ -134,7 +140,9 @@ def test_a_model_change_marks_the_code_version_and_a_backfill_re_embeds(make_pip
     assert counts(again) == (3, 3, 0, 0, 0)  # the new model's generation, beside the first
     assert first["embeddings"]["model"] != again["embeddings"]["model"]
     assert (first["vector_index"]["collection"], again["vector_index"]["collection"]) == (
-        "documents", f"documents_{again['vector_index']['generation']}")
+        "documents",
+        f"documents_{again['vector_index']['generation']}",
+    )
     # It held every file, so readers moved to it at the end of the run.
     assert GenerationRegistry(p.state_db, "documents").live().generation == again["vector_index"]["generation"]
     record = p.instance.fetch_materializations(dg.AssetKey("vector_index"), limit=1).records[0]
@@ -153,7 +161,9 @@ def test_a_collection_of_another_dimension_made_before_generations_is_left_alone
     assert PgVectorStore(state_db=p.state_db, collection="documents").count("default") == 0
 
 
-def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing_is_cached_in_postgres(make_pipeline) -> None:
+def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing_is_cached_in_postgres(
+    make_pipeline,
+) -> None:
     p = make_pipeline(VECTORDB_EMBEDDING_CACHE="files")
     p.land("a.csv", ARTICLES)
     assert counts(p.run("a.csv")) == (3, 3, 0, 0, 0)
@@ -184,6 +194,13 @@ def test_a_sparse_range_processes_only_its_changed_partitions(make_pipeline) -> 
         for e in result.get_asset_materialization_events()
     }
     assert {key: status for (asset, key), status in statuses.items() if asset == "vector_index"} == {
-        "a.csv": "unchanged", "b.csv": "ok", "c.csv": "unchanged"}
+        "a.csv": "unchanged",
+        "b.csv": "ok",
+        "c.csv": "unchanged",
+    }
     assert set(statuses.values()) == {"ok", "unchanged"} and len(statuses) == 12
-    assert p.index() == {"0": ("file a.csv", "a.csv"), "1": ("file b.csv edited", "b.csv"), "2": ("file c.csv", "c.csv")}
+    assert p.index() == {
+        "0": ("file a.csv", "a.csv"),
+        "1": ("file b.csv edited", "b.csv"),
+        "2": ("file c.csv", "c.csv"),
+    }

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from resources.pgvector_store import PgVectorStore
+from vectordb_assets.indexing.ledger import VectorLedger
 from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.indexing.sync import sync_source
-from vectordb_assets.indexing.ledger import VectorLedger
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def embedded(source: str, rows: dict[str, str]) -> pa.Table:
@@ -46,10 +46,15 @@ def texts(store: PgVectorStore) -> dict[str, tuple[str, str]]:
 
 def test_shared_ids_follow_the_newest_source_and_come_back_when_it_goes(setup) -> None:
     store, ledger = setup
-    files = {"old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}), "new.csv": embedded("new.csv", {"1": "new one"})}
+    files = {
+        "old.csv": embedded("old.csv", {"1": "old one", "2": "old two"}),
+        "new.csv": embedded("new.csv", {"1": "new one"}),
+    }
     load = files.__getitem__
     sync_source(store, ledger, "old.csv", T0, files["old.csv"], load, IndexPolicy(), "etag")
-    result = sync_source(store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy(), "etag")
+    result = sync_source(
+        store, ledger, "new.csv", T0 + timedelta(hours=1), files["new.csv"], load, IndexPolicy(), "etag"
+    )
     assert result.updated == 1
     assert texts(store) == {"1": ("new one", "new.csv"), "2": ("old two", "old.csv")}
 
@@ -123,7 +128,12 @@ def test_a_namespace_filling_up_keeps_the_claims_read_an_id_lookup(setup) -> Non
     first = embedded("first.csv", {f"a{i}": f"text {i}" for i in range(3000)})
     sync_source(store, ledger, "first.csv", T0, first, {"first.csv": first}.get, IndexPolicy(), "etag")
     with store.state_db.connect() as conn:
-        plan = "\n".join(row[0] for row in conn.execute(
-            "explain select * from vectordb_ledger where collection = 'docs' and namespace = 'ns'"
-            " and vector_id = any(array(select unnest(%s::text[])))", ([f"b{i}" for i in range(1000)],)))
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                "explain select * from vectordb_ledger where collection = 'docs' and namespace = 'ns'"
+                " and vector_id = any(array(select unnest(%s::text[])))",
+                ([f"b{i}" for i in range(1000)],),
+            )
+        )
     assert "Index Cond: ((collection = 'docs'::text) AND (namespace = 'ns'::text) AND (vector_id = ANY" in plan, plan

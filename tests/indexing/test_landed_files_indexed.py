@@ -7,7 +7,7 @@ import logging
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -64,13 +64,22 @@ def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatc
 def started_run(instance: dg.DagsterInstance, partition: str, hours_ago: float) -> tuple[str, datetime]:
     """A run of the ingest job over `partition`, started `hours_ago` and silent since: its id and
     start time."""
-    run = instance.add_run(dg.DagsterRun(job_name="ingest_files", run_id=str(uuid.uuid4()), tags={"dagster/partition": partition}))
+    run = instance.add_run(
+        dg.DagsterRun(job_name="ingest_files", run_id=str(uuid.uuid4()), tags={"dagster/partition": partition})
+    )
     started = time.time() - hours_ago * 3600
-    instance.handle_new_event(dg.EventLogEntry(
-        error_info=None, level=logging.DEBUG, user_message="", run_id=run.run_id, timestamp=started, job_name=run.job_name,
-        dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, run.job_name),
-    ))
-    return run.run_id, datetime.fromtimestamp(started, timezone.utc)
+    instance.handle_new_event(
+        dg.EventLogEntry(
+            error_info=None,
+            level=logging.DEBUG,
+            user_message="",
+            run_id=run.run_id,
+            timestamp=started,
+            job_name=run.job_name,
+            dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, run.job_name),
+        )
+    )
+    return run.run_id, datetime.fromtimestamp(started, UTC)
 
 
 def test_a_run_silent_for_an_hour_does_not_hide_its_file(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,8 +103,7 @@ def test_a_run_silent_for_an_hour_does_not_hide_its_file(home: Path, state_db, m
 
 def test_the_report_of_a_long_named_file_is_found(tmp_path: Path) -> None:
     from resources.object_store import LocalObjectStore
-    from vectordb_assets.assets.per_file import quarantine
-    from vectordb_assets.assets.per_file import read_quarantine_report
+    from vectordb_assets.assets.per_file import quarantine, read_quarantine_report
 
     key = "exports/" + "x" * 200 + ".csv"  # a segment too long to be a file name: hashed
     (tmp_path / "landing/exports").mkdir(parents=True)

@@ -19,8 +19,13 @@ ROUTES = "metabase/42/=v2,metabase/=questions"
 
 def test_the_longest_matching_prefix_names_the_namespace() -> None:
     routes = NamespaceRoutes(default="main", routes={"metabase/": "questions", "metabase/42/": "v2"})
-    assert [routes.for_key(k) for k in ("metabase/42/day.json", "metabase/7/day.json", "help/a.csv", "metabase42.csv")] == [
-        "v2", "questions", "main", "main",
+    assert [
+        routes.for_key(k) for k in ("metabase/42/day.json", "metabase/7/day.json", "help/a.csv", "metabase42.csv")
+    ] == [
+        "v2",
+        "questions",
+        "main",
+        "main",
     ]
 
 
@@ -55,7 +60,9 @@ def test_each_file_goes_to_its_routes_namespace_and_moves_when_told(pipeline: Pi
     keys = ["help/a.csv", "metabase/42/day.json", "metabase/7/day.json"]
     indexed = p.run(*keys)["vector_index"]
     assert {key: indexed[key]["namespace"] for key in keys} == {
-        "help/a.csv": "main", "metabase/42/day.json": "v2", "metabase/7/day.json": "questions",
+        "help/a.csv": "main",
+        "metabase/42/day.json": "v2",
+        "metabase/7/day.json": "questions",
     }
     assert p.index("main") == {"1": ("reset a password", "help/a.csv"), "2": ("change an email", "help/a.csv")}
     assert p.index("v2") == {"1": ("revenue by week", "metabase/42/day.json")}

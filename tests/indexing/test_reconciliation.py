@@ -27,8 +27,10 @@ def pipeline(home: Path, state_db, monkeypatch: pytest.MonkeyPatch):
 
 def run_checks(p: Pipeline) -> dict[str, dg.AssetCheckEvaluation]:
     """Every check of the `check_vector_index` job, by name."""
-    result = build_definitions(p.settings).resolve_job_def("check_vector_index").execute_in_process(
-        instance=p.instance, raise_on_error=False
+    result = (
+        build_definitions(p.settings)
+        .resolve_job_def("check_vector_index")
+        .execute_in_process(instance=p.instance, raise_on_error=False)
     )
     return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 
@@ -61,11 +63,16 @@ def test_lost_and_orphan_vectors_fail_the_check_and_are_repaired(pipeline: Pipel
     assert failed.metadata["orphan_ids"].value == ["ghost"]
     assert failed.metadata["mismatched_ids"].value == ["3"]
 
-    repaired = build_definitions(pipeline.settings).resolve_job_def("repair_vector_index").execute_in_process(
-        instance=pipeline.instance
+    repaired = (
+        build_definitions(pipeline.settings)
+        .resolve_job_def("repair_vector_index")
+        .execute_in_process(instance=pipeline.instance)
     )
     assert repaired.success
     assert run_check(pipeline).passed
     assert pipeline.index() == {
-        "1": ("one", "a.csv"), "2": ("two", "a.csv"), "3": ("three", "a.csv"), "4": ("four", "b.csv")
+        "1": ("one", "a.csv"),
+        "2": ("two", "a.csv"),
+        "3": ("three", "a.csv"),
+        "4": ("four", "b.csv"),
     }

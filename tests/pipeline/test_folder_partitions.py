@@ -44,18 +44,23 @@ def test_a_run_for_a_folders_changes_handles_only_the_files_that_changed(
         p.land("jobs/7/b.csv", "id,text\n3,three\n")
         first = p.run("jobs/7/", tags=CHANGES)
         assert {i: source for i, (_, source) in p.index().items()} == {
-            "1": "jobs/7/a.csv", "2": "jobs/7/a.csv", "3": "jobs/7/b.csv"
+            "1": "jobs/7/a.csv",
+            "2": "jobs/7/a.csv",
+            "3": "jobs/7/b.csv",
         }
         rows = files_table(first["vector_index"])
         assert sorted(rows) == ["jobs/7/a.csv", "jobs/7/b.csv"] and rows["jobs/7/a.csv"]["added"] == 2
         assert (first["vector_index"]["added"], first["vector_index"]["files_handled"]) == (3, 2)
 
         p.land("jobs/7/b.csv", "id,text\n3,three again\n4,four\n", minute=1)
-        p.land("jobs/7/c.json", "{\"id\": 5, \"text\": broken", minute=1)
+        p.land("jobs/7/c.json", '{"id": 5, "text": broken', minute=1)
         second = p.run("jobs/7/", tags=CHANGES)
         validated = files_table(second["validated_parquet"])
         assert sorted(validated) == ["jobs/7/b.csv", "jobs/7/c.json"]
-        assert validated["jobs/7/c.json"]["status"] == FAILED_STATUS and "jobs/7/c.json" in validated["jobs/7/c.json"]["error"]
+        assert (
+            validated["jobs/7/c.json"]["status"] == FAILED_STATUS
+            and "jobs/7/c.json" in validated["jobs/7/c.json"]["error"]
+        )
         assert second["validated_parquet"]["status"] == FAILED_STATUS
         # By the index stage the broken file is quarantined at its version: passed over too.
         assert (second["vector_index"]["files_in_folder"], second["vector_index"]["files_unchanged"]) == (3, 2)
@@ -111,20 +116,27 @@ def test_the_sensor_adds_a_partition_per_folder_and_removes_it_with_its_last_fil
         p.remove("jobs/8/a.csv")
         third = tick_over(p, sensor, second.cursor)
         (request,) = third.run_requests
-        assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
-            "jobs/7/", "jobs/8/"
-        )
+        assert (
+            request.tags["dagster/asset_partition_range_start"],
+            request.tags["dagster/asset_partition_range_end"],
+        ) == ("jobs/7/", "jobs/8/")
         p.run("jobs/7/", "jobs/8/", tags=CHANGES)
         assert sorted(p.index()) == ["2", "4", "5"]
         tick_over(p, sensor, third.cursor)
         assert instance.get_dynamic_partitions(source_files.name) == ["jobs/7/", "top.csv"]
 
 
-def test_changing_the_depth_under_existing_partitions_is_refused(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changing_the_depth_under_existing_partitions_is_refused(
+    home: Path, state_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     sensors = {
         depth: build_landing_sensor(
-            ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None, partition_depth=depth
+            ingest_files,
+            minimum_interval_seconds=30,
+            max_partitions_per_run=100,
+            excluded_prefix=None,
+            partition_depth=depth,
         )
         for depth in (0, 1)
     }
@@ -132,6 +144,8 @@ def test_changing_the_depth_under_existing_partitions_is_refused(home: Path, sta
         p = Pipeline(Settings.from_env(), instance, state_db)
         p.land("jobs/a.csv", "id,text\n1,one\n")
         first = tick_over(p, sensors[0], None)
-        with pytest.raises(PartitionDepthChanged, match="VECTORDB_PARTITION_DEPTH is 1, but the partitions of .* depth 0"):
+        with pytest.raises(
+            PartitionDepthChanged, match="VECTORDB_PARTITION_DEPTH is 1, but the partitions of .* depth 0"
+        ):
             tick_over(p, sensors[1], first.cursor)
         assert instance.get_dynamic_partitions(source_files.name) == ["jobs/a.csv"]

@@ -26,13 +26,16 @@ A = "id,text\na1,reset a password\na2,change the billing email\n"
 C = "id,text\nc1,delete an account for good\n"
 
 
-
 @pytest.fixture
 def pipeline_on(home: Path, state_db, monkeypatch: pytest.MonkeyPatch):
     """A pipeline with the given settings in the environment; retired generations are dropped at once."""
 
     def make(instance: dg.DagsterInstance, **env: str) -> Pipeline:
-        for name, value in {"DATABASE_URL": state_db.database_url, "VECTORDB_GENERATION_RETENTION_HOURS": "0", **env}.items():
+        for name, value in {
+            "DATABASE_URL": state_db.database_url,
+            "VECTORDB_GENERATION_RETENTION_HOURS": "0",
+            **env,
+        }.items():
             monkeypatch.setenv(name, value)
         return Pipeline(Settings.from_env(), instance, state_db)
 
@@ -64,8 +67,12 @@ def test_pinecone_a_generation_is_an_index_of_its_own(pipeline_on, monkeypatch: 
     try:
         with dg.instance_for_test() as instance:
             p = pipeline_on(
-                instance, VECTORDB_STORE="pinecone", VECTORDB_PINECONE_HOST=pinecone.url, PINECONE_API_KEY="pc-test",
-                PINECONE_CONTROLLER_HOST=pinecone.url, VECTORDB_PINECONE_CREATE="true",
+                instance,
+                VECTORDB_STORE="pinecone",
+                VECTORDB_PINECONE_HOST=pinecone.url,
+                PINECONE_API_KEY="pc-test",
+                PINECONE_CONTROLLER_HOST=pinecone.url,
+                VECTORDB_PINECONE_CREATE="true",
             )
             int8, new = change_model(p)
             index = f"documents-{new}"
@@ -97,7 +104,10 @@ def test_s3_vectors_a_generation_is_indexes_of_its_own(
     try:
         with dg.instance_for_test() as instance:
             p = pipeline_on(
-                instance, VECTORDB_STORE="s3vectors", VECTORDB_S3VECTORS_BUCKET=bucket, VECTORDB_S3VECTORS_ENDPOINT_URL=server.url,
+                instance,
+                VECTORDB_STORE="s3vectors",
+                VECTORDB_S3VECTORS_BUCKET=bucket,
+                VECTORDB_S3VECTORS_ENDPOINT_URL=server.url,
             )
             int8, new = change_model(p)
             index = f"documents-{new}-default"

@@ -17,8 +17,8 @@ import pytest
 from resources.object_store import LocalObjectStore
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
-from tests.sensors.ticks import tick as sensor_tick
 from tests.pipeline_harness import Pipeline
+from tests.sensors.ticks import tick as sensor_tick
 from vectordb_assets.assets.jobs import ingest_files
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.settings import Settings
@@ -47,7 +47,7 @@ GOOD = {
     "odd/crlf.csv": (b"id,text\r\nw1,windows line ends\r\n", {"w1"}),
     "odd/latin1.csv": (b"id,text\nl1,caf\xe9 au lait\n", {"l1"}),
     "odd/control-chars.jsonl": (b'{"id": "c1", "text": "bell\\u0007 and tab\\t"}\n', {"c1"}),
-    "odd/emoji.jsonl": ('{"id": "e1", "text": "zero\u200bwidth \U0001F600"}\n'.encode(), {"e1"}),
+    "odd/emoji.jsonl": ('{"id": "e1", "text": "zero\u200bwidth \U0001f600"}\n'.encode(), {"e1"}),
     "odd/wrapped.json": (b'{"count": 1, "items": [{"id": "o1", "text": "scraper wrapper"}]}', {"o1"}),
     "odd/names with spaces; and $ signs.csv": (b"id,text\ns1,shell characters in the name\n", {"s1"}),
     f"odd/{LONG_NAME}": (b"id,text\nlong1,a name too long for the output path\n", {"long1"}),
@@ -71,9 +71,14 @@ BAD = {
     "bad/not-gzip.jsonl.gz": b'{"id": "1", "text": "not compressed"}\n',
     "bad/object-without-array.json": b'{"id": "1", "text": "a lone object"}',
     "bad/unterminated-quote.csv": b'id,text\nq1,fine\nq2,"open quote\nq3,swallowed\n',
-    "bad/binary-text.parquet": parquet_bytes(pa.table({
-        "id": pa.array([b"p1", b"p2"], pa.binary()), "text": pa.array([b"\xff\xfe", b"\xfe\xff"], pa.binary()),
-    })),
+    "bad/binary-text.parquet": parquet_bytes(
+        pa.table(
+            {
+                "id": pa.array([b"p1", b"p2"], pa.binary()),
+                "text": pa.array([b"\xff\xfe", b"\xfe\xff"], pa.binary()),
+            }
+        )
+    ),
     "bad/nan-vectors.parquet": parquet_bytes(pa.table({"id": ["v1"], "embedding": vectors([[float("nan")] * 384])})),
     "bad/wrong-dimension.parquet": parquet_bytes(pa.table({"id": ["v2"], "embedding": vectors([[0.1, 0.2, 0.3]])})),
     "bad/empty-texts.csv": b"id,text\nt1,\nt2,\nt3,kept\n",
@@ -87,7 +92,9 @@ BAD = {
     "bad/nested-array-json.json": b'[[{"id": "1"}]]',
     "bad/json-trailing-garbage.json": b'[{"id": "1", "text": "a"}] trailing',
     "bad/id-is-object.jsonl": b'{"id": {"nested": 1}, "text": ""}\n{"id": {"nested": 2}, "text": ""}\n',
-    "bad/dup-parquet-columns.parquet": parquet_bytes(pa.Table.from_arrays([pa.array(["1"]), pa.array(["a"]), pa.array(["b"])], names=["id", "text", "text"])),
+    "bad/dup-parquet-columns.parquet": parquet_bytes(
+        pa.Table.from_arrays([pa.array(["1"]), pa.array(["a"]), pa.array(["b"])], names=["id", "text", "text"])
+    ),
 }
 
 
@@ -112,7 +119,9 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     land(p, BAD)
     defs = build_definitions(p.settings)
     job = defs.resolve_job_def("ingest_files")
-    landing = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    landing = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
     store = LocalObjectStore(root=p.settings.source.root)
     tick = sensor_tick(landing, p.instance, {"source_store": store, "state_db": p.state_db}, None)
     (add,) = tick.dynamic_partitions_requests
@@ -129,7 +138,8 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     # Every bad file has an outcome naming it: a failed partition with a quarantine report.
     validated = {
         e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in results[0].get_asset_materialization_events() if e.asset_key.path == ["validated_parquet"]
+        for e in results[0].get_asset_materialization_events()
+        if e.asset_key.path == ["validated_parquet"]
     }
     failed = {key for key, m in validated.items() if m.get("status") == "failed"}
     assert failed == set(BAD)
@@ -138,7 +148,9 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
         assert validated[key]["error"].startswith(key), validated[key]
         report = json.loads((store_root / "quarantine" / f"{key}.report.json").read_text())
         assert report["source_key"] == key and report["stage"] == "validated_parquet" and report["error_class"]
-    assert "nested more than 64 levels" in validated["bad/deep.json"]["error"] and validated["bad/deep.json"]["line"] == 1
+    assert (
+        "nested more than 64 levels" in validated["bad/deep.json"]["error"] and validated["bad/deep.json"]["line"] == 1
+    )
     assert "column names repeat: 'text'" in validated["bad/dup-columns.csv"]["error"]
     quote = json.loads((store_root / "quarantine/bad/unterminated-quote.csv.report.json").read_text())
     assert "rejected_ratio" in quote["error"]
@@ -148,19 +160,25 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     isolation = build_isolation_sensor(ingest_files)
     run = p.instance.get_run_by_id(results[0].run_id)
     context = dg.build_run_status_sensor_context(
-        sensor_name="failed_files_sensor", dagster_event=results[0].get_run_success_event(),
-        dagster_instance=p.instance, dagster_run=run,
+        sensor_name="failed_files_sensor",
+        dagster_event=results[0].get_run_success_event(),
+        dagster_instance=p.instance,
+        dagster_run=run,
     )
     requests = isolation(context)
     assert {r.partition_key for r in requests} == set(BAD)
     single = next(r for r in requests if r.partition_key == "bad/deep.json")
-    outcome = job.execute_in_process(instance=p.instance, partition_key=single.partition_key, tags=single.tags, raise_on_error=False)
+    outcome = job.execute_in_process(
+        instance=p.instance, partition_key=single.partition_key, tags=single.tags, raise_on_error=False
+    )
     assert not outcome.success
     failure = next(e for e in outcome.all_events if e.event_type_value == "STEP_FAILURE")
     assert "bad/deep.json: line 1: nested more than 64 levels deep" in failure.step_failure_data.error.message
 
 
-def test_links_loops_fifos_and_outside_files_are_skipped_and_good_files_flow(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_links_loops_fifos_and_outside_files_are_skipped_and_good_files_flow(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
     p = pipeline
     land(p, {"good.csv": b"id,text\n1,one\n"})
     secret = tmp_path / "outside-secret.csv"
@@ -170,7 +188,9 @@ def test_links_loops_fifos_and_outside_files_are_skipped_and_good_files_flow(pip
     (p.landing / "loop-a.csv").symlink_to(p.landing / "loop-b.csv")
     (p.landing / "loop-b.csv").symlink_to(p.landing / "loop-a.csv")
     os.mkfifo(p.landing / "pipe.csv")
-    landing = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    landing = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
     store = LocalObjectStore(root=p.settings.source.root)
     skipped: dict[str, str] = {}
     assert [o.key for o in store.list_objects(on_skip=skipped.__setitem__)] == ["good.csv"]

@@ -78,10 +78,18 @@ def test_killed_run_is_retried_and_loses_nothing(
     with state_db.connect() as conn:
         ensure_state_schema(conn)
 
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home),
-           "DATABASE_URL": state_db.database_url, "VECTORDB_SENSOR_INTERVAL": "1"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "VECTORDB_HOME": str(home),
+        "DATABASE_URL": state_db.database_url,
+        "VECTORDB_SENSOR_INTERVAL": "1",
+    }
     with dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"):
-        with psycopg.connect(state_db.database_url) as lock_conn, dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        with (
+            psycopg.connect(state_db.database_url) as lock_conn,
+            dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        ):
             # The test holds a lock the worker needs halfway through the stage, so the kill lands there.
             hold, blocked_statement = KILL_POINTS[stage]
             lock_conn.execute(hold)

@@ -16,9 +16,9 @@ from psycopg import sql
 from resources.embedders import LocalEmbedder
 from tests.fake_openai import FakeOpenAI
 from tests.pipeline_harness import Pipeline
-from vectordb_assets.embedding.cache import EmbeddingCache
 from vectordb_assets.cli import main
 from vectordb_assets.definitions import build_definitions
+from vectordb_assets.embedding.cache import EmbeddingCache
 from vectordb_assets.indexing.generations import GenerationRegistry, generation_id
 from vectordb_assets.settings import Settings
 
@@ -27,7 +27,6 @@ ROWS = {
     "b.csv": "id,text\nb1,export invoices as pdf\nb2,invite a teammate\n",
     "c.csv": "id,text\nc1,delete an account for good\n",
 }
-
 
 
 @pytest.fixture
@@ -53,13 +52,22 @@ def made_by(p: Pipeline, held: dict[str, tuple[np.ndarray, str]], embedder: Loca
 
 
 def cli(p: Pipeline, *args: str, settings: Settings) -> tuple[int, str]:
-    env = {"DATABASE_URL": p.state_db.database_url, "VECTORDB_HOME": str(settings.home), "VECTORDB_LOCAL_BACKEND": settings.local_backend}
+    env = {
+        "DATABASE_URL": p.state_db.database_url,
+        "VECTORDB_HOME": str(settings.home),
+        "VECTORDB_LOCAL_BACKEND": settings.local_backend,
+    }
     result = CliRunner().invoke(main, list(args), env=env)
     return result.exit_code, result.output
 
 
-TEXTS = {"a1": "reset a password", "a2": "change the billing email", "b1": "export invoices as pdf",
-         "b2": "invite a teammate", "c1": "delete an account for good"}
+TEXTS = {
+    "a1": "reset a password",
+    "a2": "change the billing email",
+    "b1": "export invoices as pdf",
+    "b2": "invite a teammate",
+    "c1": "delete an account for good",
+}
 
 
 def test_a_model_change_switches_readers_only_when_the_new_generation_is_complete(pipeline: Pipeline) -> None:
@@ -80,7 +88,13 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     landed = p.run("c.csv", settings=int8)["vector_index"]
     building = registry.get(new)
     assert (landed["generation"], landed["collection"], building.state) == (new, f"documents_{new}", "building")
-    assert landed["live_generation"] == {"generation": old, "collection": "documents", "added": 1, "updated": 0, "deleted": 0}
+    assert landed["live_generation"] == {
+        "generation": old,
+        "collection": "documents",
+        "added": 1,
+        "updated": 0,
+        "deleted": 0,
+    }
     live = rows(p, "documents_live")
     assert set(live) == {"a1", "a2", "b1", "b2", "c1"} and made_by(p, live, minilm_model)
     assert set(rows(p, f"documents_{new}")) == {"c1"} and made_by(p, rows(p, f"documents_{new}"), int8_model)
@@ -114,7 +128,12 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     assert set(live) == set(TEXTS) and made_by(p, live, int8_model)
     code, out = cli(p, "generations", "--json", settings=int8)
     listed = {g["generation"]: g for g in json.loads(out)}
-    assert (listed[new]["state"], listed[new]["files"], listed[new]["vectors"], listed[new]["configured"]) == ("live", 3, 5, True)
+    assert (listed[new]["state"], listed[new]["files"], listed[new]["vectors"], listed[new]["configured"]) == (
+        "live",
+        3,
+        5,
+        True,
+    )
     assert (listed[old]["state"], listed[old]["files"], listed[old]["configured"]) == ("retired", 3, False)
 
     # Rollback: readers go back to the old model's vectors, while the old generation exists.
@@ -142,15 +161,23 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     new = registry.get(generation_id(LocalEmbedder(backend="onnx-int8").model_id, 384))
     assert (registry.live().generation, new.state) == (old, "building")  # complete, but not promoted
     # A vector its ledger does not know fails the reconciliation: no switch.
-    orphan = sql.SQL("insert into {} select namespace, 'zz', embedding, text, metadata, content_hash, source_key from {} limit 1")
+    orphan = sql.SQL(
+        "insert into {} select namespace, 'zz', embedding, text, metadata, content_hash, source_key from {} limit 1"
+    )
     with p.state_db.connect() as conn:
         conn.execute(orphan.format(sql.Identifier(new.store_collection), sql.Identifier(new.store_collection)))
     code, out = cli(p, "promote", settings=int8)
-    assert code == 1 and "its store and ledger differ in namespace(s) default (0 missing, 1 orphans, 0 mismatched)" in out
+    assert (
+        code == 1 and "its store and ledger differ in namespace(s) default (0 missing, 1 orphans, 0 mismatched)" in out
+    )
     with p.state_db.connect() as conn:
         conn.execute(sql.SQL("delete from {} where id = 'zz'").format(sql.Identifier(new.store_collection)))
     code, out = cli(p, "promote", settings=int8)
-    assert code == 0 and f"generation {new.generation}" in out and f"{old} (sentence-transformers/all-MiniLM-L6-v2) is retired" in out
+    assert (
+        code == 0
+        and f"generation {new.generation}" in out
+        and f"{old} (sentence-transformers/all-MiniLM-L6-v2) is retired" in out
+    )
 
     # A deleted file leaves the retired generation too: a rollback would not bring it back.
     p.remove("b.csv")
@@ -199,11 +226,17 @@ def test_a_model_of_another_dimension_is_a_generation_too_and_the_live_view_foll
         p.land("c.csv", ROWS["c.csv"])
         landed = p.run("c.csv", settings=openai)["vector_index"]
         # The live generation is MiniLM's: the new file was embedded with MiniLM for it, rebuilt from its settings.
-        assert landed["live_generation"]["added"] == 1 and made_by(p, rows(p, "documents_live"), LocalEmbedder(export_dir=str(minilm.models)))
+        assert landed["live_generation"]["added"] == 1 and made_by(
+            p, rows(p, "documents_live"), LocalEmbedder(export_dir=str(minilm.models))
+        )
         for name, value in {"VECTORDB_EMBEDDER": "openai", "VECTORDB_OPENAI_DIMENSIONS": "64"}.items():
             monkeypatch.setenv(name, value)
         code, out = cli(p, "search", "delete an account for good", "--json", settings=minilm)
-        assert code == 0 and json.loads(out)[0]["id"] == "c1" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
+        assert (
+            code == 0
+            and json.loads(out)[0]["id"] == "c1"
+            and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
+        )
 
         p.run("a.csv", settings=openai)  # complete: the 64-d generation is live, and the view reads it
         live = rows(p, "documents_live")

@@ -45,8 +45,11 @@ def value(entry: dict):
 
 def partition_page(url: str, asset: str, partition: str) -> tuple[str, dict]:
     """The run and metadata of the partition's latest materialization, as the UI reads them."""
-    response = requests.post(url, json={"query": LATEST_MATERIALIZATION,
-                                        "variables": {"asset": {"path": [asset]}, "partition": partition}}, timeout=60)
+    response = requests.post(
+        url,
+        json={"query": LATEST_MATERIALIZATION, "variables": {"asset": {"path": [asset]}, "partition": partition}},
+        timeout=60,
+    )
     response.raise_for_status()
     (materialization,) = response.json()["data"]["assetOrError"]["assetMaterializations"]
     assert materialization["partition"] == partition
@@ -58,34 +61,58 @@ def test_each_partition_page_tells_its_own_file(
 ) -> None:
     landing = home / "landing"
     files = {path.relative_to(landing).as_posix(): path for path in write_samples(landing, embedder)}
-    rows = {key: pq.read_table(path).num_rows if key.endswith(".parquet") else
-            sum(1 for line in path.read_text().splitlines()[key.endswith(".csv"):] if line.strip())
-            for key, path in files.items()}
+    rows = {
+        key: pq.read_table(path).num_rows
+        if key.endswith(".parquet")
+        else sum(1 for line in path.read_text().splitlines()[key.endswith(".csv") :] if line.strip())
+        for key, path in files.items()
+    }
     dagster_home = instance_home(tmp_path / "dagster-home")
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home),
-           "DATABASE_URL": state_db.database_url, "VECTORDB_SENSOR_INTERVAL": "1"}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "VECTORDB_HOME": str(home),
+        "DATABASE_URL": state_db.database_url,
+        "VECTORDB_SENSOR_INTERVAL": "1",
+    }
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance, \
-         dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"), \
-         dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"):
-        run = wait_for(lambda: next((r for r in instance.get_runs(dg.RunsFilter(job_name="ingest_files")) if r.is_finished), None),
-                       "the sensor's run", timeout=400)
+    with (
+        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"),
+        dagster_process(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, tmp_path / "webserver.log"),
+    ):
+        run = wait_for(
+            lambda: next((r for r in instance.get_runs(dg.RunsFilter(job_name="ingest_files")) if r.is_finished), None),
+            "the sensor's run",
+            timeout=400,
+        )
         assert run.status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
         wait_for(lambda: _serving(url), "the webserver")
         pages = {(asset, key): partition_page(url, asset, key) for asset in ASSETS for key in files}
         # The ingest run's success brings the index's full checks, so none shows "not evaluated".
         checks = wait_for(
-            lambda: next((r for r in instance.get_runs(dg.RunsFilter(job_name="check_vector_index", tags={"vectordb/after_run": run.run_id}))
-                          if r.is_finished), None),
-            "the checks after ingestion", timeout=300,
+            lambda: next(
+                (
+                    r
+                    for r in instance.get_runs(
+                        dg.RunsFilter(job_name="check_vector_index", tags={"vectordb/after_run": run.run_id})
+                    )
+                    if r.is_finished
+                ),
+                None,
+            ),
+            "the checks after ingestion",
+            timeout=300,
         )
         assert checks.status == dg.DagsterRunStatus.SUCCESS
         # Read from the two runs themselves: the hourly schedule may start another check run meanwhile.
         evaluations = {
-            name: [record.status.value
-                   for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
-                   if record.run_id in (run.run_id, checks.run_id)]
+            name: [
+                record.status.value
+                for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+                if record.run_id in (run.run_id, checks.run_id)
+            ]
             for name in ("vector_index_matches_ledger", "landed_files_indexed", "run_files_in_store")
             for key in [dg.AssetCheckKey(dg.AssetKey("vector_index"), name)]
         }

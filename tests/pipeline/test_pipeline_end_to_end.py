@@ -8,12 +8,12 @@ import dagster as dg
 import pytest
 
 from resources.object_store import LocalObjectStore
-from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from tests.pipeline_harness import total
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.landing.partitions import source_files
-from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.landing.samples import ARTICLES, PRODUCTS, REVIEWS, write_samples
+from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
 ASSETS = ("raw_files", "validated_parquet", "embeddings", "vector_index")
@@ -44,7 +44,8 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 def _per_partition(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, dict]:
     return {
         e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == [asset]
     }
 
 
@@ -58,7 +59,9 @@ def test_one_run_over_all_sample_files_indexes_every_row(settings: Settings) -> 
             assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
     index = _per_partition(result, "vector_index")
     assert {key: m["added"] for key, m in index.items()} == {
-        "help_center/articles.csv": len(ARTICLES), "catalog/products.parquet": len(PRODUCTS), "reviews/2026-11-01.jsonl": len(REVIEWS),
+        "help_center/articles.csv": len(ARTICLES),
+        "catalog/products.parquet": len(PRODUCTS),
+        "reviews/2026-11-01.jsonl": len(REVIEWS),
     }
     embedded = _per_partition(result, "embeddings")
     assert embedded["catalog/products.parquet"]["precomputed"] == len(PRODUCTS)
@@ -99,11 +102,17 @@ def test_single_partition_run_reports_that_files_own_metadata(settings: Settings
     csv_key = "help_center/articles.csv"
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(source_files.name, keys)
-        result = build_definitions(settings).resolve_job_def("ingest_files").execute_in_process(
-            instance=instance, partition_key=csv_key
+        result = (
+            build_definitions(settings)
+            .resolve_job_def("ingest_files")
+            .execute_in_process(instance=instance, partition_key=csv_key)
         )
     validated = _metadata(result, "validated_parquet")
-    assert (validated["rows_read"], validated["rows_kept"], validated["rows_rejected"]) == (len(ARTICLES), len(ARTICLES), 0)
+    assert (validated["rows_read"], validated["rows_kept"], validated["rows_rejected"]) == (
+        len(ARTICLES),
+        len(ARTICLES),
+        0,
+    )
     assert validated["id_column"] == "id"
     assert validated["link"].startswith("file://")
     assert _metadata(result, "raw_files")["size_bytes"] == (Path(settings.source.root) / csv_key).stat().st_size

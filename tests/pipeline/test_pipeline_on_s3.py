@@ -22,7 +22,11 @@ def test_files_landed_in_s3_are_validated_embedded_and_indexed(
     monkeypatch.setenv("VECTORDB_SOURCE", f"s3://{s3_bucket}/landing")
     monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
     client = boto3.client("s3", endpoint_url=moto_endpoint)
-    client.put_object(Bucket=s3_bucket, Key="landing/docs/a.csv", Body=b"id,text\n1,pgvector stores embeddings\n2,dagster runs assets\n")
+    client.put_object(
+        Bucket=s3_bucket,
+        Key="landing/docs/a.csv",
+        Body=b"id,text\n1,pgvector stores embeddings\n2,dagster runs assets\n",
+    )
     client.put_object(Bucket=s3_bucket, Key="landing/docs/b.jsonl", Body=b'{"id": "3", "text": "moto imitates S3"}\n')
     settings = Settings.from_env()
     with dg.instance_for_test() as instance:
@@ -30,7 +34,10 @@ def test_files_landed_in_s3_are_validated_embedded_and_indexed(
         job = build_definitions(settings).resolve_job_def("ingest_files")
         result = job.execute_in_process(
             instance=instance,
-            tags={"dagster/asset_partition_range_start": "docs/a.csv", "dagster/asset_partition_range_end": "docs/b.jsonl"},
+            tags={
+                "dagster/asset_partition_range_start": "docs/a.csv",
+                "dagster/asset_partition_range_end": "docs/b.jsonl",
+            },
         )
         assert result.success
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"]}

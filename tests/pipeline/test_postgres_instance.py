@@ -21,8 +21,14 @@ def production_instance(dagster_home: Path, instance_db: StateDatabase, moto_end
     """`deploy/dagster.yaml` with only what differs here: the instance database's address (a
     socket folder, which its host/port form cannot name), step logs in moto's S3, fewer runs."""
     config = yaml.safe_load((PROJECT / "deploy/dagster.yaml").read_text())
-    config["storage"]["postgres"] = {"postgres_url": instance_db.database_url.replace("postgresql://", "postgresql+psycopg2://")}
-    config["compute_logs"]["config"] = {**config["compute_logs"]["config"], "bucket": "compute-logs", "endpoint_url": moto_endpoint}
+    config["storage"]["postgres"] = {
+        "postgres_url": instance_db.database_url.replace("postgresql://", "postgresql+psycopg2://")
+    }
+    config["compute_logs"]["config"] = {
+        **config["compute_logs"]["config"],
+        "bucket": "compute-logs",
+        "endpoint_url": moto_endpoint,
+    }
     config["concurrency"]["runs"]["max_concurrent_runs"] = AT_ONCE
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
@@ -50,18 +56,31 @@ def test_two_hundred_files_through_a_postgres_instance(
     landing = home / "landing"
     landing.mkdir(parents=True)
     for n in range(FILES):
-        (landing / f"f{n:03d}.csv").write_text("id,text\n" + "".join(f"{n}-{i},file {n} row {i}\n" for i in range(ROWS)))
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "VECTORDB_HOME": str(home), "DATABASE_URL": state_db.database_url,
-           "VECTORDB_SENSOR_INTERVAL": "1", "VECTORDB_MAX_PARTITIONS_PER_RUN": str(PER_RUN)}
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance, \
-         dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"):
+        (landing / f"f{n:03d}.csv").write_text(
+            "id,text\n" + "".join(f"{n}-{i},file {n} row {i}\n" for i in range(ROWS))
+        )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "VECTORDB_HOME": str(home),
+        "DATABASE_URL": state_db.database_url,
+        "VECTORDB_SENSOR_INTERVAL": "1",
+        "VECTORDB_MAX_PARTITIONS_PER_RUN": str(PER_RUN),
+    }
+    with (
+        dg.DagsterInstance.from_config(str(dagster_home)) as instance,
+        dagster_process(["dagster-daemon", "run"], env, tmp_path / "daemon.log"),
+    ):
+
         def all_done() -> list[dg.RunRecord] | None:
             records = instance.get_run_records(dg.RunsFilter(job_name="ingest_files"))
             done = [r for r in records if r.dagster_run.is_finished]
             return records if len(records) == FILES // PER_RUN and len(done) == len(records) else None
 
         records = wait_for(all_done, f"{FILES // PER_RUN} runs to finish", timeout=900, every=2)
-        assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records), (tmp_path / "daemon.log").read_text()[-3000:]
+        assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records), (
+            tmp_path / "daemon.log"
+        ).read_text()[-3000:]
         assert 2 <= most_at_once(records) <= AT_ONCE
         assert len(instance.get_dynamic_partitions("source_files")) == FILES
     with psycopg.connect(state_db.database_url) as conn:

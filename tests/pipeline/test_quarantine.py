@@ -41,7 +41,7 @@ def evaluations(p: Pipeline) -> dict[str, dg.AssetCheckEvaluation]:
 def test_hostile_files_are_quarantined_and_the_good_ones_indexed(pipeline: Pipeline) -> None:
     p = pipeline
     p.land("0-good.csv", "id,text\n1,a good row\n2,another good row\n")
-    for minute, (key, content) in enumerate(HOSTILE.items(), start=1):
+    for key, content in HOSTILE.items():
         path = p.landing / key
         path.write_bytes(content)
     keys = ["0-good.csv", *HOSTILE]
@@ -59,13 +59,16 @@ def test_hostile_files_are_quarantined_and_the_good_ones_indexed(pipeline: Pipel
     assert checks["stored_output_matches"].passed
 
 
-@pytest.mark.parametrize("key, message", [
-    ("1-truncated.parquet", "not a readable Parquet file"),
-    ("2-garbage.csv", "binary data, not CSV (NUL byte at offset 0)"),
-    ("3-broken.json", "invalid JSON"),
-    ("4-bomb.csv.gz", "decompresses to more than 100x its size"),
-    ("5-header-only.csv", "no rows (a header alone, or an empty file)"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        ("1-truncated.parquet", "not a readable Parquet file"),
+        ("2-garbage.csv", "binary data, not CSV (NUL byte at offset 0)"),
+        ("3-broken.json", "invalid JSON"),
+        ("4-bomb.csv.gz", "decompresses to more than 100x its size"),
+        ("5-header-only.csv", "no rows (a header alone, or an empty file)"),
+    ],
+)
 def test_a_run_of_one_unreadable_file_fails_naming_the_file(pipeline: Pipeline, key: str, message: str) -> None:
     (pipeline.landing).mkdir(parents=True, exist_ok=True)
     (pipeline.landing / key).write_bytes(HOSTILE[key])

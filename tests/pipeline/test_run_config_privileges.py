@@ -44,7 +44,9 @@ def test_a_run_cannot_send_the_openai_key_elsewhere(
     with dg.instance_for_test() as instance:
         p = Pipeline(Settings.from_env(), instance, state_db)
         p.land("a.csv", "id,text\n1,one\n")
-        attack = {"resources": {"embedder": {"config": {"base_url": attacker.url, "api_key": {"env": "OPENAI_API_KEY"}}}}}
+        attack = {
+            "resources": {"embedder": {"config": {"base_url": attacker.url, "api_key": {"env": "OPENAI_API_KEY"}}}}
+        }
         message = failed_run(p, "a.csv", attack)
         assert "resources.embedder.config.base_url" in message and "api_key" not in message
         assert attacker.requests == [] and real.requests == []
@@ -54,7 +56,9 @@ def test_a_run_cannot_send_the_openai_key_elsewhere(
     assert attacker.requests == [] and len(real.requests) == 1
 
 
-def test_a_run_cannot_read_another_folder(home: Path, state_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_cannot_read_another_folder(
+    home: Path, state_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     outside = tmp_path / "outside"
     outside.mkdir()

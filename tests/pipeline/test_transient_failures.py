@@ -22,7 +22,9 @@ class RestartingDatabase:
     `restart_on` (a piece of SQL): every open session is cut, that one included, and connections
     are closed at once for `downtime` seconds, as a restarting server does."""
 
-    def __init__(self, socket_path: str, restart_on: bytes = b"insert into vectordb_sync_attempts", downtime: float = 3.0):
+    def __init__(
+        self, socket_path: str, restart_on: bytes = b"insert into vectordb_sync_attempts", downtime: float = 3.0
+    ):
         self.socket_path = socket_path
         self.restart_on = restart_on
         self.restarted = False
@@ -105,8 +107,13 @@ def test_a_database_restart_mid_run_is_retried_not_quarantined(
 
 
 def openai_pipeline(instance: dg.DagsterInstance, state_db, url: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
-    for name, value in {"DATABASE_URL": state_db.database_url, "VECTORDB_EMBEDDER": "openai", "OPENAI_API_KEY": "sk-test",
-                        "OPENAI_BASE_URL": url, "VECTORDB_OPENAI_DIMENSIONS": "8"}.items():
+    for name, value in {
+        "DATABASE_URL": state_db.database_url,
+        "VECTORDB_EMBEDDER": "openai",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": url,
+        "VECTORDB_OPENAI_DIMENSIONS": "8",
+    }.items():
         monkeypatch.setenv(name, value)
     return Pipeline(Settings.from_env(), instance, state_db)
 
@@ -121,7 +128,9 @@ def test_an_openai_outage_longer_than_the_retries_quarantines_no_file(
         p.land("b.csv", "id,text\n2,two\n")
         during = p.run("a.csv", "b.csv")["embeddings"]
         assert {key: (m["status"], m["transient"]) for key, m in during.items()} == {
-            "a.csv": ("failed", True), "b.csv": ("failed", True)}
+            "a.csv": ("failed", True),
+            "b.csv": ("failed", True),
+        }
         assert "OpenAI is unavailable" in during["a.csv"]["error"]
         assert not (Path(p.settings.output.root) / "quarantine").exists()
         openai_server.faults = []

@@ -37,7 +37,9 @@ def torch_embedder() -> LocalEmbedder:
 
 
 @pytest.mark.parametrize("backend", ["openvino", "onnx"])
-def test_backend_gives_torchs_vectors_and_keeps_the_model_id(backend: str, export_dir: Path, torch_embedder: LocalEmbedder) -> None:
+def test_backend_gives_torchs_vectors_and_keeps_the_model_id(
+    backend: str, export_dir: Path, torch_embedder: LocalEmbedder
+) -> None:
     other = LocalEmbedder(backend=backend, export_dir=str(export_dir))
     cosines = np.sum(other.embed(TEXTS) * torch_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.9999
@@ -60,14 +62,18 @@ def test_openvino_compiles_again_over_a_damaged_compiled_model(export_dir: Path,
 
 
 @pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
-def test_8_bit_weights_are_another_model_with_close_vectors(backend: str, export_dir: Path, torch_embedder: LocalEmbedder) -> None:
+def test_8_bit_weights_are_another_model_with_close_vectors(
+    backend: str, export_dir: Path, torch_embedder: LocalEmbedder
+) -> None:
     quantized = LocalEmbedder(backend=backend, export_dir=str(export_dir))
     assert quantized.model_id == f"{MINILM_MODEL_ID}@{backend}"
     cosines = np.sum(quantized.embed(TEXTS) * torch_embedder.embed(TEXTS), axis=1)
     assert cosines.min() >= 0.95 and cosines.min() < 0.9999  # close, but not the same vectors
 
 
-def test_switching_backends_reuses_or_re_embeds_through_the_cache(export_dir: Path, torch_embedder, state_db, tmp_path: Path) -> None:
+def test_switching_backends_reuses_or_re_embeds_through_the_cache(
+    export_dir: Path, torch_embedder, state_db, tmp_path: Path
+) -> None:
     raw = tmp_path / "a.csv"
     raw.write_text("id,text\n" + "".join(f'{i},"{text}"\n' for i, text in enumerate(TEXTS[:5])))
     validate_file(raw, "a.csv", "e", tmp_path / "v.parquet")
@@ -106,7 +112,12 @@ def test_an_exported_model_loads_without_torch(backend: str, export_dir: Path) -
         "assert vector.shape == (1, 384), vector.shape\n"
         "print(sorted(name for name in ('torch', 'sentence_transformers') if name in sys.modules))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    loaded = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert loaded.stdout.strip().splitlines()[-1] == "[]"
     assert sorted(path.name for path in export_dir.iterdir()) == exports  # the export was reused

@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from resources.batching import pack
-from resources.retry import TransientServiceError
 from resources.openai_embedder import OpenAIEmbedder
 from resources.rate_limit import RateLimiter
+from resources.retry import TransientServiceError
 from tests.fake_openai import FakeOpenAI, vector_for
 
 
@@ -41,7 +41,9 @@ def make(server: FakeOpenAI, clock: FakeClock | None = None, **kwargs) -> OpenAI
     embedder = OpenAIEmbedder(api_key="sk-test", base_url=server.url, **kwargs)
     clock = clock or FakeClock()
     embedder._sleep = clock.sleep
-    embedder._limiter = RateLimiter(embedder.requests_per_minute, embedder.tokens_per_minute, clock=clock, sleep=clock.sleep)
+    embedder._limiter = RateLimiter(
+        embedder.requests_per_minute, embedder.tokens_per_minute, clock=clock, sleep=clock.sleep
+    )
     return embedder
 
 
@@ -137,8 +139,8 @@ def test_retries_stop_at_the_configured_maximum(server: FakeOpenAI) -> None:
 
 
 def test_a_run_that_fails_half_way_resumes_with_only_the_missing_texts(server: FakeOpenAI, state_db, tmp_path) -> None:
-    from vectordb_assets.embedding.stage import embed_file
     from vectordb_assets.embedding.cache import EmbeddingCache
+    from vectordb_assets.embedding.stage import embed_file
     from vectordb_assets.validation.validate import validate_file
 
     raw = tmp_path / "a.csv"
@@ -186,8 +188,14 @@ def test_one_files_batches_share_a_call_so_its_requests_go_out_together(server: 
     server.delay_seconds = 0.3
     embedder = make(server, dimensions=8, concurrency=2)
     cache = EmbeddingCache(state_db, embedder.model_id)
-    stats = embed_file(tmp_path / "v.parquet", tmp_path / "out.parquet", "a.csv", embedder, cache,
-                       batch_rows=rows_per_call(embedder, 2048))
+    stats = embed_file(
+        tmp_path / "v.parquet",
+        tmp_path / "out.parquet",
+        "a.csv",
+        embedder,
+        cache,
+        batch_rows=rows_per_call(embedder, 2048),
+    )
     # Two batches of 2,048 rows in one call (two requests at once), then the last 4 rows.
     assert stats.embed_calls == 2 and sorted(r["inputs"] for r in server.requests) == [4, 2048, 2048]
     assert server.in_flight.most == 2

@@ -56,7 +56,9 @@ def test_openai_timing_out_is_an_outage(openai_server: FakeOpenAI) -> None:
 
 def test_a_refused_openai_key_is_the_settings_fault(openai_server: FakeOpenAI) -> None:
     openai_server.faults = ["401"]
-    with pytest.raises(ServiceMisconfigured, match=r"OpenAI refuses the configured settings: AuthenticationError \(401\)"):
+    with pytest.raises(
+        ServiceMisconfigured, match=r"OpenAI refuses the configured settings: AuthenticationError \(401\)"
+    ):
         quick(OpenAIEmbedder(api_key="sk-wrong", base_url=openai_server.url)).embed(["a"])
     assert len(openai_server.requests) == 1
 
@@ -66,7 +68,9 @@ def test_a_pinecone_outage(refused: bool, closed: str) -> None:
     server = FakePinecone(faults=["503"] * 40)  # the SDK retries some on its own first
     server.start()
     try:
-        store = PineconeStore(api_key="pc-test", index_name="documents", host=closed if refused else server.url, max_attempts=3)
+        store = PineconeStore(
+            api_key="pc-test", index_name="documents", host=closed if refused else server.url, max_attempts=3
+        )
         store._sleep = lambda seconds: None
         store._dimension = 3  # known: the next call is the write
         with pytest.raises(TransientServiceError, match="Pinecone is unavailable"):
@@ -102,7 +106,9 @@ def test_a_postgresql_outage() -> None:
 
 def test_a_url_postgresql_cannot_use_is_the_settings_fault() -> None:
     db = StateDatabase(database_url="postgresql://app:pw-9Xq@127.0.0.1:5/state?no_such_option=1")
-    with pytest.raises(ServiceMisconfigured, match="PostgreSQL refuses the configured settings: DATABASE_URL") as raised:
+    with pytest.raises(
+        ServiceMisconfigured, match="PostgreSQL refuses the configured settings: DATABASE_URL"
+    ) as raised:
         with db.connect():
             pass
     assert "pw-9Xq" not in str(raised.value)

@@ -19,11 +19,15 @@ def test_every_field_type_reads_back_as_written(state_db) -> None:
     metadata = [f'{{"n": {i}, "s": "é\\n"}}' for i in range(rows)]
     landed = datetime(2026, 11, 23, 14, 5, 6, 789012, tzinfo=timezone(timedelta(hours=2)))
     with state_db.connect() as conn:
-        conn.execute(
-            "create table t (k text, c text, v vector(5), m jsonb, at timestamptz, nothing text)"
-        )
-        columns = [text_column(pa.array(AWKWARD)), text_column("same"), vector_column(vectors),
-                   jsonb_column(pa.chunked_array([metadata[:2], metadata[2:]])), timestamptz_column(landed), text_column(None)]
+        conn.execute("create table t (k text, c text, v vector(5), m jsonb, at timestamptz, nothing text)")
+        columns = [
+            text_column(pa.array(AWKWARD)),
+            text_column("same"),
+            vector_column(vectors),
+            jsonb_column(pa.chunked_array([metadata[:2], metadata[2:]])),
+            timestamptz_column(landed),
+            text_column(None),
+        ]
         # Blocks of 3 rows: the COPY is sent in several pieces, the last one short.
         copy_binary(conn, "copy t from stdin with (format binary)", rows, columns, block_rows=3)
         got = conn.execute("select k, c, v, m, at, nothing from t").fetchall()

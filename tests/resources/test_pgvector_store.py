@@ -96,13 +96,17 @@ def test_the_graph_outgrowing_maintenance_work_mem_is_reported(state_db, caplog:
     store.upsert("ns", records([str(i) for i in range(3000)], vectors))
     with caplog.at_level("WARNING"):
         store.after_writes()
-    assert any("maintenance_work_mem" in r.getMessage() and r.getMessage().startswith("PostgreSQL: ") for r in caplog.records)
+    assert any(
+        "maintenance_work_mem" in r.getMessage() and r.getMessage().startswith("PostgreSQL: ") for r in caplog.records
+    )
 
 
 def test_ids_assumed_new_that_exist_after_all_are_upserted(store: PgVectorStore) -> None:
     store.upsert("ns", records(["a"], np.array([[1, 0, 0]], np.float32)), assume_new=True)
     # The ledger lost track of "a" (drift): the fast path meets the existing row and falls back.
-    store.upsert("ns", records(["a", "b"], np.array([[0, 1, 0], [0, 0, 1]], np.float32), ["h-new", "h-b"]), assume_new=True)
+    store.upsert(
+        "ns", records(["a", "b"], np.array([[0, 1, 0], [0, 0, 1]], np.float32), ["h-new", "h-b"]), assume_new=True
+    )
     assert store.count("ns") == 2
     assert store.content_hashes("ns", ["a", "b"]) == {"a": "h-new", "b": "h-b"}
 
@@ -136,7 +140,7 @@ def test_runs_finishing_together_build_the_index_once_without_errors(store: PgVe
         barrier = Barrier(6)
 
         def finish() -> None:
-            barrier.wait()
+            barrier.wait()  # noqa: B023 (each pass waits for its own pool)
             store.after_writes()
 
         with ThreadPoolExecutor(max_workers=6) as pool:
@@ -148,7 +152,9 @@ def test_runs_finishing_together_build_the_index_once_without_errors(store: PgVe
 
 def test_a_numeric_filter_matches_numbers_and_text_alike(store: PgVectorStore) -> None:
     table = records(["a", "b", "c", "d"], np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], np.float32))
-    table = table.set_column(3, "metadata", pa.array(['{"price": 129.0}', '{"price": "129"}', '{"price": 34.5}', '{"price": "cheap"}']))
+    table = table.set_column(
+        3, "metadata", pa.array(['{"price": 129.0}', '{"price": "129"}', '{"price": 34.5}', '{"price": "cheap"}'])
+    )
     store.upsert("ns", table)
     vector = np.array([1, 1, 1], np.float32)
     assert sorted(h.id for h in store.query("ns", vector, 5, {"price": "129"})) == ["a", "b"]

@@ -39,7 +39,9 @@ def test_upsert_query_count_and_fetch(store: PineconeStore, server: FakePinecone
     assert [h.id for h in hits] == ["a", "c"] and hits[0].text == "text a" and hits[0].metadata == {"n": 1}
     assert store.count("ns") == 3 and store.count("other") == 0
     assert store.content_hashes("ns", ["a", "zz"]) == {"a": "h-a"}
-    assert [h.id for h in store.query("ns", np.array([1, 0, 0], np.float32), 5, {"source_key": "src.csv", "n": "1"})] == ["a", "c", "b"]
+    assert [
+        h.id for h in store.query("ns", np.array([1, 0, 0], np.float32), 5, {"source_key": "src.csv", "n": "1"})
+    ] == ["a", "c", "b"]
 
 
 def test_batches_stay_within_1000_vectors_and_2_mb(store: PineconeStore, server: FakePinecone) -> None:
@@ -54,9 +56,13 @@ def test_batches_stay_within_1000_vectors_and_2_mb(store: PineconeStore, server:
     assert store.count("big") == 300
 
 
-def test_oversized_metadata_fields_are_dropped_with_a_warning(store: PineconeStore, caplog: pytest.LogCaptureFixture) -> None:
+def test_oversized_metadata_fields_are_dropped_with_a_warning(
+    store: PineconeStore, caplog: pytest.LogCaptureFixture
+) -> None:
     table = records(["a"], np.ones((1, 3), np.float32))
-    table = table.set_column(table.schema.get_field_index("metadata"), "metadata", pa.array([json.dumps({"blob": "y" * 50_000, "tag": "t"})]))
+    table = table.set_column(
+        table.schema.get_field_index("metadata"), "metadata", pa.array([json.dumps({"blob": "y" * 50_000, "tag": "t"})])
+    )
     with caplog.at_level("WARNING"):
         store.upsert("ns", table)
     assert any("a: metadata field 'blob' dropped" in r.getMessage() for r in caplog.records)
@@ -82,7 +88,10 @@ def test_429_is_retried(store: PineconeStore, server: FakePinecone, monkeypatch:
     assert answered == [("/vectors/upsert", "429"), ("/vectors/upsert", "429"), ("/vectors/upsert", None)]
     server.faults = ["429"]
     store.delete("ns", ["a"])
-    assert [(r["path"], r["fault"]) for r in server.requests[-2:]] == [("/vectors/delete", "429"), ("/vectors/delete", None)]
+    assert [(r["path"], r["fault"]) for r in server.requests[-2:]] == [
+        ("/vectors/delete", "429"),
+        ("/vectors/delete", None),
+    ]
     assert store.count("ns") == 0
 
 
@@ -112,7 +121,9 @@ def test_another_dimension_is_refused(store: PineconeStore) -> None:
         store.ensure_collection(384)
 
 
-def test_a_missing_index_is_created_serverless_only_when_asked(server: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_index_is_created_serverless_only_when_asked(
+    server: FakePinecone, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The SDK's own variable points its control plane at the local server.
     monkeypatch.setenv("PINECONE_CONTROLLER_HOST", server.url)
     refused = PineconeStore(api_key="pc-test", index_name="fresh")
@@ -120,7 +131,9 @@ def test_a_missing_index_is_created_serverless_only_when_asked(server: FakePinec
         refused.ensure_collection(3)
     assert refused.collection_dimension() is None and server.indexes == {}
 
-    store = PineconeStore(api_key="pc-test", index_name="fresh", create_if_missing=True, cloud="gcp", region="europe-west4")
+    store = PineconeStore(
+        api_key="pc-test", index_name="fresh", create_if_missing=True, cloud="gcp", region="europe-west4"
+    )
     store.ensure_collection(3)
     store.ensure_collection(3)  # exists now: not created twice
     (created,) = [r["body"] for r in server.requests if r["path"] == "/indexes" and "body" in r]

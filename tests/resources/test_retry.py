@@ -12,7 +12,9 @@ from resources.retry import RetryPolicy, boto_transient, retry_after, status_tra
 
 def aws_error(code: str, status: int, retry_after_header: str | None = None) -> ClientError:
     headers = {"retry-after": retry_after_header} if retry_after_header else {}
-    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers}}, "Op")
+    return ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers}}, "Op"
+    )
 
 
 def openai_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
@@ -36,15 +38,18 @@ class Flaky:
         return "ok"
 
 
-@pytest.mark.parametrize("error, transient", [
-    (aws_error("SlowDown", 503), True),
-    (aws_error("ThrottlingException", 400), True),
-    (aws_error("InternalError", 500), True),
-    (EndpointConnectionError(endpoint_url="http://x"), True),
-    (aws_error("AccessDenied", 403), False),
-    (aws_error("NoSuchBucket", 404), False),
-    (aws_error("ValidationException", 400), False),
-])
+@pytest.mark.parametrize(
+    "error, transient",
+    [
+        (aws_error("SlowDown", 503), True),
+        (aws_error("ThrottlingException", 400), True),
+        (aws_error("InternalError", 500), True),
+        (EndpointConnectionError(endpoint_url="http://x"), True),
+        (aws_error("AccessDenied", 403), False),
+        (aws_error("NoSuchBucket", 404), False),
+        (aws_error("ValidationException", 400), False),
+    ],
+)
 def test_aws_errors_are_told_apart(error: BaseException, transient: bool) -> None:
     policy = RetryPolicy(boto_transient, attempts=3, sleep=lambda s: None)
     flaky = Flaky(error)
@@ -59,7 +64,9 @@ def test_aws_errors_are_told_apart(error: BaseException, transient: bool) -> Non
 def test_retry_after_is_honoured_in_seconds_and_as_a_date() -> None:
     slept: list[float] = []
     policy = RetryPolicy(lambda e: isinstance(e, openai.RateLimitError), attempts=4, sleep=slept.append)
-    flaky = Flaky(openai_error(429, {"retry-after": "7"}), openai_error(429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    flaky = Flaky(
+        openai_error(429, {"retry-after": "7"}), openai_error(429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    )
     assert policy.call(flaky) == "ok"
     assert slept == [7.0, 0.0]  # a date in the past means: now
     assert retry_after(aws_error("SlowDown", 503, "3")) == 3.0

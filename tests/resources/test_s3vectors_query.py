@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import boto3
 import numpy as np
@@ -37,15 +37,21 @@ def existing_index(server: FakeS3Vectors, bucket: str, name: str, dimension: int
     """An index made by another system, before the platform is pointed at it."""
     client = boto3.client("s3vectors", endpoint_url=server.moto_endpoint, region_name="us-east-1")
     client.create_vector_bucket(vectorBucketName=bucket)
-    client.create_index(vectorBucketName=bucket, indexName=name, dataType="float32", dimension=dimension, distanceMetric=distance)
+    client.create_index(
+        vectorBucketName=bucket, indexName=name, dataType="float32", dimension=dimension, distanceMetric=distance
+    )
 
 
-def test_a_query_reaches_the_server_and_comes_back_nearest_first_filtered_and_retried(server: FakeS3Vectors, bucket: str) -> None:
+def test_a_query_reaches_the_server_and_comes_back_nearest_first_filtered_and_retried(
+    server: FakeS3Vectors, bucket: str
+) -> None:
     store = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1")
     store._sleep = lambda seconds: None
     store.ensure_collection(3)
     table = records(["a", "b", "c"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], np.float32))
-    table = table.set_column(table.schema.get_field_index("metadata"), "metadata", pa.array(['{"n": 1}', '{"n": 2}', '{"n": 2}']))
+    table = table.set_column(
+        table.schema.get_field_index("metadata"), "metadata", pa.array(['{"n": 1}', '{"n": 2}', '{"n": 2}'])
+    )
     store.upsert("default", table)
     hits = store.query("default", np.array([1, 0, 0], np.float32), 2)
     assert [h.id for h in hits] == ["a", "c"] and hits[0].score == pytest.approx(1.0)
@@ -62,23 +68,39 @@ def test_a_query_reaches_the_server_and_comes_back_nearest_first_filtered_and_re
 
 def test_an_existing_index_is_used_by_name_for_its_namespace(server: FakeS3Vectors, bucket: str) -> None:
     existing_index(server, bucket, "legacy-products", 3)
-    store = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy-products"})
+    store = S3VectorsStore(
+        vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy-products"}
+    )
     store.ensure_collection(3)
     store.upsert("default", records(["a", "b"], np.eye(3, dtype=np.float32)[:2]))
     store.upsert("other", records(["z"], np.eye(3, dtype=np.float32)[2:]))
     client = boto3.client("s3vectors", endpoint_url=server.moto_endpoint, region_name="us-east-1")
-    assert sorted(i["indexName"] for i in client.list_indexes(vectorBucketName=bucket)["indexes"]) == ["documents-other", "legacy-products"]
-    assert sorted(v["key"] for v in client.list_vectors(vectorBucketName=bucket, indexName="legacy-products")["vectors"]) == ["a", "b"]
+    assert sorted(i["indexName"] for i in client.list_indexes(vectorBucketName=bucket)["indexes"]) == [
+        "documents-other",
+        "legacy-products",
+    ]
+    assert sorted(
+        v["key"] for v in client.list_vectors(vectorBucketName=bucket, indexName="legacy-products")["vectors"]
+    ) == ["a", "b"]
     assert [h.id for h in store.query("default", np.array([0, 1, 0], np.float32), 1)] == ["b"]
-    reader = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy-products"})
-    assert [h.id for h in reader.query("default", np.array([1, 0, 0], np.float32), 1)] == ["a"]  # a new process that only reads
+    reader = S3VectorsStore(
+        vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy-products"}
+    )
+    assert [h.id for h in reader.query("default", np.array([1, 0, 0], np.float32), 1)] == [
+        "a"
+    ]  # a new process that only reads
     assert sorted(reader.list_ids("default")) == ["a", "b"] and reader.collection_dimension() == 3
 
 
 @pytest.mark.parametrize(
     ("dimension", "distance", "error", "message"),
     [
-        (None, "cosine", IndexMismatchError, r"S3 Vectors index 'legacy' \(VECTORDB_S3VECTORS_INDEX\) does not exist in vector bucket"),
+        (
+            None,
+            "cosine",
+            IndexMismatchError,
+            r"S3 Vectors index 'legacy' \(VECTORDB_S3VECTORS_INDEX\) does not exist in vector bucket",
+        ),
         (4, "cosine", DimensionMismatchError, "S3 Vectors index 'legacy' holds 4-dimension vectors; the model makes 3"),
         (3, "euclidean", IndexMismatchError, "S3 Vectors index 'legacy' measures euclidean distance, not cosine"),
     ],
@@ -87,10 +109,14 @@ def test_a_named_index_that_does_not_fit_the_model_is_refused_clearly(
     server: FakeS3Vectors, bucket: str, dimension: int | None, distance: str, error: type, message: str
 ) -> None:
     if dimension is None:
-        boto3.client("s3vectors", endpoint_url=server.moto_endpoint, region_name="us-east-1").create_vector_bucket(vectorBucketName=bucket)
+        boto3.client("s3vectors", endpoint_url=server.moto_endpoint, region_name="us-east-1").create_vector_bucket(
+            vectorBucketName=bucket
+        )
     else:
         existing_index(server, bucket, "legacy", dimension, distance)
-    store = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"})
+    store = S3VectorsStore(
+        vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"}
+    )
     with pytest.raises(error, match=message):
         store.ensure_collection(3)
 
@@ -100,12 +126,20 @@ def test_vectordb_search_against_s3_vectors_end_to_end(
 ) -> None:
     existing_index(server, bucket, "help-articles", embedder.dimension)
     texts = {"socks": "thick wool socks keep your feet warm", "tent": "a two-person tent for rainy camping trips"}
-    store = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "help-articles"})
+    store = S3VectorsStore(
+        vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "help-articles"}
+    )
     ids = list(texts)
     table = records(ids, embedder.embed(list(texts.values())))
-    store.upsert("default", table.set_column(table.schema.get_field_index("text"), "text", pa.array(list(texts.values()))))
-    for name, value in {"VECTORDB_STORE": "s3vectors", "VECTORDB_S3VECTORS_BUCKET": bucket,
-                        "VECTORDB_S3VECTORS_ENDPOINT_URL": server.url, "VECTORDB_S3VECTORS_INDEX": "help-articles"}.items():
+    store.upsert(
+        "default", table.set_column(table.schema.get_field_index("text"), "text", pa.array(list(texts.values())))
+    )
+    for name, value in {
+        "VECTORDB_STORE": "s3vectors",
+        "VECTORDB_S3VECTORS_BUCKET": bucket,
+        "VECTORDB_S3VECTORS_ENDPOINT_URL": server.url,
+        "VECTORDB_S3VECTORS_INDEX": "help-articles",
+    }.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(main, ["search", "something warm for my feet", "--top-k", "2", "--json"])
     assert result.exit_code == 0, result.output
@@ -116,7 +150,9 @@ def test_vectordb_search_against_s3_vectors_end_to_end(
 
 def test_dropping_a_collection_empties_a_named_index_and_removes_its_own(server: FakeS3Vectors, bucket: str) -> None:
     existing_index(server, bucket, "legacy", 3)
-    named = S3VectorsStore(vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"})
+    named = S3VectorsStore(
+        vector_bucket=bucket, endpoint_url=server.url, region_name="us-east-1", indexes={"default": "legacy"}
+    )
     own = named.with_collection("documents_1a2b3c4d")
     for store in (named, own):
         store.ensure_collection(3)

@@ -17,7 +17,9 @@ from tests.resources.test_pgvector_store import records
 
 @pytest.fixture
 def store(moto_endpoint: str, aws_env: None) -> S3VectorsStore:
-    store = S3VectorsStore(vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}", endpoint_url=moto_endpoint, region_name="us-east-1")
+    store = S3VectorsStore(
+        vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}", endpoint_url=moto_endpoint, region_name="us-east-1"
+    )
     store.ensure_collection(3)
     return store
 
@@ -63,8 +65,12 @@ def slowed(store: S3VectorsStore, seconds: float) -> InFlight:
 
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_puts_and_deletes_go_out_a_few_at_a_time(moto_endpoint: str, aws_env: None, concurrency: int) -> None:
-    store = S3VectorsStore(vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}", endpoint_url=moto_endpoint,
-                           region_name="us-east-1", write_concurrency=concurrency)
+    store = S3VectorsStore(
+        vector_bucket=f"vectors-{uuid.uuid4().hex[:8]}",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        write_concurrency=concurrency,
+    )
     store.ensure_collection(3)
     in_flight = slowed(store, 0.2)
     ids = [f"v{i}" for i in range(2000)]
@@ -74,7 +80,9 @@ def test_puts_and_deletes_go_out_a_few_at_a_time(moto_endpoint: str, aws_env: No
     assert store.count("default") == 0
 
 
-def test_writes_keep_under_the_indexs_vectors_per_second(store: S3VectorsStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writes_keep_under_the_indexs_vectors_per_second(
+    store: S3VectorsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(s3vectors_store, "MAX_VECTORS_WRITTEN_PER_SECOND", 1000)
     started = time.perf_counter()
     store.upsert("default", records([f"v{i}" for i in range(3000)], np.ones((3000, 3), np.float32)))

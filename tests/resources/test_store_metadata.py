@@ -33,8 +33,16 @@ def test_landed_fields_with_the_platforms_names_are_kept_under_other_names(tmp_p
     content = b'{"id": "1", "text": "hello", "metadata_json": "{not json", "source_key": "forged.csv", "landed_source_key": "x"}\n'
     report, table = run(tmp_path, "a.jsonl", content)
     assert json.loads(table.column("metadata")[0].as_py()) == {
-        "landed_metadata_json": "{not json", "landed_landed_source_key": "forged.csv", "landed_source_key": "x"}
-    assert report.repaired["field 'metadata_json' kept as 'landed_metadata_json' (a name the vector stores keep for the platform)"] == 1
+        "landed_metadata_json": "{not json",
+        "landed_landed_source_key": "forged.csv",
+        "landed_source_key": "x",
+    }
+    assert (
+        report.repaired[
+            "field 'metadata_json' kept as 'landed_metadata_json' (a name the vector stores keep for the platform)"
+        ]
+        == 1
+    )
     assert table.column("source_key")[0].as_py() == "a.jsonl"
 
 
@@ -70,23 +78,36 @@ def test_s3_vectors_packs_metadata_of_more_keys_than_it_filters_on(store: S3Vect
 
 
 def test_s3_vectors_refuses_a_row_over_its_metadata_limit_before_the_call(store: S3VectorsStore) -> None:
-    with pytest.raises(InvalidVectorError, match=rf"vector 'a': its metadata is [\d,]+ bytes without its text; S3 Vectors keeps at most {MAX_METADATA_BYTES:,}"):
+    with pytest.raises(
+        InvalidVectorError,
+        match=rf"vector 'a': its metadata is [\d,]+ bytes without its text; S3 Vectors keeps at most {MAX_METADATA_BYTES:,}",
+    ):
         store.upsert("default", with_metadata({"blob": "z" * (1 << 20)}))
     assert store.count("default") == 0
 
 
-def test_a_row_over_s3_vectors_metadata_limit_is_rejected_alone_at_validation(tmp_path: Path, store: S3VectorsStore) -> None:
+def test_a_row_over_s3_vectors_metadata_limit_is_rejected_alone_at_validation(
+    tmp_path: Path, store: S3VectorsStore
+) -> None:
     limits = Settings(_env_file=None, VECTORDB_STORE="s3vectors", VECTORDB_S3VECTORS_BUCKET="b").read_limits
-    rows = [{"id": "1", "text": "one"}, {"id": "2", "text": "two", "blob": "é" * 30_000}, {"id": "3", "text": "three", "note": "n" * 30_000}]
+    rows = [
+        {"id": "1", "text": "one"},
+        {"id": "2", "text": "two", "blob": "é" * 30_000},
+        {"id": "3", "text": "three", "note": "n" * 30_000},
+    ]
     path = tmp_path / "a.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    report = validate_file(path, "a.jsonl", "e", tmp_path / "out.parquet", options=ValidationOptions(read=ReadOptions(limits=limits)))
+    report = validate_file(
+        path, "a.jsonl", "e", tmp_path / "out.parquet", options=ValidationOptions(read=ReadOptions(limits=limits))
+    )
     assert report.rows_kept == 2 and report.rows_rejected == 1
     (reason,) = report.rejected
     assert reason.startswith("metadata of 176 KiB, over the 40 KiB the vector store keeps per vector")
     table = pq.read_table(tmp_path / "out.parquet")
     kept = records(table.column("doc_id").to_pylist(), np.ones((2, 3), np.float32))
-    kept = kept.set_column(kept.schema.get_field_index("metadata"), "metadata", table.column("metadata").combine_chunks())
+    kept = kept.set_column(
+        kept.schema.get_field_index("metadata"), "metadata", table.column("metadata").combine_chunks()
+    )
     assert store.upsert("default", kept) == 2 and store.count("default") == 2  # the store takes every kept row
     unbounded = Settings(_env_file=None).read_limits
     assert unbounded.max_metadata_bytes is None and unbounded.metadata_problem(json.dumps(rows[1]), "a.jsonl") is None

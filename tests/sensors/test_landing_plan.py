@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from resources.object_store import StoredObject
 from sensors.landing_plan import LandingCursor, LandingPlan, plan_landing
 from vectordb_assets.landing.catalog import Entry
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def obj(key: str, etag: str = "e1", minutes: int = 0) -> StoredObject:
@@ -23,13 +23,19 @@ class Sensor:
         self.partitions = set(partitions)
         self.options = {"max_partitions_per_run": 100, **options}
 
-    def tick(self, objects: list[StoredObject], uncommitted: dict[str, Entry] | None = None, commit: bool = True) -> LandingPlan:
+    def tick(
+        self, objects: list[StoredObject], uncommitted: dict[str, Entry] | None = None, commit: bool = True
+    ) -> LandingPlan:
         listed = {o.key for o in objects}
         ordinals = [e.ordinal for e in self.catalog.values() if e.ordinal is not None]
         ordinals += list(self.options.get("adopted_ordinals", {}).values())
         plan = plan_landing(
-            sorted(objects, key=lambda o: o.key), dict(self.catalog), [k for k in self.catalog if k not in listed],
-            uncommitted or {}, is_partition=self.partitions.__contains__, next_ordinal=max(ordinals, default=0) + 1,
+            sorted(objects, key=lambda o: o.key),
+            dict(self.catalog),
+            [k for k in self.catalog if k not in listed],
+            uncommitted or {},
+            is_partition=self.partitions.__contains__,
+            next_ordinal=max(ordinals, default=0) + 1,
             **self.options,
         )
         if commit:
@@ -161,4 +167,9 @@ def test_the_cursor_round_trips_and_takes_over_the_earlier_format() -> None:
     cursor = LandingCursor(tick=3, after="k.csv", pass_finished=T0, adopting=True)
     assert LandingCursor.from_json(cursor.to_json()) == cursor
     earlier = LandingCursor.from_json('{"watermark": "2026-11-01T00:00:00+00:00", "recent": {"a.csv": "e"}}')
-    assert (earlier.tick, earlier.after, earlier.adopting, earlier.adopt_before) == (0, None, True, T0 - timedelta(hours=1))
+    assert (earlier.tick, earlier.after, earlier.adopting, earlier.adopt_before) == (
+        0,
+        None,
+        True,
+        T0 - timedelta(hours=1),
+    )

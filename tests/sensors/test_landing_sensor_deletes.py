@@ -24,9 +24,13 @@ def tick_over(p: Pipeline, sensor, cursor):
     return tick(sensor, p.instance, {"source_store": store, "state_db": p.state_db}, cursor)
 
 
-def test_deleted_file_is_unindexed_then_its_partition_removed(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deleted_file_is_unindexed_then_its_partition_removed(
+    home: Path, state_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
-    sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    sensor = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
     with dg.instance_for_test() as instance:
         p = Pipeline(Settings.from_env(), instance, state_db)
         p.land("a.csv", "id,text\n1,one\n2,two\n")
@@ -44,7 +48,12 @@ def test_deleted_file_is_unindexed_then_its_partition_removed(home: Path, state_
         assert sorted(p.index()) == ["3"]
         # A sparse run over both that passes a.csv over as unchanged does not hide its deletion.
         tags = {RANGE_START_TAG: "a.csv", RANGE_END_TAG: "b.csv", CHANGED_PARTITIONS_TAG: json.dumps(["b.csv"])}
-        assert build_definitions(p.settings).resolve_job_def("ingest_files").execute_in_process(instance=instance, tags=tags).success
+        assert (
+            build_definitions(p.settings)
+            .resolve_job_def("ingest_files")
+            .execute_in_process(instance=instance, tags=tags)
+            .success
+        )
 
         third = tick_over(p, sensor, second.cursor)
         assert third.run_requests == []

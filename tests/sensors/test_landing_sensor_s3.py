@@ -7,9 +7,9 @@ import dagster as dg
 
 from resources.object_store import S3ObjectStore
 from sensors.landing_sensor import build_landing_sensor
-from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
+from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
 from vectordb_assets.landing.partitions import source_files
 
 
@@ -19,7 +19,9 @@ def test_sensor_adds_partitions_batches_runs_and_sees_changes(s3_bucket, s3_reso
         client.put_object(Bucket=s3_bucket, Key=f"landing/pages/{i:03d}.jsonl", Body=b'{"text": "page %d"}\n' % i)
     client.put_object(Bucket=s3_bucket, Key="elsewhere/x.csv", Body=b"id,text\n1,x\n")
     store = S3ObjectStore(s3=s3_resource, bucket=s3_bucket, prefix="landing")
-    sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    sensor = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
 
     resources = {"source_store": store, "state_db": state_db}
     with dg.instance_for_test() as instance:

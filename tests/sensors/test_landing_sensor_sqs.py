@@ -12,13 +12,13 @@ import pytest
 
 from resources.landing_queue import LandingQueue
 from resources.object_store import S3ObjectStore
-from sensors.landing_events import keys_of_message, receive
-from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
-from sensors.landing_plan import LandingCursor
 from sensors import landing_sensor
+from sensors.landing_events import keys_of_message, receive
+from sensors.landing_plan import LandingCursor
 from sensors.landing_sensor import build_landing_sensor
 from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
+from vectordb_assets.assets.per_file import CHANGED_PARTITIONS_TAG
 from vectordb_assets.landing.partitions import source_files
 
 
@@ -30,11 +30,15 @@ def notified_bucket(s3_bucket: str, moto_endpoint: str) -> tuple[str, str]:
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("s3", endpoint_url=moto_endpoint).put_bucket_notification_configuration(
         Bucket=s3_bucket,
-        NotificationConfiguration={"QueueConfigurations": [{
-            "QueueArn": arn,
-            "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "landing/"}]}},
-        }]},
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "landing/"}]}},
+                }
+            ]
+        },
     )
     sqs.purge_queue(QueueUrl=queue_url)  # S3's test event, sent when the configuration is set
     return s3_bucket, queue_url
@@ -65,7 +69,11 @@ def test_events_become_runs_without_listing_and_messages_go_once_committed(
     for i in range(30):
         s3.put_object(Bucket=bucket, Key=f"landing/pages/{i:02d}.jsonl", Body=b'{"text": "page %d"}\n' % i)
     sensor = build_landing_sensor(
-        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None, reconcile_seconds=3600
+        ingest_files,
+        minimum_interval_seconds=30,
+        max_partitions_per_run=100,
+        excluded_prefix=None,
+        reconcile_seconds=3600,
     )
     resources = sensor_resources(s3_resource, state_db, bucket, queue_url, moto_endpoint)
     with dg.instance_for_test() as instance:
@@ -87,7 +95,11 @@ def test_events_become_runs_without_listing_and_messages_go_once_committed(
         third = tick(sensor, instance, resources, second.cursor)
         # One run over the range from 07 to the new 30, processing only the three that changed.
         (request,) = third.run_requests
-        assert json.loads(request.tags[CHANGED_PARTITIONS_TAG]) == ["pages/07.jsonl", "pages/21.jsonl", "pages/30.jsonl"]
+        assert json.loads(request.tags[CHANGED_PARTITIONS_TAG]) == [
+            "pages/07.jsonl",
+            "pages/21.jsonl",
+            "pages/30.jsonl",
+        ]
         assert "pages/30.jsonl" in instance.get_dynamic_partitions(source_files.name)
 
         # The same events again (redelivered): nothing new, same run keys if requested again.
@@ -99,7 +111,9 @@ def test_a_tick_that_is_not_committed_is_read_again(notified_bucket, s3_resource
     bucket, queue_url = notified_bucket
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
-    sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    sensor = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
     resources = sensor_resources(s3_resource, state_db, bucket, queue_url, moto_endpoint)
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "1"})
     with dg.instance_for_test() as instance:
@@ -108,7 +122,9 @@ def test_a_tick_that_is_not_committed_is_read_again(notified_bucket, s3_resource
         lost = tick(sensor, instance, resources, first.cursor)  # Dagster never keeps this result
         assert [r.partition_key for r in lost.run_requests] == ["a.csv"]
         again = tick(sensor, instance, resources, first.cursor)
-        assert [(r.partition_key, r.run_key) for r in again.run_requests] == [(r.partition_key, r.run_key) for r in lost.run_requests]
+        assert [(r.partition_key, r.run_key) for r in again.run_requests] == [
+            (r.partition_key, r.run_key) for r in lost.run_requests
+        ]
         # The lost tick's message is not deleted: SQS delivers it again once its visibility ends.
         time.sleep(1.5)
         assert waiting_messages(sqs, queue_url) == 1
@@ -174,7 +190,7 @@ def test_a_backlog_of_scattered_changes_is_requested_in_few_runs(
 def test_a_read_says_whether_the_queue_ran_dry(moto_endpoint, aws_env) -> None:
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName=f"dry-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    for i in range(5):
+    for _ in range(5):
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"Records": []}))
     stopped_by_count = receive(sqs, queue_url, 3, 10.0)
     stopped_by_time = receive(sqs, queue_url, 1000, 0.0)
@@ -187,7 +203,11 @@ def test_a_read_says_whether_the_queue_ran_dry(moto_endpoint, aws_env) -> None:
 def test_s3_notifications_and_eventbridge_events_name_their_keys() -> None:
     notification = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "landing/a+b%C3%A9.csv"}}}]}
     assert keys_of_message(json.dumps(notification)) == [("b", "landing/a bé.csv")]
-    bridge = {"source": "aws.s3", "detail-type": "Object Deleted", "detail": {"bucket": {"name": "b"}, "object": {"key": "landing/a b.csv"}}}
+    bridge = {
+        "source": "aws.s3",
+        "detail-type": "Object Deleted",
+        "detail": {"bucket": {"name": "b"}, "object": {"key": "landing/a b.csv"}},
+    }
     assert keys_of_message(json.dumps(bridge)) == [("b", "landing/a b.csv")]
     assert keys_of_message(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
     with pytest.raises(ValueError, match="neither an S3 notification"):

@@ -44,25 +44,47 @@ def test_complete_job_folders_are_uploaded_once_per_version_with_their_summary(
     write_job(outputs / "20261127T010000Z_scrape-1", done=True)  # marked complete
     write_job(outputs / "20261127T020000Z_scrape-2", age_seconds=600)  # quiet for 10 minutes
     write_job(outputs / "20261127T030000Z_scrape-3")  # still being written
-    sensor = build_uploads_sensor(upload_job_outputs, outputs, f"s3://{s3_bucket}/landing/scraper", quiet_seconds=300, interval_seconds=30)
+    sensor = build_uploads_sensor(
+        upload_job_outputs, outputs, f"s3://{s3_bucket}/landing/scraper", quiet_seconds=300, interval_seconds=30
+    )
     requests = requests_of(sensor)
     area = UploadArea(folder=str(outputs), destination=f"s3://{s3_bucket}/landing/scraper")
-    assert [r.tags["vectordb/job_folder"] for r in requests] == ["20261127T010000Z_scrape-1", "20261127T020000Z_scrape-2"]
+    assert [r.tags["vectordb/job_folder"] for r in requests] == [
+        "20261127T010000Z_scrape-1",
+        "20261127T020000Z_scrape-2",
+    ]
 
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     with dg.instance_for_test() as instance:
         for request in requests:
-            result = upload_job_outputs.execute_in_process(run_config=request.run_config, instance=instance, resources={"s3": s3_resource, "upload_area": area})
+            result = upload_job_outputs.execute_in_process(
+                run_config=request.run_config, instance=instance, resources={"s3": s3_resource, "upload_area": area}
+            )
             assert result.success
         (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
         metadata = output.step_output_data.metadata
         assert metadata["status"].value == "success" and metadata["uploaded_at"].value
     keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"])
     one, two = "landing/scraper/20261127T010000Z_scrape-1", "landing/scraper/20261127T020000Z_scrape-2"
-    assert keys == [f"{one}/_SUCCESS", f"{one}/_upload_summary.json", f"{one}/pages/1.json", f"{one}/pages/2.json",
-                    f"{two}/_upload_summary.json", f"{two}/pages/1.json", f"{two}/pages/2.json"]
-    summary = json.loads(client.get_object(Bucket=s3_bucket, Key="landing/scraper/20261127T010000Z_scrape-1/_upload_summary.json")["Body"].read())
-    assert (summary["status"], summary["files_uploaded"], summary["folder"]) == ("success", 3, "20261127T010000Z_scrape-1")
+    assert keys == [
+        f"{one}/_SUCCESS",
+        f"{one}/_upload_summary.json",
+        f"{one}/pages/1.json",
+        f"{one}/pages/2.json",
+        f"{two}/_upload_summary.json",
+        f"{two}/pages/1.json",
+        f"{two}/pages/2.json",
+    ]
+    summary = json.loads(
+        client.get_object(Bucket=s3_bucket, Key="landing/scraper/20261127T010000Z_scrape-1/_upload_summary.json")[
+            "Body"
+        ].read()
+    )
+    assert (summary["status"], summary["files_uploaded"], summary["folder"]) == (
+        "success",
+        3,
+        "20261127T010000Z_scrape-1",
+    )
     assert summary["uploaded_at"].endswith("+00:00")
 
     # Unchanged folders are asked for under the same run keys (Dagster runs a run key once);
@@ -74,17 +96,33 @@ def test_complete_job_folders_are_uploaded_once_per_version_with_their_summary(
     assert changed["20261127T010000Z_scrape-1"].run_key != again["20261127T010000Z_scrape-1"]
     with dg.instance_for_test() as instance:
         rerun = upload_job_outputs.execute_in_process(
-            run_config=changed["20261127T010000Z_scrape-1"].run_config, instance=instance, resources={"s3": s3_resource, "upload_area": area})
+            run_config=changed["20261127T010000Z_scrape-1"].run_config,
+            instance=instance,
+            resources={"s3": s3_resource, "upload_area": area},
+        )
     (output,) = [e for e in rerun.all_events if e.event_type_value == "STEP_OUTPUT"]
-    assert (output.step_output_data.metadata["files_uploaded"].value, output.step_output_data.metadata["files_skipped"].value) == (1, 2)
+    assert (
+        output.step_output_data.metadata["files_uploaded"].value,
+        output.step_output_data.metadata["files_skipped"].value,
+    ) == (1, 2)
 
 
-def test_the_landing_sensor_passes_over_markers_and_summaries(tmp_path: Path, s3_bucket: str, s3_resource, state_db, moto_endpoint: str) -> None:
+def test_the_landing_sensor_passes_over_markers_and_summaries(
+    tmp_path: Path, s3_bucket: str, s3_resource, state_db, moto_endpoint: str
+) -> None:
     client = boto3.client("s3", endpoint_url=moto_endpoint)
-    for key in ("job-1/pages/1.json", "job-1/_SUCCESS", "job-1/_upload_summary.json", "job-1/.tmp/part.json", "_staging/x.csv"):
+    for key in (
+        "job-1/pages/1.json",
+        "job-1/_SUCCESS",
+        "job-1/_upload_summary.json",
+        "job-1/.tmp/part.json",
+        "_staging/x.csv",
+    ):
         client.put_object(Bucket=s3_bucket, Key=f"landing/{key}", Body=b'[{"id": "1", "text": "one"}]')
     store = S3ObjectStore(s3=s3_resource, bucket=s3_bucket, prefix="landing")
-    sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+    sensor = build_landing_sensor(
+        ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+    )
     with dg.instance_for_test() as instance:
         first = tick(sensor, instance, {"source_store": store, "state_db": state_db}, None)
         assert [r.partition_key for r in first.run_requests] == ["job-1/pages/1.json"]
@@ -103,9 +141,15 @@ def test_automatic_uploads_need_an_s3_destination_and_add_the_sensor(home: Path)
 
     with pytest.raises(SettingsError, match="VECTORDB_UPLOAD_FOLDER needs an s3:// VECTORDB_UPLOAD_DESTINATION"):
         Settings.from_env({"VECTORDB_HOME": str(home), "VECTORDB_UPLOAD_FOLDER": "outputs"})
-    settings = Settings.from_env({"VECTORDB_HOME": str(home), "VECTORDB_UPLOAD_FOLDER": "outputs",
-                                  "VECTORDB_UPLOAD_DESTINATION": "s3://landing/jobs"})
+    settings = Settings.from_env(
+        {
+            "VECTORDB_HOME": str(home),
+            "VECTORDB_UPLOAD_FOLDER": "outputs",
+            "VECTORDB_UPLOAD_DESTINATION": "s3://landing/jobs",
+        }
+    )
     sensor = build_definitions(settings).resolve_sensor_def("job_outputs_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.job_name == "upload_job_outputs"
     assert "job_outputs_sensor" not in {
-        s.name for s in build_definitions(Settings.from_env({"VECTORDB_HOME": str(home)})).sensors or []}
+        s.name for s in build_definitions(Settings.from_env({"VECTORDB_HOME": str(home)})).sensors or []
+    }

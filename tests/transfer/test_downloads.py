@@ -74,7 +74,10 @@ def test_the_download_command_prints_what_it_did_and_names_a_missing_object(
     result = CliRunner().invoke(main, ["download", f"s3://{s3_bucket}/dir/b.json", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        "uri": f"s3://{s3_bucket}/dir/b.json", "path": str(tmp_path / "b.json"), "bytes": 2, "verified_by": "sha256",
+        "uri": f"s3://{s3_bucket}/dir/b.json",
+        "path": str(tmp_path / "b.json"),
+        "bytes": 2,
+        "verified_by": "sha256",
     }
     missing = CliRunner().invoke(main, ["download", f"s3://{s3_bucket}/dir/none.json", str(tmp_path)])
     assert missing.exit_code == 1 and f"no object s3://{s3_bucket}/dir/none.json" in missing.output

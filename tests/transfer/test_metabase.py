@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources.retry import TransientServiceError
 from resources.metabase import MetabaseAuthError, MetabaseResource
+from resources.retry import TransientServiceError
 from tests.fake_metabase import API_KEY, PASSWORD, TOKEN, USER, FakeMetabase
 from vectordb_assets.definitions import build_definitions
 from vectordb_assets.settings import Settings, SettingsError
@@ -88,8 +88,11 @@ def test_a_backfill_over_three_days_lands_each_days_rows(
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-@pytest.mark.parametrize(("spec", "exports"), [("42:created_at:2026-10-30", 1), ("42:created_at:2026-10-30:report_date", 3)],
-                         ids=["no date parameter", "a date parameter"])
+@pytest.mark.parametrize(
+    ("spec", "exports"),
+    [("42:created_at:2026-10-30", 1), ("42:created_at:2026-10-30:report_date", 3)],
+    ids=["no date parameter", "a date parameter"],
+)
 def test_a_backfill_run_over_a_range_downloads_an_unparameterised_question_once(
     metabase: FakeMetabase, home: Path, monkeypatch: pytest.MonkeyPatch, spec: str, exports: int
 ) -> None:
@@ -101,10 +104,17 @@ def test_a_backfill_run_over_a_range_downloads_an_unparameterised_question_once(
     assert asset.backfill_policy == dg.BackfillPolicy.single_run()  # a backfill is one run over its range
     job = build_definitions(settings).resolve_job_def("metabase_question_42_daily")
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, tags={
-            "dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-03"})
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2026-11-01",
+                "dagster/asset_partition_range_end": "2026-11-03",
+            },
+        )
         assert result.success
-        rows = {e.partition: e.materialization.metadata["rows"].value for e in result.get_asset_materialization_events()}
+        rows = {
+            e.partition: e.materialization.metadata["rows"].value for e in result.get_asset_materialization_events()
+        }
     assert rows == {"2026-11-01": 2, "2026-11-02": 0, "2026-11-03": 1}
     assert len([r for r in metabase.requests if "card" in r]) == exports
     landing = Path(settings.source.root)

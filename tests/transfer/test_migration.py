@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from resources.object_store import S3ObjectStore
 from sensors.landing_sensor import build_landing_sensor
-from tests.sensors.ticks import tick
 from tests.pipeline_harness import Pipeline, total
-from vectordb_assets.cli import main
+from tests.sensors.ticks import tick
 from vectordb_assets.assets.jobs import ingest_files
+from vectordb_assets.cli import main
 from vectordb_assets.settings import Settings
 
 
@@ -36,12 +36,21 @@ def test_migrating_to_s3_copies_everything_and_re_embeds_nothing(
         report = json.loads(result.stdout)
         assert report["landing"]["files_uploaded"] == 2 and report["landing"]["status"] == "success"
         assert report["outputs"]["files_uploaded"] == 4  # validated/ and embeddings/ of both files
-        keys = {o["Key"] for o in boto3.client("s3", endpoint_url=moto_endpoint).list_objects_v2(Bucket=s3_bucket)["Contents"]}
-        assert {"landing/docs/a.csv", "_vectordb/validated/docs/a.csv.parquet", "_vectordb/embeddings/docs/b.jsonl.parquet"} <= keys
+        keys = {
+            o["Key"]
+            for o in boto3.client("s3", endpoint_url=moto_endpoint).list_objects_v2(Bucket=s3_bucket)["Contents"]
+        }
+        assert {
+            "landing/docs/a.csv",
+            "_vectordb/validated/docs/a.csv.parquet",
+            "_vectordb/embeddings/docs/b.jsonl.parquet",
+        } <= keys
 
         monkeypatch.setenv("VECTORDB_SOURCE", f"s3://{s3_bucket}/landing")
         switched = Settings.from_env()
-        sensor = build_landing_sensor(ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None)
+        sensor = build_landing_sensor(
+            ingest_files, minimum_interval_seconds=30, max_partitions_per_run=100, excluded_prefix=None
+        )
         store = S3ObjectStore(s3=s3_resource, bucket=s3_bucket, prefix="landing")
         requested = tick(sensor, instance, {"source_store": store, "state_db": state_db}, None)
         assert requested.dynamic_partitions_requests == []  # the same keys, so the same partitions

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from vectordb_assets.cli import main
-from vectordb_assets.assets.upload_job import upload_job_outputs
 from dagster_aws.s3 import S3Resource
 
 from resources.object_store import SettingsS3Resource
+from vectordb_assets.assets.upload_job import upload_job_outputs
+from vectordb_assets.cli import main
 from vectordb_assets.transfer.upload_area import UploadArea
 from vectordb_assets.transfer.uploads import upload_folder
 
@@ -30,12 +30,15 @@ def outputs(tmp_path: Path) -> Path:
 
 
 def test_upload_goes_multipart_tags_and_skips_unchanged_files(outputs: Path, s3, s3_bucket: str) -> None:
-    summary = upload_folder(s3, outputs, s3_bucket, "landing", exclude=["*.log"], tags={"job": "scrape"},
-                            multipart_threshold=5 << 20)
+    summary = upload_folder(
+        s3, outputs, s3_bucket, "landing", exclude=["*.log"], tags={"job": "scrape"}, multipart_threshold=5 << 20
+    )
     assert (summary.status, summary.files_uploaded, summary.files_skipped) == ("success", 3, 0)
     assert f"s3://{s3_bucket}/landing/big.jsonl" in summary.urls
     assert s3.head_object(Bucket=s3_bucket, Key="landing/big.jsonl")["ETag"].strip('"').endswith("-2")  # two parts
-    assert s3.get_object_tagging(Bucket=s3_bucket, Key="landing/pages/1.json")["TagSet"] == [{"Key": "job", "Value": "scrape"}]
+    assert s3.get_object_tagging(Bucket=s3_bucket, Key="landing/pages/1.json")["TagSet"] == [
+        {"Key": "job", "Value": "scrape"}
+    ]
     assert "landing/debug.log" not in {o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]}
     (outputs / "pages/2.json").write_text('[{"id": "2", "text": "two, edited"}]')
     again = upload_folder(s3, outputs, s3_bucket, "landing", exclude=["*.log"], multipart_threshold=5 << 20)
@@ -44,7 +47,9 @@ def test_upload_goes_multipart_tags_and_skips_unchanged_files(outputs: Path, s3,
 
 def test_a_partial_upload_names_the_failed_file_and_a_rerun_uploads_only_it(outputs: Path, s3, s3_bucket: str) -> None:
     (outputs / "pages/3.json").symlink_to(outputs / "pages/missing.json")
-    result = CliRunner().invoke(main, ["upload", str(outputs), f"s3://{s3_bucket}/in", "--include", "pages/*", "--json"])
+    result = CliRunner().invoke(
+        main, ["upload", str(outputs), f"s3://{s3_bucket}/in", "--include", "pages/*", "--json"]
+    )
     summary = json.loads(result.stdout)
     assert result.exit_code == 1 and summary["status"] == "partial"
     assert list(summary["errors"]) == ["pages/3.json"] and "No such file" in summary["errors"]["pages/3.json"]
@@ -119,21 +124,25 @@ def test_a_link_to_outside_the_job_folder_is_never_uploaded(outputs: Path, tmp_p
 def link_lifetime(link: str) -> float:
     """Seconds from now until a presigned link expires, read from its signed query (SigV4's
     X-Amz-Date + X-Amz-Expires, or SigV2's Expires)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     from urllib.parse import parse_qs, urlsplit
 
     query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     if "X-Amz-Expires" in query:
-        signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         return signed + int(query["X-Amz-Expires"]) - now
     return int(query["Expires"]) - now
 
 
 @pytest.mark.parametrize("expires", [60, 7200])
-def test_url_prints_a_working_presigned_link_that_lives_as_long_as_asked(s3, s3_bucket: str, home: Path, expires: int) -> None:
+def test_url_prints_a_working_presigned_link_that_lives_as_long_as_asked(
+    s3, s3_bucket: str, home: Path, expires: int
+) -> None:
     s3.put_object(Bucket=s3_bucket, Key="_vectordb/validated/a.csv.parquet", Body=b"PAR1...")
-    result = CliRunner().invoke(main, ["url", f"s3://{s3_bucket}/_vectordb/validated/a.csv.parquet", "--expires", str(expires)])
+    result = CliRunner().invoke(
+        main, ["url", f"s3://{s3_bucket}/_vectordb/validated/a.csv.parquet", "--expires", str(expires)]
+    )
     assert result.exit_code == 0, result.output
     link = result.output.strip()
     assert expires - 5 <= link_lifetime(link) <= expires

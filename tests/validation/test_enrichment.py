@@ -27,7 +27,9 @@ from vectordb_assets.validation.validate import validate_file
 def documents(state_db: StateDatabase) -> StateDatabase:
     with state_db.connect() as conn:
         conn.execute("create schema catalog")
-        conn.execute("create table catalog.documents (doc_id text primary key, title text, published date, extra jsonb)")
+        conn.execute(
+            "create table catalog.documents (doc_id text primary key, title text, published date, extra jsonb)"
+        )
         conn.execute(
             "insert into catalog.documents values"
             " ('1', 'Passwords', '2026-01-02', '{\"team\": \"support\"}'),"
@@ -52,14 +54,19 @@ def metadata_of(path: Path) -> dict[str, dict]:
     "enrichment",
     [
         Enrichment(table="catalog.documents", key_column="doc_id", batch_ids=2),
-        Enrichment(query="select doc_id, title, published, extra from catalog.documents where doc_id = any(%(ids)s)", batch_ids=2),
+        Enrichment(
+            query="select doc_id, title, published, extra from catalog.documents where doc_id = any(%(ids)s)",
+            batch_ids=2,
+        ),
     ],
     ids=["table", "query"],
 )
 def test_looked_up_fields_are_merged_the_files_own_win_and_missing_ids_are_named(
     documents: StateDatabase, tmp_path: Path, enrichment: Enrichment
 ) -> None:
-    path = canonical(tmp_path, "id,text,title\n1,reset a password,\n2,change the email,My own title\n3,close an account,\n")
+    path = canonical(
+        tmp_path, "id,text,title\n1,reset a password,\n2,change the email,My own title\n3,close an account,\n"
+    )
     lineage = pq.read_schema(path).metadata
     report = enrichment.apply(documents, path)
     assert metadata_of(path) == {
@@ -67,7 +74,12 @@ def test_looked_up_fields_are_merged_the_files_own_win_and_missing_ids_are_named
         "2": {"title": "My own title", "published": "2026-03-04", "extra": None},
         "3": {"title": ""},
     }
-    assert report.to_dict() == {"rows_enriched": 2, "ids_missing": 1, "missing_examples": ["3"], "fields_kept_from_file": 1}
+    assert report.to_dict() == {
+        "rows_enriched": 2,
+        "ids_missing": 1,
+        "missing_examples": ["3"],
+        "fields_kept_from_file": 1,
+    }
     assert pq.read_schema(path).metadata == lineage  # the lineage stays with the file
 
 
@@ -87,8 +99,10 @@ def test_a_broken_or_writing_query_is_refused_naming_the_setting(documents: Stat
     ("environ", "message"),
     [
         ({"VECTORDB_ENRICH_SQL": "select id from docs"}, "VECTORDB_ENRICH_SQL must use the parameter %\\(ids\\)s"),
-        ({"VECTORDB_ENRICH_SQL": "select id from docs where id = any(%(ids)s)", "VECTORDB_ENRICH_TABLE": "docs"},
-         "set VECTORDB_ENRICH_SQL or VECTORDB_ENRICH_TABLE, not both"),
+        (
+            {"VECTORDB_ENRICH_SQL": "select id from docs where id = any(%(ids)s)", "VECTORDB_ENRICH_TABLE": "docs"},
+            "set VECTORDB_ENRICH_SQL or VECTORDB_ENRICH_TABLE, not both",
+        ),
     ],
 )
 def test_enrichment_settings_are_checked(home: Path, environ: dict[str, str], message: str) -> None:
@@ -105,23 +119,31 @@ def test_precomputed_embeddings_on_s3_are_enriched_into_pgvector(
     monkeypatch.setenv("VECTORDB_ENRICH_TABLE", "catalog.documents")
     monkeypatch.setenv("VECTORDB_ENRICH_KEY", "doc_id")
     vectors = np.random.default_rng(4).standard_normal((3, 384)).astype(np.float32)
-    table = pa.table({
-        "doc_id": ["1", "2", "3"],
-        "text": ["reset a password", "change the email", "close an account"],
-        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 384),
-        "lang": ["en", "en", "de"],
-    })
+    table = pa.table(
+        {
+            "doc_id": ["1", "2", "3"],
+            "text": ["reset a password", "change the email", "close an account"],
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 384),
+            "lang": ["en", "en", "de"],
+        }
+    )
     body = io.BytesIO()
     pq.write_table(table, body)
-    boto3.client("s3", endpoint_url=moto_endpoint).put_object(Bucket=s3_bucket, Key="landing/vectors/part-0.parquet", Body=body.getvalue())
+    boto3.client("s3", endpoint_url=moto_endpoint).put_object(
+        Bucket=s3_bucket, Key="landing/vectors/part-0.parquet", Body=body.getvalue()
+    )
     settings = Settings.from_env()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(source_files.name, ["vectors/part-0.parquet"])
-        result = build_definitions(settings).resolve_job_def("ingest_files").execute_in_process(
-            instance=instance, partition_key="vectors/part-0.parquet"
+        result = (
+            build_definitions(settings)
+            .resolve_job_def("ingest_files")
+            .execute_in_process(instance=instance, partition_key="vectors/part-0.parquet")
         )
         assert result.success
-        validated = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "validated_parquet")
+        validated = next(
+            e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "validated_parquet"
+        )
         meta = validated.materialization.metadata
         assert (meta["enrichment_rows_enriched"].value, meta["enrichment_ids_missing"].value) == (2, 1)
         assert meta["enrichment_missing_examples"].value == ["3"]

@@ -36,7 +36,13 @@ def test_list_metadata_sample_and_ids_as_json(files: Path) -> None:
     code, out = invoke("sample", str(files / "a.csv"), "2", "--json")
     assert json.loads(out) == [{"id": "1", "text": "one", "tag": "x"}, {"id": "2", "text": "two", "tag": "y"}]
     code, out = invoke("ids", str(files / "a.csv"), "--json")
-    assert json.loads(out) == {"uri": str(files / "a.csv"), "id_column": "id", "total": 3, "unique": 2, "repeated_examples": {"2": 2}}
+    assert json.loads(out) == {
+        "uri": str(files / "a.csv"),
+        "id_column": "id",
+        "total": 3,
+        "unique": 2,
+        "repeated_examples": {"2": 2},
+    }
 
 
 def test_validate_exits_non_zero_for_invalid_files(files: Path) -> None:
@@ -60,7 +66,9 @@ def test_unreadable_and_missing_files_get_a_clear_error(files: Path) -> None:
 def test_s3_objects_and_prefixes(s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
     client = boto3.client("s3", endpoint_url=moto_endpoint)
-    client.put_object(Bucket=s3_bucket, Key="exports/day1.jsonl", Body=b'{"id": "1", "text": "hi", "meta": {"lang": "en"}}\n')
+    client.put_object(
+        Bucket=s3_bucket, Key="exports/day1.jsonl", Body=b'{"id": "1", "text": "hi", "meta": {"lang": "en"}}\n'
+    )
     client.put_object(Bucket=s3_bucket, Key="exports/day2.jsonl", Body=b'{"id": "2", "text": "yo"}\n')
     code, out = invoke("list", f"s3://{s3_bucket}/exports/", "--json")
     assert code == 0 and [f["key"] for f in json.loads(out)] == ["exports/day1.jsonl", "exports/day2.jsonl"]
@@ -70,19 +78,27 @@ def test_s3_objects_and_prefixes(s3_bucket: str, moto_endpoint: str, monkeypatch
     assert code == 0 and json.loads(out)["rows_kept"] == 1
 
 
-def test_list_keeps_to_a_suffix_and_a_cap_and_shows_megabytes(s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_keeps_to_a_suffix_and_a_cap_and_shows_megabytes(
+    s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VECTORDB_S3_ENDPOINT_URL", moto_endpoint)
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     for n in range(6):
-        client.put_object(Bucket=s3_bucket, Key=f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}", Body=b"x" * (250_000 * n))
+        client.put_object(
+            Bucket=s3_bucket, Key=f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}", Body=b"x" * (250_000 * n)
+        )
         client.put_object(Bucket=s3_bucket, Key=f"out/part-{n}.csv", Body=b"id\n")
     code, out = invoke("list", f"s3://{s3_bucket}/out/", "--suffix", ".parquet", "--json")
-    assert code == 0 and [f["key"] for f in json.loads(out)] == [f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}" for n in range(6)]
+    assert code == 0 and [f["key"] for f in json.loads(out)] == [
+        f"out/part-{n}.{'PARQUET' if n == 4 else 'parquet'}" for n in range(6)
+    ]
     code, out = invoke("list", f"s3://{s3_bucket}/out/", "--suffix", ".parquet", "--max-keys", "3")
     assert code == 0
     rows = [line.split() for line in out.splitlines()]
     assert [(row[0], row[1], row[-1]) for row in rows] == [
-        ("0.000", "MB", "out/part-0.parquet"), ("0.250", "MB", "out/part-1.parquet"), ("0.500", "MB", "out/part-2.parquet"),
+        ("0.000", "MB", "out/part-0.parquet"),
+        ("0.250", "MB", "out/part-1.parquet"),
+        ("0.500", "MB", "out/part-2.parquet"),
     ]
 
 

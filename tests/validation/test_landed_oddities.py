@@ -37,7 +37,7 @@ def test_a_semicolon_export_is_split_on_semicolons_and_says_so(tmp_path: Path) -
 
 
 def test_landed_text_is_literal_in_a_markdown_cell() -> None:
-    cell = markdown_text('[click](http://evil) ![x](http://evil/x.png) <img src=x> a|b\nc **bold**')
+    cell = markdown_text("[click](http://evil) ![x](http://evil/x.png) <img src=x> a|b\nc **bold**")
     assert cell == r"\[click\]\(http://evil\) \!\[x\]\(http://evil/x.png\) &lt;img src=x&gt; a\|b c \*\*bold\*\*"
 
 
@@ -47,9 +47,9 @@ def test_terminal_escapes_are_shown_not_sent() -> None:
 
 
 def test_a_file_stamped_in_the_future_landed_now() -> None:
-    future = dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)
-    assert landed_at(future) <= dt.datetime.now(dt.timezone.utc)
-    past = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    future = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+    assert landed_at(future) <= dt.datetime.now(dt.UTC)
+    past = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert landed_at(past) == past
 
 
@@ -62,15 +62,19 @@ def test_a_runs_namespace_is_checked_like_the_settings(config: type) -> None:
 
 def order_lines() -> bytes:
     """An export of order line items: `id` is the order's, repeated for each of its 3 items."""
-    return ("id,item,text\n" + "".join(f"{order},{item},order {order} item {item}\n"
-                                        for order in range(10) for item in range(3))).encode()
+    return (
+        "id,item,text\n"
+        + "".join(f"{order},{item},order {order} item {item}\n" for order in range(10) for item in range(3))
+    ).encode()
 
 
 def test_a_guessed_id_column_that_repeats_often_gives_way_to_derived_ids(tmp_path: Path) -> None:
     report, table = run(tmp_path, "orders.csv", order_lines())
     assert (report.rows_kept, report.rows_rejected, report.id_column) == (30, 0, None)
-    assert report.id_fallback == ("the guessed id column 'id' repeats in 20 rows: ids derived from each row's content"
-                                  " instead (set id_column to keep it)")
+    assert report.id_fallback == (
+        "the guessed id column 'id' repeats in 20 rows: ids derived from each row's content"
+        " instead (set id_column to keep it)"
+    )
     assert len(set(table.column("doc_id").to_pylist())) == 30
     assert json.loads(table.column("metadata")[0].as_py())["id"] == "0"
 

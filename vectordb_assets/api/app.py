@@ -66,7 +66,9 @@ class BodyLimit:
         await self.app(scope, counted, tracked)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = JSONResponse({"detail": f"request body over {self.max_bytes:,} bytes (VECTORDB_API_MAX_BODY_BYTES)"}, 413)
+        answer = JSONResponse(
+            {"detail": f"request body over {self.max_bytes:,} bytes (VECTORDB_API_MAX_BODY_BYTES)"}, 413
+        )
         await answer(scope, receive, send)
 
 
@@ -125,7 +127,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(Exception)
     async def failed(request: Request, error: Exception) -> JSONResponse:
         reference = uuid.uuid4().hex[:12]
-        log.error("request %s failed (%s): %s: %s", reference, request.url.path, type(error).__name__, redact(str(error)))
+        log.error(
+            "request %s failed (%s): %s: %s", reference, request.url.path, type(error).__name__, redact(str(error))
+        )
         return _answer(500, f"internal error {reference} (the API's log has it)")
 
     @app.middleware("http")
@@ -133,8 +137,14 @@ def create_app(settings: Settings) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         key_name = getattr(request.state, "key_name", "-")
-        log.info("%s %s %s key=%s %.1f ms", request.method, request.url.path, response.status_code, key_name,
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s %s key=%s %.1f ms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            key_name,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)

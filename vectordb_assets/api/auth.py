@@ -5,14 +5,16 @@ route's scope, within the key's request budget. 401 without a live key, 403 outs
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from vectordb_assets.api.keys import ApiKey
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key made by `vectordb api-keys create`.")
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A key made by `vectordb api-keys create`."
+)
 bearer = HTTPBearer(auto_error=False, description="The same key as a bearer token.")
 
 
@@ -26,18 +28,23 @@ def requires(scope: str) -> Callable[..., ApiKey]:
     ) -> ApiKey:
         presented = header_key or (bearer_key.credentials if bearer_key else None)
         if not presented:
-            raise HTTPException(401, "an API key is needed, in the X-API-Key header", headers={"WWW-Authenticate": "ApiKey"})
+            raise HTTPException(
+                401, "an API key is needed, in the X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
+            )
         services = request.app.state.services
         key = services.keys.authenticate(presented)
         if key is None:
             raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "ApiKey"})
         request.state.key_name = key.name
         if not key.allows(scope):
-            raise HTTPException(403, f"key {key.name!r} does not have the {scope!r} scope (it has {', '.join(key.scopes)})")
+            raise HTTPException(
+                403, f"key {key.name!r} does not have the {scope!r} scope (it has {', '.join(key.scopes)})"
+            )
         wait = services.rate_limits.retry_after(key)
         if wait > 0:
             raise HTTPException(
-                429, f"key {key.name!r} is over its {key.requests_per_minute or services.rate_limits.default} requests per minute",
+                429,
+                f"key {key.name!r} is over its {key.requests_per_minute or services.rate_limits.default} requests per minute",
                 headers={"Retry-After": str(math.ceil(wait))},
             )
         return key

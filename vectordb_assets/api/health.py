@@ -4,8 +4,9 @@ and the vector store answer, with their versions; `GET /api/v1/health/live` for 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from importlib.metadata import version
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -30,8 +31,11 @@ def _checked(probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def _dagster(services: Services) -> dict[str, Any]:
     found = services.runs.health()
-    stale = [name for name, d in found["daemons"].items()
-             if not d["healthy"] or (d["heartbeat_age_seconds"] or 1e9) > STALE_HEARTBEAT_SECONDS]
+    stale = [
+        name
+        for name, d in found["daemons"].items()
+        if not d["healthy"] or (d["heartbeat_age_seconds"] or 1e9) > STALE_HEARTBEAT_SECONDS
+    ]
     if stale:
         raise RuntimeError(f"daemons without a recent heartbeat: {', '.join(sorted(stale))}; {found['daemons']}")
     return found
@@ -51,7 +55,11 @@ def _landing(services: Services) -> dict[str, Any]:
 
 def _vector_store(services: Services) -> dict[str, Any]:
     store = services.search.vector_store
-    return {"store": services.settings.store, "collection": store.collection_name, "dimension": store.collection_dimension()}
+    return {
+        "store": services.settings.store,
+        "collection": store.collection_name,
+        "dimension": store.collection_dimension(),
+    }
 
 
 @router.get("/health/live")
@@ -71,6 +79,10 @@ def health(request: Request, key: ApiKey = Depends(requires("read"))) -> JSONRes
         "vector_store": _checked(lambda: _vector_store(services)),
     }
     healthy = all(c["ok"] for c in checks.values())
-    body = {"status": "healthy" if healthy else "degraded", "version": version("vectordb-assets"),
-            "dagster": version("dagster"), "checks": checks}
+    body = {
+        "status": "healthy" if healthy else "degraded",
+        "version": version("vectordb-assets"),
+        "dagster": version("dagster"),
+        "checks": checks,
+    }
     return JSONResponse(body, 200 if healthy else 503)

@@ -80,7 +80,9 @@ class ApiKeys:
     def create(self, name: str, scopes: list[str], requests_per_minute: int | None = None) -> MadeKey:
         """A new key named `name` (letters, digits, `.`, `_`, `-`) with `scopes`."""
         if not NAME.match(name):
-            raise ApiKeyError(f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise ApiKeyError(
+                f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
         unknown = sorted(set(scopes) - set(SCOPES))
         if not scopes or unknown:
             raise ApiKeyError(f"scopes {', '.join(unknown) or '(none)'}: choose among {', '.join(SCOPES)}")
@@ -90,7 +92,9 @@ class ApiKeys:
         secret = f"{PREFIX}_{key_id}_{token}"
         with self.state_db.connect() as conn:
             ensure_state_schema(conn)
-            taken = conn.execute("select 1 from vectordb_api_keys where name = %s and revoked_at is null", (name,)).fetchone()
+            taken = conn.execute(
+                "select 1 from vectordb_api_keys where name = %s and revoked_at is null", (name,)
+            ).fetchone()
             if taken:
                 raise ApiKeyError(f"a key named {name!r} exists: revoke it first, or choose another name")
             conn.execute(
@@ -109,7 +113,8 @@ class ApiKeys:
         with self.state_db.connect() as conn:
             ensure_state_schema(conn)
             row = conn.execute(
-                "update vectordb_api_keys set revoked_at = now() where name = %s and revoked_at is null returning key_id", (name,)
+                "update vectordb_api_keys set revoked_at = now() where name = %s and revoked_at is null returning key_id",
+                (name,),
             ).fetchone()
         if row is None:
             raise ApiKeyError(f"no live key named {name!r} (`vectordb api-keys list`)")

@@ -6,9 +6,10 @@ downloads (streamed), and a file's metadata, validation report, sample rows and 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -41,11 +42,22 @@ def _listing(services: Services, prefix: str, max_keys: int, suffix: str | None)
         raise NotInLandingArea(f"prefix {prefix!r} does not name a place in the landing area")
     found = (o for o in services.landing.list_objects(prefix) if not suffix or o.key.lower().endswith(suffix))
     objects = [
-        {"key": o.key, "size": o.size, "size_mb": round(o.size / 1e6, 3), "last_modified": o.last_modified.isoformat(), "etag": o.etag}
+        {
+            "key": o.key,
+            "size": o.size,
+            "size_mb": round(o.size / 1e6, 3),
+            "last_modified": o.last_modified.isoformat(),
+            "etag": o.etag,
+        }
         for o in islice(found, max_keys + 1)
     ]
-    return {"location": services.landing.describe(prefix), "prefix": prefix, "count": min(len(objects), max_keys),
-            "truncated": len(objects) > max_keys, "objects": objects[:max_keys]}
+    return {
+        "location": services.landing.describe(prefix),
+        "prefix": prefix,
+        "count": min(len(objects), max_keys),
+        "truncated": len(objects) > max_keys,
+        "objects": objects[:max_keys],
+    }
 
 
 def _stream(services: Services, key: str, media_type: str | None) -> StreamingResponse:
@@ -66,7 +78,9 @@ def _stream(services: Services, key: str, media_type: str | None) -> StreamingRe
 
 
 @router.get("/list")
-def list_objects(request: Request, prefix: str = "", max_keys: int = Query(1000, ge=1, le=10_000), key: ApiKey = reader) -> dict:
+def list_objects(
+    request: Request, prefix: str = "", max_keys: int = Query(1000, ge=1, le=10_000), key: ApiKey = reader
+) -> dict:
     """Objects under `prefix` in the landing area, in key order."""
     return _listing(_services(request), prefix, max_keys, None)
 
@@ -78,7 +92,9 @@ def download(request: Request, key: str, api_key: ApiKey = reader) -> StreamingR
 
 
 @router.get("/parquet/list")
-def list_parquet(request: Request, prefix: str = "", max_keys: int = Query(1000, ge=1, le=10_000), key: ApiKey = reader) -> dict:
+def list_parquet(
+    request: Request, prefix: str = "", max_keys: int = Query(1000, ge=1, le=10_000), key: ApiKey = reader
+) -> dict:
     """Parquet objects under `prefix`."""
     return _listing(_services(request), prefix, max_keys, ".parquet")
 
@@ -127,8 +143,14 @@ def extract_ids(
     uri = _uri(services, key)
     summary = inspection.id_summary(uri, services.settings, id_column)
     ids = [entry["id"] for entry in islice(inspection.all_ids(uri, services.settings, summary["id_column"]), limit)]
-    return {"key": _key(services, key), "found_id_column": summary["id_column"], "total": summary["total"],
-            "unique": summary["unique"], "doc_ids": ids, "truncated": summary["total"] > len(ids)}
+    return {
+        "key": _key(services, key),
+        "found_id_column": summary["id_column"],
+        "total": summary["total"],
+        "unique": summary["unique"],
+        "doc_ids": ids,
+        "truncated": summary["total"] > len(ids),
+    }
 
 
 @router.get("/parquet/download-binary")

@@ -35,38 +35,55 @@ class ProcessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_source: Literal["s3_csv", "landed", "metabase"] = "s3_csv"
-    keys: list[str] = Field(default_factory=list, max_length=MAX_KEYS, description="Keys (or URIs) in the landing area.")
+    keys: list[str] = Field(
+        default_factory=list, max_length=MAX_KEYS, description="Keys (or URIs) in the landing area."
+    )
     s3_key: str | None = Field(None, description="One key (or URI), as the replaced API took it.")
-    namespace: str | None = Field(None, description="Namespace of the files' vectors; default: their route, else VECTORDB_NAMESPACE.")
+    namespace: str | None = Field(
+        None, description="Namespace of the files' vectors; default: their route, else VECTORDB_NAMESPACE."
+    )
     batch_size: int | None = Field(None, ge=1, le=100_000, description="Rows embedded per batch.")
     question_id: int | None = Field(None, description="metabase: a question of VECTORDB_METABASE_QUESTIONS.")
     start_date: dt.date | None = Field(None, description="metabase: the first day; default: the question's start.")
     end_date: dt.date | None = Field(None, description="metabase: the last day; default: yesterday (UTC).")
-    date_column: str | None = Field(None, description="metabase: the question's date column, if given must be the configured one.")
+    date_column: str | None = Field(
+        None, description="metabase: the question's date column, if given must be the configured one."
+    )
 
 
 def _question(settings: Settings, question_id: int | None) -> MetabaseQuestion:
     configured = {q.question_id: q for q in settings.metabase_questions}
     if question_id not in configured:
-        raise HTTPException(422, f"question {question_id} is not among VECTORDB_METABASE_QUESTIONS"
-                                 f" ({', '.join(map(str, configured)) or 'none configured'})")
+        raise HTTPException(
+            422,
+            f"question {question_id} is not among VECTORDB_METABASE_QUESTIONS"
+            f" ({', '.join(map(str, configured)) or 'none configured'})",
+        )
     return configured[question_id]
 
 
 def _export_days(body: ProcessRequest, question: MetabaseQuestion) -> tuple[str, str]:
     if body.date_column and body.date_column != question.date_column:
-        raise HTTPException(422, f"question {question.question_id} is exported by its {question.date_column!r} column"
-                                 f" (VECTORDB_METABASE_QUESTIONS), not {body.date_column!r}")
+        raise HTTPException(
+            422,
+            f"question {question.question_id} is exported by its {question.date_column!r} column"
+            f" (VECTORDB_METABASE_QUESTIONS), not {body.date_column!r}",
+        )
     first_day = dt.date.fromisoformat(question.start_date)
-    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     start, end = body.start_date or first_day, body.end_date or yesterday
     if not first_day <= start <= end <= yesterday:
-        raise HTTPException(422, f"days {start}..{end}: question {question.question_id} has days from {first_day}"
-                                 f" to {yesterday} (the last complete day), first day before last")
+        raise HTTPException(
+            422,
+            f"days {start}..{end}: question {question.question_id} has days from {first_day}"
+            f" to {yesterday} (the last complete day), first day before last",
+        )
     return start.isoformat(), end.isoformat()
 
 
-def _submit_files(services: Services, object_keys: list[str], namespace: str | None, batch_size: int | None) -> list[dict[str, Any]]:
+def _submit_files(
+    services: Services, object_keys: list[str], namespace: str | None, batch_size: int | None
+) -> list[dict[str, Any]]:
     partitions = list(dict.fromkeys(partition_key_for(k, services.settings.partition_depth) for k in object_keys))
     services.runs.add_partitions(partitions)
     return [{"partition": p, "run_id": services.runs.submit(p, namespace, batch_size)} for p in partitions]
@@ -83,7 +100,9 @@ def _followed(services: Services, task: Task) -> Task:
     question = _question(services.settings, export["question_id"])
     days = state["assets"].get(f"metabase_question_{question.question_id}", {})
     landed = [question.landing_key(day) for day, metadata in sorted(days.items()) if metadata.get("rows")]
-    runs = _submit_files(services, landed, task.request.get("namespace"), task.request.get("batch_size")) if landed else []
+    runs = (
+        _submit_files(services, landed, task.request.get("namespace"), task.request.get("batch_size")) if landed else []
+    )
     return services.tasks.replace_runs(task, [{**export, "followed": True, "landed": landed}, *runs])
 
 
@@ -104,8 +123,11 @@ def process(body: ProcessRequest, request: Request, key: ApiKey = Depends(requir
         question = _question(settings, body.question_id)
         first, last = _export_days(body, question)
         job = f"metabase_question_{question.question_id}_daily"
-        export = {"partition": f"metabase/{question.question_id}/{first}..{last}", "question_id": question.question_id,
-                  "run_id": services.runs.submit_range(job, first, last)}
+        export = {
+            "partition": f"metabase/{question.question_id}/{first}..{last}",
+            "question_id": question.question_id,
+            "run_id": services.runs.submit_range(job, first, last),
+        }
         task_id = services.tasks.add(key.name, request_record, [export])
         return {"task_id": task_id, "status": "pending", "runs": [export], "status_url": f"/api/v1/status/{task_id}"}
     items = [*body.keys, *([body.s3_key] if body.s3_key else [])]

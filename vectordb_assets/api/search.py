@@ -19,7 +19,9 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=20_000, description="The text to find rows near.")
     top_k: int = Field(5, ge=1, le=100)
     namespace: str | None = Field(None, description="Default: VECTORDB_NAMESPACE.")
-    filters: dict[str, str] = Field(default_factory=dict, description="Only rows whose metadata field equals the value.")
+    filters: dict[str, str] = Field(
+        default_factory=dict, description="Only rows whose metadata field equals the value."
+    )
 
 
 @router.post("/search")

@@ -16,7 +16,6 @@ from vectordb_assets.api.tasks import TaskStore
 from vectordb_assets.runs_api import FINISHED, RunsApi
 from vectordb_assets.settings import Settings
 
-
 FINISHED_RUNS_KEPT = 10_000
 
 
@@ -64,7 +63,9 @@ class Services:
         client = getattr(self._local, "runs", None)
         if client is None:
             settings = self.settings
-            client = RunsApi(settings.dagster_url, settings.dagster_location, timeout=30, headers=settings.dagster_header_values)
+            client = RunsApi(
+                settings.dagster_url, settings.dagster_location, timeout=30, headers=settings.dagster_header_values
+            )
             self._local.runs = client
         return client
 

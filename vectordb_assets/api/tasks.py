@@ -64,7 +64,8 @@ class TaskStore:
         with self.state_db.connect() as conn:
             ensure_state_schema(conn)
             row = conn.execute(
-                "select task_id, key_name, request, runs, created_at from vectordb_api_tasks where task_id = %s", (task_id,)
+                "select task_id, key_name, request, runs, created_at from vectordb_api_tasks where task_id = %s",
+                (task_id,),
             ).fetchone()
         if row is None:
             raise UnknownTask(task_id)
@@ -115,7 +116,9 @@ def _file_status(partition: str, run: dict[str, Any]) -> dict[str, Any]:
         "status": state,
         "total_records": validated.get("records_total", 0),
         "processed_records": indexed.get("records_processed", 0),
-        "failed_records": validated.get("records_failed", 0) + embedded.get("records_failed", 0) + indexed.get("records_failed", 0),
+        "failed_records": validated.get("records_failed", 0)
+        + embedded.get("records_failed", 0)
+        + indexed.get("records_failed", 0),
         "chunks_completed": embedded.get("chunks_completed", 0),
         "chunks_total": embedded.get("chunks_total", 0),
         "error": None,
@@ -123,7 +126,9 @@ def _file_status(partition: str, run: dict[str, Any]) -> dict[str, Any]:
     if failed_stage:
         figures["error"] = f"{partition}: {failed_stage}: {stages[failed_stage].get('error', 'failed')}"
     elif state == "failed":
-        figures["error"] = f"{partition}: " + ("; ".join(run["errors"]) or f"run {run['run_id']} {run['status'].lower()}")
+        figures["error"] = f"{partition}: " + (
+            "; ".join(run["errors"]) or f"run {run['run_id']} {run['status'].lower()}"
+        )
     return figures
 
 
@@ -133,17 +138,29 @@ def _export_status(entry: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]
     state = {"SUCCESS": "completed" if entry.get("followed") else "processing"}.get(run["status"])
     if state is None:
         state = "failed" if run["status"] in FAILED_RUNS else "pending" if run["status"] in WAITING else "processing"
-    figures = {"key": entry["partition"], "run_id": run["run_id"], "status": state, "total_records": 0, "processed_records": 0,
-               "failed_records": 0, "chunks_completed": 0, "chunks_total": 0, "error": None}
+    figures = {
+        "key": entry["partition"],
+        "run_id": run["run_id"],
+        "status": state,
+        "total_records": 0,
+        "processed_records": 0,
+        "failed_records": 0,
+        "chunks_completed": 0,
+        "chunks_total": 0,
+        "error": None,
+    }
     if state == "failed":
-        figures["error"] = f"{entry['partition']}: " + ("; ".join(run["errors"]) or f"run {run['run_id']} {run['status'].lower()}")
+        figures["error"] = f"{entry['partition']}: " + (
+            "; ".join(run["errors"]) or f"run {run['run_id']} {run['status'].lower()}"
+        )
     return figures
 
 
 def task_status(task: Task, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The task's state and figures, summed over its files, from its runs' states (`RunsApi.status`)."""
     files = [
-        _export_status(entry, runs[entry["run_id"]]) if "question_id" in entry
+        _export_status(entry, runs[entry["run_id"]])
+        if "question_id" in entry
         else _file_status(entry["partition"], runs[entry["run_id"]])
         for entry in task.runs
     ]
@@ -154,8 +171,10 @@ def task_status(task: Task, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         status = "processing"
     else:
         status = "failed" if "failed" in states else "completed"
-    totals = {name: sum(f[name] for f in files) for name in
-              ("total_records", "processed_records", "failed_records", "chunks_completed", "chunks_total")}
+    totals = {
+        name: sum(f[name] for f in files)
+        for name in ("total_records", "processed_records", "failed_records", "chunks_completed", "chunks_total")
+    }
     errors = [f["error"] for f in files if f["error"]]
     return {
         "task_id": task.task_id,

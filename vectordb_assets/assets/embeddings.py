@@ -13,19 +13,26 @@ from pydantic import Field
 
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
-from vectordb_assets.landing.source_state import current_etag
-from resources.state_db import StateDatabase
 from resources.retry import ServiceMisconfigured
+from resources.state_db import StateDatabase
 from vectordb_assets.assets.per_file import FileRun, settings_failure
-from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
+from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.validated_parquet import validated_parquet
-from vectordb_assets.embedding.stage import (
-    EmbeddingStats, SharedBatch, SmallFile, embed_file, embed_texts, embedded_schema, read_rows, rows_per_call,
-)
-from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.embedding.cache_policy import EmbeddingCachePolicy
+from vectordb_assets.embedding.stage import (
+    EmbeddingStats,
+    SharedBatch,
+    SmallFile,
+    embed_file,
+    embed_texts,
+    embedded_schema,
+    read_rows,
+    rows_per_call,
+)
 from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.landing.source_state import current_etag
+from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.validation.validate import read_lineage
 
 
@@ -43,7 +50,9 @@ class EmbeddingsConfig(dg.Config):
     batch_rows: int = Field(
         default=1024, description="Rows read and embedded together, per request the embedder sends at once."
     )
-    chunk_tokens: int | None = Field(default=None, description="Chunk size in model tokens; default: the model's window.")
+    chunk_tokens: int | None = Field(
+        default=None, description="Chunk size in model tokens; default: the model's window."
+    )
     chunk_overlap: int = Field(default=32, description="Tokens shared by consecutive chunks of a long text.")
 
 
@@ -91,15 +100,26 @@ class EmbeddingRun:
     """The embedding stage over a run's files: large files one batch at a time, small files held
     until enough rows wait to fill a model call."""
 
-    def __init__(self, context: dg.AssetExecutionContext, run: FileRun, config: EmbeddingsConfig, output_store: ObjectStore,
-                 embedder: Embedder, state_db: StateDatabase, embedding_cache: EmbeddingCachePolicy, folder: Path):
+    def __init__(
+        self,
+        context: dg.AssetExecutionContext,
+        run: FileRun,
+        config: EmbeddingsConfig,
+        output_store: ObjectStore,
+        embedder: Embedder,
+        state_db: StateDatabase,
+        embedding_cache: EmbeddingCachePolicy,
+        folder: Path,
+    ):
         self.context, self.run, self.config, self.output_store = context, run, config, output_store
         self.embedder, self.state_db, self.embedding_cache, self.folder = embedder, state_db, embedding_cache, folder
         self.rows_per_call = rows_per_call(embedder, config.batch_rows)
         self.shared = SharedBatch(embedder, self.rows_per_call)
         self.numbers = itertools.count()  # names of the outputs being written
         # One cache for the run unless each file reads its own previous output.
-        self.run_cache = None if embedding_cache.location == "files" else embedding_cache.cache(state_db, embedder.model_id, None)
+        self.run_cache = (
+            None if embedding_cache.location == "files" else embedding_cache.cache(state_db, embedder.model_id, None)
+        )
 
     def start(self, key: str, metadata: dict) -> None:
         """Embed a large file, or read a small one and hold it for `finish_small_files`."""
@@ -128,15 +148,27 @@ class EmbeddingRun:
             if rows <= self.rows_per_call:
                 stats = EmbeddingStats()
                 table = parquet.read()
-                batch = pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], schema=table.schema)
-                pending = read_rows(batch, key, self.embedder, cache, stats, self.config.chunk_tokens, self.config.chunk_overlap)
+                batch = pa.RecordBatch.from_arrays(
+                    [column.combine_chunks() for column in table.columns], schema=table.schema
+                )
+                pending = read_rows(
+                    batch, key, self.embedder, cache, stats, self.config.chunk_tokens, self.config.chunk_overlap
+                )
                 schema = embedded_schema(parquet.schema_arrow, self.embedder.dimension)
                 self.shared.add(SmallFile(key, pending, schema, cache, stats, out))
                 return
-            progress = Progress(self.context.log.info, key, "embeddings", rows, chunks_total=-(-rows // self.rows_per_call))
+            progress = Progress(
+                self.context.log.info, key, "embeddings", rows, chunks_total=-(-rows // self.rows_per_call)
+            )
             stats = embed_file(
-                validated, out, key, self.embedder, cache, batch_rows=self.rows_per_call,
-                chunk_tokens=self.config.chunk_tokens, chunk_overlap=self.config.chunk_overlap,
+                validated,
+                out,
+                key,
+                self.embedder,
+                cache,
+                batch_rows=self.rows_per_call,
+                chunk_tokens=self.config.chunk_tokens,
+                chunk_overlap=self.config.chunk_overlap,
                 on_batch=lambda s: progress.update(s.rows - s.chunk_rows_added, cache_hits=s.cache_hits),
             )
         self._publish(key, out, stats, progress.totals(), metadata)
@@ -168,8 +200,13 @@ class EmbeddingRun:
                 with parquet_writer(file.out, file.schema) as writer:
                     writer.write_batch(file.pending.complete(vectors, file.schema))
                 rows = file.stats.rows - file.stats.chunk_rows_added
-                totals = {"records_total": rows, "records_processed": rows, "records_failed": 0,
-                          "chunks_completed": 1, "chunks_total": 1}
+                totals = {
+                    "records_total": rows,
+                    "records_processed": rows,
+                    "records_failed": 0,
+                    "chunks_completed": 1,
+                    "chunks_total": 1,
+                }
                 self._publish(file.key, file.out, file.stats, totals, metadata)
 
     def _publish(self, key: str, out: Path, stats: EmbeddingStats, totals: dict, metadata: dict) -> None:

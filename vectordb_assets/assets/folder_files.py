@@ -3,7 +3,7 @@ holds that are gone from it (so that their vectors are removed)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase

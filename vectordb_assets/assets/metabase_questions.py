@@ -32,9 +32,11 @@ def build_question_asset(question: MetabaseQuestion) -> dg.AssetsDefinition:
         with tempfile.TemporaryDirectory(prefix="vectordb-metabase-") as folder:
             rows: dict[str, int] = {}
             sizes: dict[str, int] = {}
-            for batch in ([[day] for day in days] if question.parameter else [days]):
+            for batch in [[day] for day in days] if question.parameter else [days]:
                 export = Path(folder, "export.csv")
-                size = metabase.export_csv(question.question_id, export, question.parameters(batch[0]) if question.parameter else [])
+                size = metabase.export_csv(
+                    question.question_id, export, question.parameters(batch[0]) if question.parameter else []
+                )
                 rows.update(rows_by_day(export, Path(folder), question.date_column, batch, name))
                 sizes.update(dict.fromkeys(batch, size))
             for day in days:

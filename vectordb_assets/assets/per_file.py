@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -86,10 +87,22 @@ def folder_metadata(files: dict[str, dict[str, Any]], size: int) -> dict[str, An
     """A folder partition's metadata: a table with a row per file handled (its status, error and
     figures), the figures summed, and how many files the folder holds and were passed over."""
     scalar = (str, int, float, bool)
-    columns = [STATUS, "error", *sorted({name for m in files.values() for name, value in m.items()
-                                         if isinstance(value, (int, float)) and not isinstance(value, bool)})]
+    columns = [
+        STATUS,
+        "error",
+        *sorted(
+            {
+                name
+                for m in files.values()
+                for name, value in m.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+            }
+        ),
+    ]
     records = [
-        dg.TableRecord({"file": key, **{name: m.get(name) if isinstance(m.get(name), scalar) else None for name in columns}})
+        dg.TableRecord(
+            {"file": key, **{name: m.get(name) if isinstance(m.get(name), scalar) else None for name in columns}}
+        )
         for key, m in sorted(files.items())
     ]
     failed = sum(m.get(STATUS) == FAILED_STATUS for m in files.values())
@@ -97,7 +110,8 @@ def folder_metadata(files: dict[str, dict[str, Any]], size: int) -> dict[str, An
     return {
         STATUS: FAILED_STATUS if failed else "ok",
         "files": dg.MetadataValue.table(
-            records, schema=dg.TableSchema(columns=[dg.TableColumn("file"), *(dg.TableColumn(name) for name in columns)])
+            records,
+            schema=dg.TableSchema(columns=[dg.TableColumn("file"), *(dg.TableColumn(name) for name in columns)]),
         ),
         "files_in_folder": size,
         "files_handled": len(files),
@@ -147,7 +161,11 @@ class FileRun:
     """The files of one step: each handled in `file(key)`, its metadata and failure kept apart."""
 
     def __init__(
-        self, context: dg.AssetExecutionContext, stage: str, source_store: ObjectStore, output_store: ObjectStore,
+        self,
+        context: dg.AssetExecutionContext,
+        stage: str,
+        source_store: ObjectStore,
+        output_store: ObjectStore,
         state_db: StateDatabase,
     ):
         self.context = context
@@ -216,8 +234,10 @@ class FileRun:
             if not failure.transient:
                 report_key = quarantine(self.source_store, self.output_store, key, failure.report())
                 metadata["quarantine_report"] = self.output_store.describe(report_key)
-            self.context.log.error(f"{failure.message} ({self.stage}, {type(error).__name__}"
-                                   f"{', will be retried' if failure.transient else ', quarantined'})")
+            self.context.log.error(
+                f"{failure.message} ({self.stage}, {type(error).__name__}"
+                f"{', will be retried' if failure.transient else ', quarantined'})"
+            )
         else:
             metadata.setdefault(STATUS, "ok")
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # A line at every tenth of the rows, and at least this often in between.
 STEPS = 10
@@ -49,7 +49,10 @@ class Progress:
     def line(self, now: float, counters: dict[str, int]) -> str:
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
-        parts = [f"{self.key}: {self.stage} {self.done:,}" + (f" of {self.total:,} rows ({self.done / self.total:.0%})" if self.total else " rows")]
+        parts = [
+            f"{self.key}: {self.stage} {self.done:,}"
+            + (f" of {self.total:,} rows ({self.done / self.total:.0%})" if self.total else " rows")
+        ]
         parts.append(f"{rate:,.0f} rows/s")
         if self.total and rate > 0:
             parts.append(f"about {max(self.total - self.done, 0) / rate:,.0f} s left")

@@ -9,11 +9,11 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.indexing.namespaces import check_namespace
 from vectordb_assets.embedding.other_model import embedded_rows
 from vectordb_assets.indexing.generation_policy import GenerationPolicy
-from vectordb_assets.indexing.reconciliation import find_drift, repair
 from vectordb_assets.indexing.ledger import VectorLedger, ledger_namespaces
+from vectordb_assets.indexing.namespaces import check_namespace
+from vectordb_assets.indexing.reconciliation import find_drift, repair
 
 
 class RepairConfig(dg.Config):
@@ -47,9 +47,13 @@ def repair_vector_store(
         ledger = VectorLedger(state_db, collection, namespace)
         drift = find_drift(vector_store, ledger, sample_size=10**9)
         counts = repair(vector_store, ledger, drift, partial(embedded_rows, output_store, state_db, embedder))
-        context.log.info(f"{collection}/{namespace}: {counts} (missing {len(drift.missing)}, orphans {len(drift.orphans)})")
+        context.log.info(
+            f"{collection}/{namespace}: {counts} (missing {len(drift.missing)}, orphans {len(drift.orphans)})"
+        )
         context.log_event(
-            dg.AssetObservation(asset_key="vector_index", metadata={"namespace": namespace, **counts, **drift.summary()})
+            dg.AssetObservation(
+                asset_key="vector_index", metadata={"namespace": namespace, **counts, **drift.summary()}
+            )
         )
 
 

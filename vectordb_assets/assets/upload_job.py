@@ -32,12 +32,20 @@ def upload_files(
         raise dg.Failure(description=str(error), allow_retries=False) from None
     target = Location.parse(destination, base=Path.cwd())
     summary = upload_folder(
-        s3.get_client(), folder, target.root, target.prefix, include=config.include,
-        exclude=config.exclude, tags=config.tags, multipart_threshold=config.multipart_threshold_mb << 20,
+        s3.get_client(),
+        folder,
+        target.root,
+        target.prefix,
+        include=config.include,
+        exclude=config.exclude,
+        tags=config.tags,
+        multipart_threshold=config.multipart_threshold_mb << 20,
     )
     metadata = summary.to_dict()
     if summary.status != "success":
-        raise dg.Failure(description=f"upload {summary.status}: {len(summary.errors)} file(s) failed", metadata=metadata)
+        raise dg.Failure(
+            description=f"upload {summary.status}: {len(summary.errors)} file(s) failed", metadata=metadata
+        )
     context.log.info(f"uploaded {summary.files_uploaded}, skipped {summary.files_skipped}")
     return dg.Output(None, metadata=metadata)
 

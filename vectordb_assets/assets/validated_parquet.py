@@ -12,17 +12,17 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from resources.embedders import Embedder
-from resources.state_db import StateDatabase
 from resources.object_store import ObjectNotFoundError, ObjectStore
-from vectordb_assets.assets.raw_files import raw_files
+from resources.state_db import StateDatabase
 from vectordb_assets.assets.per_file import FileCheckFailed, FileRun
-from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
-from vectordb_assets.validation.canonical import canonical_schema
+from vectordb_assets.assets.progress import Progress
+from vectordb_assets.assets.raw_files import raw_files
 from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.validation.canonical import canonical_schema
+from vectordb_assets.validation.enrichment import Enrichment
 from vectordb_assets.validation.limits import ReadLimits
 from vectordb_assets.validation.readers import ReadOptions
-from vectordb_assets.validation.enrichment import Enrichment
 from vectordb_assets.validation.report import ValidationOptions, ValidationReport
 from vectordb_assets.validation.validate import validate_file
 
@@ -66,7 +66,7 @@ class ValidationConfig(dg.Config):
 def landed_at(modified: dt.datetime) -> dt.datetime:
     """When a file landed: its modification time, but never later than now (a file stamped in the
     future would otherwise own its ids against every later file for good)."""
-    return min(modified, dt.datetime.now(dt.timezone.utc))
+    return min(modified, dt.datetime.now(dt.UTC))
 
 
 def markdown_text(value: object) -> str:
@@ -85,9 +85,7 @@ def _preview_markdown(report: ValidationReport) -> str:
 
 
 def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> dict:
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn(f.name, str(f.type)) for f in report.source_schema or []]
-    )
+    schema = dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in report.source_schema or []])
     return {
         "rows_read": report.rows_read,
         "rows_kept": report.rows_kept,
@@ -114,9 +112,13 @@ def _check_file(report: ValidationReport, index_dimension: int, max_rejected_rat
     """The checks this file fails before anything is stored, with the reason for each."""
     failures = {}
     if report.dimension not in (None, index_dimension):
-        failures["dimension_matches_index"] = f"vectors have {report.dimension} dimensions; the index expects {index_dimension}"
+        failures["dimension_matches_index"] = (
+            f"vectors have {report.dimension} dimensions; the index expects {index_dimension}"
+        )
     if report.rows_read and report.rows_rejected / report.rows_read > max_rejected_ratio:
-        failures["rejected_ratio"] = f"{report.rows_rejected} of {report.rows_read} rows rejected (limit {max_rejected_ratio:.0%})"
+        failures["rejected_ratio"] = (
+            f"{report.rows_rejected} of {report.rows_read} rows rejected (limit {max_rejected_ratio:.0%})"
+        )
     return failures
 
 
@@ -142,9 +144,13 @@ def _check_stored(output_store: ObjectStore, key: str, report: ValidationReport)
     retry_policy=RETRY_POLICY,
     group_name="ingest",
     check_specs=[
-        *(dg.AssetCheckSpec(name, asset="validated_parquet", blocking=True, description=CHECK_DESCRIPTIONS[name])
-          for name in BLOCKING_CHECKS),
-        dg.AssetCheckSpec("files_readable", asset="validated_parquet", description=CHECK_DESCRIPTIONS["files_readable"]),
+        *(
+            dg.AssetCheckSpec(name, asset="validated_parquet", blocking=True, description=CHECK_DESCRIPTIONS[name])
+            for name in BLOCKING_CHECKS
+        ),
+        dg.AssetCheckSpec(
+            "files_readable", asset="validated_parquet", description=CHECK_DESCRIPTIONS["files_readable"]
+        ),
     ],
 )
 def validated_parquet(
@@ -181,8 +187,13 @@ def validated_parquet(
             progress = Progress(context.log.info, key, "validation", None)
             with source_store.local_path(key) as raw:
                 report = validate_file(
-                    raw, key, obj.etag, out, lineage={"landed_at": landed_at(obj.last_modified).isoformat()}, options=options,
-                    on_batch=lambda r: progress.update(r.rows_read, r.rows_rejected, kept=r.rows_kept),
+                    raw,
+                    key,
+                    obj.etag,
+                    out,
+                    lineage={"landed_at": landed_at(obj.last_modified).isoformat()},
+                    options=options,
+                    on_batch=lambda r: progress.update(r.rows_read, r.rows_rejected, kept=r.rows_kept),  # noqa: B023 (called within this pass)
                 )
             metadata.update(_metadata(report, output_store, key), **progress.totals())
             if enrichment.enabled:
@@ -193,7 +204,9 @@ def validated_parquet(
                         f"{key}: the enrichment lookup knows no metadata for {enriched.ids_missing} ids, such as "
                         f"{', '.join(enriched.missing_examples[:5])}"
                     )
-            measured["rejected_ratio"][key] = round(report.rows_rejected / report.rows_read, 4) if report.rows_read else 0.0
+            measured["rejected_ratio"][key] = (
+                round(report.rows_rejected / report.rows_read, 4) if report.rows_read else 0.0
+            )
             measured["dimension_matches_index"][key] = report.dimension or 0
             failed = _check_file(report, embedder.dimension, config.max_rejected_ratio)
             if not failed:
@@ -210,14 +223,19 @@ def validated_parquet(
     severity = dg.AssetCheckSeverity.ERROR if run.one_file else dg.AssetCheckSeverity.WARN
     checks = [
         dg.AssetCheckResult(
-            check_name=name, passed=not failed, severity=severity,
+            check_name=name,
+            passed=not failed,
+            severity=severity,
             metadata={"failing_files": failed, "files_checked": len(measured[name]), "measured": measured[name]},
         )
         for name, failed in check_failures.items()
     ]
     quarantined = {key: f.message for key, f in run.failures.items() if not isinstance(f.error, FileCheckFailed)}
-    checks.append(dg.AssetCheckResult(
-        check_name="files_readable", passed=not quarantined,
-        metadata={"quarantined_files": quarantined, "files_checked": len(run.metadata)},
-    ))
+    checks.append(
+        dg.AssetCheckResult(
+            check_name="files_readable",
+            passed=not quarantined,
+            metadata={"quarantined_files": quarantined, "files_checked": len(run.metadata)},
+        )
+    )
     return run.finish(check_results=checks)

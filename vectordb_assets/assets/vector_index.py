@@ -12,23 +12,22 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.indexing.namespaces import check_namespace
 from vectordb_assets.assets.embeddings import embeddings
-from vectordb_assets.landing.source_state import current_etag
 from vectordb_assets.assets.per_file import FileRun
-from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
-from vectordb_assets.indexing.policy import IndexPolicy
-from vectordb_assets.indexing.reconciliation import sample_sources
+from vectordb_assets.assets.progress import Progress
+from vectordb_assets.embedding.other_model import embedded_rows
 from vectordb_assets.indexing.generation_policy import GenerationPolicy, InPlay
 from vectordb_assets.indexing.generation_sync import holds_version, sync_file
 from vectordb_assets.indexing.generations import BUILDING
+from vectordb_assets.indexing.ledger import VectorLedger
+from vectordb_assets.indexing.namespaces import NamespaceRoutes, check_namespace
+from vectordb_assets.indexing.policy import IndexPolicy
+from vectordb_assets.indexing.reconciliation import sample_sources
 from vectordb_assets.indexing.switch import drop_expired, promote, readiness
 from vectordb_assets.landing.partitions import output_key, source_files
+from vectordb_assets.landing.source_state import current_etag
 from vectordb_assets.validation.validate import read_lineage
-from vectordb_assets.indexing.ledger import VectorLedger
-from vectordb_assets.embedding.other_model import embedded_rows
-from vectordb_assets.indexing.namespaces import NamespaceRoutes
 
 # Metadata entry of a partition whose source was gone; the landing sensor then removes it.
 SOURCE_DELETED = "source_deleted"
@@ -68,17 +67,28 @@ def switch_generations(context: dg.AssetExecutionContext, play: InPlay, generati
                 f"generation {target.generation.generation} ({target.generation.model}) is live: readers moved from "
                 f"{previous.generation} ({previous.model}) (run-wide)"
             )
-            context.log_event(dg.AssetObservation(asset_key="vector_index", metadata={
-                "generation_promoted": target.generation.generation, "model": target.generation.model,
-                "collection": target.generation.store_collection, "previous_generation": previous.generation,
-            }))
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key="vector_index",
+                    metadata={
+                        "generation_promoted": target.generation.generation,
+                        "model": target.generation.model,
+                        "collection": target.generation.store_collection,
+                        "previous_generation": previous.generation,
+                    },
+                )
+            )
         elif not ready.ready:
             context.log.info(f"generation {target.generation.generation} is not live yet: {ready.explain()} (run-wide)")
     dropped, failed = drop_expired(registry, generations.retention, lambda g: generations.store_of(play.configured, g))
     for generation in dropped:
-        context.log.info(f"generation {generation.generation} ({generation.model}) retired since {generation.retired_at} was dropped (run-wide)")
+        context.log.info(
+            f"generation {generation.generation} ({generation.model}) retired since {generation.retired_at} was dropped (run-wide)"
+        )
     for generation, error in failed.items():
-        context.log.warning(f"generation {generation} is past its retention but could not be dropped: {error} (run-wide)")
+        context.log.warning(
+            f"generation {generation} is past its retention but could not be dropped: {error} (run-wide)"
+        )
 
 
 @dg.asset(
@@ -87,12 +97,15 @@ def switch_generations(context: dg.AssetExecutionContext, play: InPlay, generati
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
     group_name="ingest",
-    check_specs=[dg.AssetCheckSpec(
-        "run_files_in_store", asset="vector_index",
-        description=f"For each file the run indexed: the ledger records its landed version, and up to {SAMPLE_PER_FILE} "
-        "of the ids it owns are in the store with the ledger's content hash (the cheap form of "
-        "vector_index_matches_ledger, which compares everything on demand).",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "run_files_in_store",
+            asset="vector_index",
+            description=f"For each file the run indexed: the ledger records its landed version, and up to {SAMPLE_PER_FILE} "
+            "of the ids it owns are in the store with the ledger's content hash (the cheap form of "
+            "vector_index_matches_ledger, which compares everything on demand).",
+        )
+    ],
 )
 def vector_index(
     context: dg.AssetExecutionContext,
@@ -140,12 +153,21 @@ def vector_index(
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
             progress = Progress(context.log.info, key, "vector_index", None)
 
-            def written(done: int, total: int) -> None:
+            def written(done: int, total: int, progress: Progress = progress) -> None:
                 progress.total = total
                 progress.update(done)
 
             result, elsewhere = sync_file(
-                state_db, target, key, namespace, landed_at, table, partial(rows_of, embedder), index_policy, etag, written
+                state_db,
+                target,
+                key,
+                namespace,
+                landed_at,
+                table,
+                partial(rows_of, embedder),
+                index_policy,
+                etag,
+                written,
             )
             if elsewhere and table is not None:
                 metadata["moved_from_namespaces"] = elsewhere
@@ -166,15 +188,36 @@ def vector_index(
             if live and not holds_version(state_db, live, key, namespace, etag):
                 live_rows = None if table is None else rows_of(live.embedder, key)
                 also, _ = sync_file(
-                    state_db, live, key, namespace, landed_at, live_rows, partial(rows_of, live.embedder), index_policy, etag
+                    state_db,
+                    live,
+                    key,
+                    namespace,
+                    landed_at,
+                    live_rows,
+                    partial(rows_of, live.embedder),
+                    index_policy,
+                    etag,
                 )
                 metadata["live_generation"] = {
-                    "generation": live.generation.generation, "collection": live.generation.store_collection,
-                    "added": also.added, "updated": also.updated, "deleted": also.deleted,
+                    "generation": live.generation.generation,
+                    "collection": live.generation.store_collection,
+                    "added": also.added,
+                    "updated": also.updated,
+                    "deleted": also.deleted,
                 }
             if table is None:  # a deleted file leaves the retired generations too: a rollback never brings it back
                 for retired in play.retired:
-                    sync_file(state_db, retired, key, namespace, None, None, partial(rows_of, retired.embedder), index_policy, None)
+                    sync_file(
+                        state_db,
+                        retired,
+                        key,
+                        namespace,
+                        None,
+                        None,
+                        partial(rows_of, retired.embedder),
+                        index_policy,
+                        None,
+                    )
             run.note(key, f"{key}: {result}" + (" (source deleted)" if table is None else ""))
             if table is not None:
                 indexed.setdefault(namespace, {})[key] = etag
@@ -185,7 +228,9 @@ def vector_index(
     samples = {
         key: sample
         for namespace, files in indexed.items()
-        for key, sample in sample_sources(vector_store, VectorLedger(state_db, collection, namespace), files, SAMPLE_PER_FILE).items()
+        for key, sample in sample_sources(
+            vector_store, VectorLedger(state_db, collection, namespace), files, SAMPLE_PER_FILE
+        ).items()
     }
     # What the run wrote, summed from its files (counting the store would read all of it: S3
     # Vectors has no count but a full listing).
@@ -198,7 +243,8 @@ def vector_index(
     switch_generations(context, play, generations)
     failing = {
         key: {"version_recorded": s.version_recorded, "missing": s.missing, "mismatched": s.mismatched}
-        for key, s in samples.items() if not s.clean
+        for key, s in samples.items()
+        if not s.clean
     }
     check = dg.AssetCheckResult(
         check_name="run_files_in_store",
@@ -208,8 +254,12 @@ def vector_index(
             "ids_sampled": sum(s.sampled for s in samples.values()),
             "failing_files": failing,
             "measured": {
-                key: {"version_recorded": s.version_recorded, "sampled": s.sampled, "missing": len(s.missing),
-                      "mismatched": len(s.mismatched)}
+                key: {
+                    "version_recorded": s.version_recorded,
+                    "sampled": s.sampled,
+                    "missing": len(s.missing),
+                    "mismatched": len(s.mismatched),
+                }
                 for key, s in samples.items()
             },
         },

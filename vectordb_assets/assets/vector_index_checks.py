@@ -1,7 +1,7 @@
 """Checks on vector_index: the store holds exactly what the ledger says it holds, and the ledger
 holds every landed file's current version."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -13,14 +13,17 @@ from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG, read
 from vectordb_assets.assets.vector_index import vector_index
 from vectordb_assets.indexing.coverage import find_unindexed
 from vectordb_assets.indexing.generation_policy import GenerationPolicy
-from vectordb_assets.indexing.reconciliation import find_drift
 from vectordb_assets.indexing.ledger import VectorLedger, indexed_versions, ledger_namespaces
+from vectordb_assets.indexing.reconciliation import find_drift
 from vectordb_assets.landing.partitions import source_files
 
 
 @dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")
 def vector_index_matches_ledger(
-    vector_store: VectorStore, state_db: StateDatabase, embedder: Embedder, generations: dg.ResourceParam[GenerationPolicy]
+    vector_store: VectorStore,
+    state_db: StateDatabase,
+    embedder: Embedder,
+    generations: dg.ResourceParam[GenerationPolicy],
 ) -> dg.AssetCheckResult:
     """Compares counts and ids per namespace, and the content hashes of a sample of ids, in the
     live generation."""
@@ -44,8 +47,12 @@ def vector_index_matches_ledger(
 
 # A file landed this recently may not have been requested yet: it is in flight, not missing.
 RECENTLY_LANDED = timedelta(minutes=10)
-UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED]
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 # A started run that has logged nothing for this long is taken for dead: a worker that died with
 # its code server stays STARTED under the local run launcher. A live run logs its progress as each
 # batch of rows finishes.
@@ -55,7 +62,7 @@ SILENT_RUN = timedelta(hours=1)
 def silence(instance: dg.DagsterInstance, run_id: str, now: datetime) -> str | None:
     """Why a started run is taken for dead, if it has logged nothing for `SILENT_RUN`."""
     latest = instance.get_records_for_run(run_id, limit=1, ascending=False).records
-    last_word = datetime.fromtimestamp(latest[0].timestamp, timezone.utc) if latest else now
+    last_word = datetime.fromtimestamp(latest[0].timestamp, UTC) if latest else now
     if now - last_word <= SILENT_RUN:
         return None
     return f"its run {run_id} has logged nothing since {last_word:%Y-%m-%d %H:%M} UTC: its worker may have died"
@@ -104,7 +111,7 @@ def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int
         collection = (live.store if live else vector_store).collection_name
         with state_db.connect() as conn:
             indexed = indexed_versions(conn, collection)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         running, silent = partitions_in_unfinished_runs(context.instance, now)
         coverage = find_unindexed(
             source_store.list_objects(),

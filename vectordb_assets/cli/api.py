@@ -23,8 +23,14 @@ def api(host: str | None, port: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("vectordb.api").setLevel(logging.INFO)
     # The API logs each request with its key's name; uvicorn's access log would repeat it.
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                access_log=False, log_level="info", server_header=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        access_log=False,
+        log_level="info",
+        server_header=False,
+    )
 
 
 @click.group("api-keys")
@@ -40,17 +46,33 @@ def _keys():  # type: ignore[no-untyped-def]
 
 
 def _listed(key) -> dict:  # type: ignore[no-untyped-def]
-    return {"name": key.name, "key_id": key.key_id, "scopes": list(key.scopes), "requests_per_minute": key.requests_per_minute,
-            "created_at": key.created_at.isoformat(timespec="seconds"),
-            "last_used_at": key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else None,
-            "revoked_at": key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else None}
+    return {
+        "name": key.name,
+        "key_id": key.key_id,
+        "scopes": list(key.scopes),
+        "requests_per_minute": key.requests_per_minute,
+        "created_at": key.created_at.isoformat(timespec="seconds"),
+        "last_used_at": key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else None,
+        "revoked_at": key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else None,
+    }
 
 
 @api_keys.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "read", "search", "admin"]),
-              help="What the key may do (repeat for several): ingest, read, search, admin (all).")
-@click.option("--requests-per-minute", type=click.IntRange(1), default=None, help="The key's own budget; default: VECTORDB_API_REQUESTS_PER_MINUTE.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["ingest", "read", "search", "admin"]),
+    help="What the key may do (repeat for several): ingest, read, search, admin (all).",
+)
+@click.option(
+    "--requests-per-minute",
+    type=click.IntRange(1),
+    default=None,
+    help="The key's own budget; default: VECTORDB_API_REQUESTS_PER_MINUTE.",
+)
 @json_option
 def create(name: str, scopes: tuple[str, ...], requests_per_minute: int | None, as_json: bool) -> None:
     """Make a key NAME; the key is printed once and cannot be shown again."""
@@ -64,7 +86,10 @@ def create(name: str, scopes: tuple[str, ...], requests_per_minute: int | None, 
         emit({**_listed(made.key), "key": made.secret}, True)
     else:
         click.echo(made.secret)
-        click.echo(f"(key {made.key.name!r}, scopes {', '.join(made.key.scopes)}: keep it now, it is not shown again)", err=True)
+        click.echo(
+            f"(key {made.key.name!r}, scopes {', '.join(made.key.scopes)}: keep it now, it is not shown again)",
+            err=True,
+        )
 
 
 @api_keys.command("list")
@@ -73,8 +98,19 @@ def create(name: str, scopes: tuple[str, ...], requests_per_minute: int | None, 
 def list_keys(include_revoked: bool, as_json: bool) -> None:
     """The keys' names, scopes and last use (never the keys)."""
     listed = [_listed(key) for key in _keys().list(include_revoked)]
-    emit(listed, as_json, [(k["name"], ",".join(k["scopes"]), k["last_used_at"] or "never used",
-                            f"revoked {k['revoked_at']}" if k["revoked_at"] else "") for k in listed])
+    emit(
+        listed,
+        as_json,
+        [
+            (
+                k["name"],
+                ",".join(k["scopes"]),
+                k["last_used_at"] or "never used",
+                f"revoked {k['revoked_at']}" if k["revoked_at"] else "",
+            )
+            for k in listed
+        ],
+    )
 
 
 @api_keys.command("revoke")

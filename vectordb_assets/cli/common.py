@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -71,7 +72,9 @@ def emit(data: Any, as_json: bool, table_rows: list[tuple] | None = None) -> Non
             click.echo("  ".join(str(cell) for cell in row))
     else:
         for name, value in data.items():
-            click.echo(f"{name}: {value if not isinstance(value, (list, dict)) else json.dumps(value, ensure_ascii=False, default=str)}")
+            click.echo(
+                f"{name}: {value if not isinstance(value, (list, dict)) else json.dumps(value, ensure_ascii=False, default=str)}"
+            )
 
 
 @contextmanager

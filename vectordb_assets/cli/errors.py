@@ -27,7 +27,9 @@ def explain(error: Exception) -> str | None:
         return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role"
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return f"{error.operation_name} was refused: {details.get('Code', '?')}: {details.get('Message', '')}".rstrip(": ")
+        return f"{error.operation_name} was refused: {details.get('Code', '?')}: {details.get('Message', '')}".rstrip(
+            ": "
+        )
     if isinstance(error, BotoCoreError):
         return f"S3: {error}"
     if isinstance(error, OperationalError):

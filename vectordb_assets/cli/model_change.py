@@ -25,10 +25,15 @@ def _embedder_for(model: str | None, settings: Settings) -> Any:
         return embedder(settings.with_changes(embedder="local", local_backend=name or settings.local_backend))
     openai_model, _, dimensions = name.partition("@")
     if kind == "openai" and openai_model in MODELS and (not dimensions or dimensions.isdigit()):
-        return embedder(settings.with_changes(
-            embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None))
+        return embedder(
+            settings.with_changes(
+                embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None
+            )
+        )
     choices = ", ".join(["local", *(f"local:{b}" for b in LOCAL_BACKENDS), *(f"openai:{m}" for m in MODELS)])
-    raise click.BadParameter(f"--model {model!r} is not a model this platform runs; choose from {choices}", param_hint="--model")
+    raise click.BadParameter(
+        f"--model {model!r} is not a model this platform runs; choose from {choices}", param_hint="--model"
+    )
 
 
 def _registry(resources: Any) -> Any:
@@ -38,7 +43,9 @@ def _registry(resources: Any) -> Any:
 
 
 @click.command()
-@click.option("--model", default=None, help="local[:backend] or openai:<model>[@dimensions]; default: the configured model.")
+@click.option(
+    "--model", default=None, help="local[:backend] or openai:<model>[@dimensions]; default: the configured model."
+)
 @json_option
 def estimate(model: str | None, as_json: bool) -> None:
     """What embedding the current corpus with a model would take: texts, those already in the
@@ -51,26 +58,42 @@ def estimate(model: str | None, as_json: bool) -> None:
     target = _embedder_for(model, settings)
     limits = None
     if target.model_id.startswith("openai/"):
-        limits = {"requests_per_minute": settings.openai_requests_per_minute, "tokens_per_minute": settings.openai_tokens_per_minute}
+        limits = {
+            "requests_per_minute": settings.openai_requests_per_minute,
+            "tokens_per_minute": settings.openai_tokens_per_minute,
+        }
     with resources_of(settings, only_search=True) as resources:
         cache = EmbeddingCache(resources.state_db, target.model_id)
         figures = estimate_corpus(object_store(settings.output, settings), target, cache.held, limits=limits)
     if as_json:
         emit(figures.to_dict(), True)
         return
-    at_limits = "-" if figures.minutes_at_limits is None else (
-        f"{figures.minutes_at_limits:,.1f} min at {settings.openai_requests_per_minute:,} requests and "
-        f"{settings.openai_tokens_per_minute:,} tokens per minute")
+    at_limits = (
+        "-"
+        if figures.minutes_at_limits is None
+        else (
+            f"{figures.minutes_at_limits:,.1f} min at {settings.openai_requests_per_minute:,} requests and "
+            f"{settings.openai_tokens_per_minute:,} tokens per minute"
+        )
+    )
     for label, value in [
-        ("model", figures.model), ("files", f"{figures.files:,}"), ("texts", f"{figures.texts:,} distinct"),
-        ("in the cache", f"{figures.cached:,}"), ("to embed", f"{figures.to_embed:,}"), ("tokens", f"{figures.tokens:,}"),
-        ("requests", f"{figures.requests:,}"), ("list price", f"US$ {figures.cost_usd:,.4f}"), ("time", at_limits),
+        ("model", figures.model),
+        ("files", f"{figures.files:,}"),
+        ("texts", f"{figures.texts:,} distinct"),
+        ("in the cache", f"{figures.cached:,}"),
+        ("to embed", f"{figures.to_embed:,}"),
+        ("tokens", f"{figures.tokens:,}"),
+        ("requests", f"{figures.requests:,}"),
+        ("list price", f"US$ {figures.cost_usd:,.4f}"),
+        ("time", at_limits),
     ]:
         click.echo(f"{label:<13} {value}")
 
 
 @click.command()
-@click.option("--drop", "to_drop", default=None, metavar="GENERATION", help="Drop this generation now (not the live one).")
+@click.option(
+    "--drop", "to_drop", default=None, metavar="GENERATION", help="Drop this generation now (not the live one)."
+)
 @json_option
 def generations(to_drop: str | None, as_json: bool) -> None:
     """The collection's model generations: state, model, store collection, files and vectors, and
@@ -104,7 +127,9 @@ def generations(to_drop: str | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"collection {registry.collection!r} has no generations yet: nothing was indexed")
         return
-    click.echo(f"{'generation':<10}  {'state':<8}  {'model':<48}  {'dim':>5}  {'files':>7}  {'vectors':>9}  store collection")
+    click.echo(
+        f"{'generation':<10}  {'state':<8}  {'model':<48}  {'dim':>5}  {'files':>7}  {'vectors':>9}  store collection"
+    )
     for row in rows:
         mark = " (configured)" if row["configured"] else ""
         extra = f"; lacks {row['files_lacking']} files" if "files_lacking" in row else ""
@@ -116,33 +141,49 @@ def generations(to_drop: str | None, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--generation", default=None, help="The generation to make live (an older one: a rollback); default: the configured model's.")
-@click.option("--force", is_flag=True, help="Promote a building generation although it lacks files or differs from its ledger.")
+@click.option(
+    "--generation",
+    default=None,
+    help="The generation to make live (an older one: a rollback); default: the configured model's.",
+)
+@click.option(
+    "--force", is_flag=True, help="Promote a building generation although it lacks files or differs from its ledger."
+)
 @json_option
 def promote(generation: str | None, force: bool, as_json: bool) -> None:
     """Point readers at a model generation, in one transaction: the configured one once it holds
     every file the live one holds (VECTORDB_AUTO_PROMOTE=false), or an older one (a rollback)."""
     from vectordb_assets.indexing.generations import BUILDING, GenerationError, generation_id
-    from vectordb_assets.indexing.switch import drop_expired, promote as promote_generation, readiness
+    from vectordb_assets.indexing.switch import drop_expired, readiness
+    from vectordb_assets.indexing.switch import promote as promote_generation
 
     settings = settings_from_env()
     with resources_of(settings, only_search=True) as resources:
         registry, policy = _registry(resources), resources.generations
         try:
-            chosen = registry.get(generation or generation_id(resources.embedder.model_id, resources.embedder.dimension))
+            chosen = registry.get(
+                generation or generation_id(resources.embedder.model_id, resources.embedder.dimension)
+            )
         except GenerationError as error:
             hint = "" if generation else " (run an ingest with the configured model first)"
             raise click.ClickException(f"{error}{hint}") from None
         store = policy.store_of(resources.vector_store, chosen)
         check = readiness(registry, chosen, store)
         if chosen.state == BUILDING and not check.ready and not force:
-            raise click.ClickException(f"generation {chosen.generation} is not ready: {check.explain()}; --force promotes it anyway")
+            raise click.ClickException(
+                f"generation {chosen.generation} is not ready: {check.explain()}; --force promotes it anyway"
+            )
         previous = promote_generation(registry, chosen, store)
         dropped, failed = drop_expired(registry, policy.retention, lambda g: policy.store_of(resources.vector_store, g))
     outcome = {
-        "live": chosen.generation, "model": chosen.model, "store_collection": chosen.store_collection,
-        "previous": previous.generation if previous else None, "files_lacking": check.lacking.count,
-        "lacking": check.lacking.examples, "dropped": [g.generation for g in dropped], "not_dropped": failed,
+        "live": chosen.generation,
+        "model": chosen.model,
+        "store_collection": chosen.store_collection,
+        "previous": previous.generation if previous else None,
+        "files_lacking": check.lacking.count,
+        "lacking": check.lacking.examples,
+        "dropped": [g.generation for g in dropped],
+        "not_dropped": failed,
     }
     if as_json:
         emit(outcome, True)
@@ -150,9 +191,13 @@ def promote(generation: str | None, force: bool, as_json: bool) -> None:
     if previous is None:
         click.echo(f"generation {chosen.generation} ({chosen.model}) was already live")
     else:
-        click.echo(f"generation {chosen.generation} ({chosen.model}) is live; {previous.generation} ({previous.model}) is retired")
+        click.echo(
+            f"generation {chosen.generation} ({chosen.model}) is live; {previous.generation} ({previous.model}) is retired"
+        )
     if check.lacking.count:
-        click.echo(f"it lacks {check.lacking.count} file(s) the previous generation holds; run them again to write them:")
+        click.echo(
+            f"it lacks {check.lacking.count} file(s) the previous generation holds; run them again to write them:"
+        )
         for name, why in check.lacking.examples.items():
             click.echo(f"  {name}: {why}")
     for gone in dropped:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from datetime import UTC
+from typing import Any
 
 import click
 
@@ -40,14 +42,18 @@ def _partition_of(item: str, settings: Settings) -> str:
 
 
 def _when(timestamp: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 @click.command()
 @click.argument("objects", nargs=-1, required=True)
-@click.option("--namespace", default=None, help="Namespace of these files' vectors; default: their route, else VECTORDB_NAMESPACE.")
+@click.option(
+    "--namespace",
+    default=None,
+    help="Namespace of these files' vectors; default: their route, else VECTORDB_NAMESPACE.",
+)
 @click.option("--batch-rows", default=None, type=click.IntRange(1), help="Rows embedded per batch.")
 @click.option("--wait", is_flag=True, help="Wait for the runs to finish; exit with status 1 if one fails.")
 @json_option
@@ -106,7 +112,10 @@ def status(run_id: str, as_json: bool) -> None:
             counts = f"{figures.get('records_processed', 0)}/{figures.get('records_total', 0)} records"
             failed = f", {figures['records_failed']} failed" if figures.get("records_failed") else ""
             chunks = f", {figures['chunks_completed']} chunks" if figures.get("chunks_completed") else ""
-            click.echo(f"  {stage:<18} {figures['status']:<9} {counts}{failed}{chunks}" + (f"  {figures['error']}" if "error" in figures else ""))
+            click.echo(
+                f"  {stage:<18} {figures['status']:<9} {counts}{failed}{chunks}"
+                + (f"  {figures['error']}" if "error" in figures else "")
+            )
 
 
 @click.command()
@@ -116,9 +125,19 @@ def runs(limit: int, as_json: bool) -> None:
     """The ingest job's latest runs, newest first."""
     with _answered():
         latest = _runs_api(settings_from_env()).runs(limit)
-    emit(latest, as_json, [
-        (r["run_id"], f"{r['status']:<9}", _when(r["started"]) if r["started"] else "-", r["partition"] or "(several)") for r in latest
-    ])
+    emit(
+        latest,
+        as_json,
+        [
+            (
+                r["run_id"],
+                f"{r['status']:<9}",
+                _when(r["started"]) if r["started"] else "-",
+                r["partition"] or "(several)",
+            )
+            for r in latest
+        ],
+    )
 
 
 COMMANDS = [ingest, status, runs]

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from vectordb_assets.cli.common import pairs, resources_of, settings_from_env, printable
+from vectordb_assets.cli.common import pairs, printable, resources_of, settings_from_env
 from vectordb_assets.indexing.live_search import nearest
 
 
@@ -15,9 +15,13 @@ from vectordb_assets.indexing.live_search import nearest
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
 @click.option("--namespace", default=None, help="Namespace to search; default: VECTORDB_NAMESPACE (default).")
 @click.option("--filter", "filters", multiple=True, help="Only rows whose metadata field equals a value: key=value.")
-@click.option("--generation", default=None, help="Search this model generation (see `vectordb generations`), not the live one.")
+@click.option(
+    "--generation", default=None, help="Search this model generation (see `vectordb generations`), not the live one."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def search(text: str, top_k: int, namespace: str | None, filters: tuple[str, ...], generation: str | None, as_json: bool) -> None:
+def search(
+    text: str, top_k: int, namespace: str | None, filters: tuple[str, ...], generation: str | None, as_json: bool
+) -> None:
     """Embed TEXT with the live generation's model and print the nearest indexed rows."""
     settings = settings_from_env()
     namespace = namespace or settings.namespace

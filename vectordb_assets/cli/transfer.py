@@ -26,8 +26,15 @@ def _s3_client(settings: Settings) -> Any:
 @click.option("--tag", "tags", multiple=True, help="Object tag key=value (repeatable).")
 @click.option("--multipart-threshold-mb", default=64, show_default=True, help="Larger files go multipart.")
 @json_option
-def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tuple[str, ...], tags: tuple[str, ...],
-           multipart_threshold_mb: int, as_json: bool) -> None:
+def upload(
+    folder: Path,
+    destination: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    tags: tuple[str, ...],
+    multipart_threshold_mb: int,
+    as_json: bool,
+) -> None:
     """Upload FOLDER's files to DESTINATION (s3://bucket/prefix); unchanged files are skipped.
 
     Exits with status 1 unless every file was uploaded or skipped."""
@@ -39,8 +46,14 @@ def upload(folder: Path, destination: str, include: tuple[str, ...], exclude: tu
     if target.scheme != "s3":
         raise click.ClickException(f"destination {destination!r} is not an s3:// location")
     summary = upload_folder(
-        _s3_client(settings), folder, target.root, target.prefix, include=include, exclude=exclude,
-        tags=pairs(tags, "--tag"), multipart_threshold=multipart_threshold_mb << 20,
+        _s3_client(settings),
+        folder,
+        target.root,
+        target.prefix,
+        include=include,
+        exclude=exclude,
+        tags=pairs(tags, "--tag"),
+        multipart_threshold=multipart_threshold_mb << 20,
     )
     emit(summary.to_dict(), as_json)
     if summary.status != "success":
@@ -78,8 +91,8 @@ def download(uri: str, destination: str, as_json: bool) -> None:
 def url(key: str, expires: int | None, in_source: bool) -> None:
     """Print a link to KEY: an object of the outputs (validated/…, embeddings/…), of the landing area
     with --source, or any s3://bucket/key. Presigned on S3, file:// locally."""
-    from vectordb_assets.validation.inspection import store_and_key
     from vectordb_assets.resources_from_settings import object_store
+    from vectordb_assets.validation.inspection import store_and_key
 
     settings = settings_from_env()
     if expires:
@@ -98,7 +111,8 @@ def url(key: str, expires: int | None, in_source: bool) -> None:
 @json_option
 def migrate(target: str, as_json: bool) -> None:
     """Copy the local landing folder (and the outputs beside it) to S3, verifying every copy."""
-    from vectordb_assets.transfer.migration import files_to_copy, migrate as run_migration, migration_target
+    from vectordb_assets.transfer.migration import files_to_copy, migration_target
+    from vectordb_assets.transfer.migration import migrate as run_migration
 
     settings = settings_from_env()
     try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa

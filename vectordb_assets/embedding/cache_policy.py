@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from resources.settings_only import SettingsOnlyResource
 from resources.state_db import StateDatabase
 from vectordb_assets.embedding.cache import EmbeddingCache, PreviousOutputCache, VectorCache
-from resources.settings_only import SettingsOnlyResource
 
 
 class EmbeddingCachePolicy(SettingsOnlyResource):
@@ -23,7 +23,8 @@ class EmbeddingCachePolicy(SettingsOnlyResource):
     """
 
     location: Literal["database", "files"] = Field(
-        default="database", description="Where vectors made before are looked up: the state database, or the file's previous output."
+        default="database",
+        description="Where vectors made before are looked up: the state database, or the file's previous output.",
     )
 
     def cache(self, state_db: StateDatabase, model: str, previous_output: Path | None) -> VectorCache:

@@ -31,8 +31,7 @@ def expand_chunks(batch: pa.RecordBatch, embedder: Embedder, size: int, overlap:
     vectors = batch.column("embedding")
     # A token covers at least one byte, so a text of at most `size` bytes needs no tokenizing.
     long_rows = [
-        i for i, text in enumerate(texts)
-        if text and not vectors[i].is_valid and len(text.encode("utf-8")) > size
+        i for i, text in enumerate(texts) if text and not vectors[i].is_valid and len(text.encode("utf-8")) > size
     ]
     long_rows = [i for i, count in zip(long_rows, embedder.count_tokens([texts[i] for i in long_rows])) if count > size]
     if not long_rows:
@@ -49,11 +48,13 @@ def expand_chunks(batch: pa.RecordBatch, embedder: Embedder, size: int, overlap:
         for n, (start, end) in enumerate(spans):
             piece = text[start:end]
             metadata = {**json.loads(row["metadata"]), "document_id": row["doc_id"], "chunk": n, "chunks": len(spans)}
-            out.append({
-                **row,
-                "doc_id": f"{row['doc_id']}#{n}",
-                "text": piece,
-                "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True),
-                "content_hash": text_hash(piece),
-            })
+            out.append(
+                {
+                    **row,
+                    "doc_id": f"{row['doc_id']}#{n}",
+                    "text": piece,
+                    "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True),
+                    "content_hash": text_hash(piece),
+                }
+            )
     return pa.RecordBatch.from_pylist(out, schema=batch.schema)

@@ -9,8 +9,9 @@ read a file at a time; a text that several files hold is counted once.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -55,9 +56,13 @@ def estimate(
     for obj in output_store.list_objects("validated/"):
         result.files += 1
         with output_store.local_path(obj.key) as path:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["text", "embedding", "content_hash"]):
+            for batch in pq.ParquetFile(path).iter_batches(
+                batch_size=batch_rows, columns=["text", "embedding", "content_hash"]
+            ):
                 texts: dict[str, str] = {}
-                for text, vector, content_hash in zip(*(batch.column(n).to_pylist() for n in ("text", "embedding", "content_hash"))):
+                for text, vector, content_hash in zip(
+                    *(batch.column(n).to_pylist() for n in ("text", "embedding", "content_hash"))
+                ):
                     if text and vector is None and content_hash not in seen:
                         seen.add(content_hash)
                         texts[content_hash] = text

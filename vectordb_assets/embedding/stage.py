@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 
 from resources.embedders import Embedder
 from resources.vector_store import DimensionMismatchError
-from vectordb_assets.validation.canonical import embedding_type, parquet_writer
-from vectordb_assets.embedding.chunking import expand_chunks
 from vectordb_assets.embedding.cache import VectorCache
+from vectordb_assets.embedding.chunking import expand_chunks
+from vectordb_assets.validation.canonical import embedding_type, parquet_writer
 
 PRECOMPUTED = "precomputed"
 
@@ -58,7 +58,9 @@ class PendingRows:
             self.vectors[rows] = fresh[content_hash]
         flat = pa.array(self.vectors.reshape(-1), type=pa.float32())
         columns = [
-            pa.FixedSizeListArray.from_arrays(flat, self.vectors.shape[1]) if name == "embedding" else self.batch.column(name)
+            pa.FixedSizeListArray.from_arrays(flat, self.vectors.shape[1])
+            if name == "embedding"
+            else self.batch.column(name)
             for name in self.batch.schema.names
         ]
         columns.append(pa.array(self.models, type=pa.string()))
@@ -66,8 +68,13 @@ class PendingRows:
 
 
 def read_rows(
-    source_batch: pa.RecordBatch, source_key: str, embedder: Embedder, cache: VectorCache, stats: EmbeddingStats,
-    chunk_tokens: int | None = None, chunk_overlap: int = 32,
+    source_batch: pa.RecordBatch,
+    source_key: str,
+    embedder: Embedder,
+    cache: VectorCache,
+    stats: EmbeddingStats,
+    chunk_tokens: int | None = None,
+    chunk_overlap: int = 32,
 ) -> PendingRows:
     """A batch of validated rows, chunked (texts longer than `chunk_tokens`, by default the
     model's window), with the file's own vectors and the cache's put in."""

@@ -8,9 +8,10 @@ older source when the newer one drops them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping, NamedTuple
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -47,7 +48,7 @@ class SyncPlan:
     claims_changed: bool = True  # whether the ledger's claims of the source must be rewritten
 
     @classmethod
-    def first_load(cls, ids: list[str]) -> "SyncPlan":
+    def first_load(cls, ids: list[str]) -> SyncPlan:
         """The plan when no source claims any of `ids` yet: every row is new."""
         return cls(write_new=list(ids), claims_changed=bool(ids))
 
@@ -85,7 +86,9 @@ def claim_objects(source_key: str, landed_at: datetime | None, claims: pa.Table)
     }
 
 
-def settle(source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]], ids: Iterable[str]) -> SyncPlan:
+def settle(
+    source_key: str, incoming: Mapping[str, Claim], current: Mapping[str, Mapping[str, Claim]], ids: Iterable[str]
+) -> SyncPlan:
     """A plan that puts each of `ids` in the state its claims give once `source_key`'s claims are
     `incoming`, whatever the store holds now: for ids that another sync may have written."""
     plan = SyncPlan(claims_changed=False)
@@ -111,7 +114,7 @@ class ClaimsRead:
     claims: dict[str, dict[str, Claim]]
     revisions: dict[str, frozenset[tuple[str, str]]]
 
-    def changed_since(self, earlier: "ClaimsRead") -> set[str]:
+    def changed_since(self, earlier: ClaimsRead) -> set[str]:
         """The ids whose other sources' claims changed between `earlier` and this read."""
         ids = self.revisions.keys() | earlier.revisions.keys()
         return {vid for vid in ids if self.revisions.get(vid) != earlier.revisions.get(vid)}

@@ -7,8 +7,8 @@ that outlasted its retries. The coverage names each file of the second kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 from resources.object_store import StoredObject
 from vectordb_assets.landing.partitions import partition_key_for, unusable_partition_key_reason

@@ -3,9 +3,10 @@ one is kept, and how each generation's embedder is made again from the settings 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from resources.embedders import Embedder
 from resources.state_db import StateDatabase
@@ -20,7 +21,10 @@ MODEL_SETTINGS = {"local": ("local_backend", "normalize_embeddings"), "openai": 
 
 def model_settings(settings: Settings) -> dict[str, Any]:
     """The settings that make the configured model's vectors."""
-    return {"embedder": settings.embedder, **{name: getattr(settings, name) for name in MODEL_SETTINGS[settings.embedder]}}
+    return {
+        "embedder": settings.embedder,
+        **{name: getattr(settings, name) for name in MODEL_SETTINGS[settings.embedder]},
+    }
 
 
 def live_alias(collection: str) -> str:
@@ -55,7 +59,9 @@ class GenerationPolicy:
     """Switching and keeping generations, under the settings the code location was built with."""
 
     settings: Settings
-    make_embedder: Callable[[Settings], Embedder]  # the embedder the settings select, ready (secrets from the environment)
+    make_embedder: Callable[
+        [Settings], Embedder
+    ]  # the embedder the settings select, ready (secrets from the environment)
 
     @property
     def auto_promote(self) -> bool:
@@ -78,7 +84,9 @@ class GenerationPolicy:
             return configured
         return self.make_embedder(self.settings.with_changes(**generation.embedder))
 
-    def readers(self, state_db: StateDatabase, store: VectorStore, embedder: Embedder, generation: str | None = None) -> GenerationStore | None:
+    def readers(
+        self, state_db: StateDatabase, store: VectorStore, embedder: Embedder, generation: str | None = None
+    ) -> GenerationStore | None:
         """The live generation (or the one named), with its store and embedder: what searches and
         checks read; None before anything was indexed."""
         registry = GenerationRegistry(state_db, store.collection_name)
@@ -92,13 +100,17 @@ class GenerationPolicy:
         it while it is live), the live one when it is another, and the retired ones."""
         registry = GenerationRegistry(state_db, store.collection_name)
         generation = registry.register(
-            embedder.model_id, embedder.dimension, model_settings(self.settings),
+            embedder.model_id,
+            embedder.dimension,
+            model_settings(self.settings),
             name_is_free=lambda: store.collection_dimension() in (None, embedder.dimension),
         )
         target = GenerationStore(generation, self.store_of(store, generation), embedder)
         target.store.ensure_collection(embedder.dimension)
         if generation.state == LIVE:
-            registry.point(generation, lambda conn, g: target.store.point_readers(conn, live_alias(registry.collection)))
+            registry.point(
+                generation, lambda conn, g: target.store.point_readers(conn, live_alias(registry.collection))
+            )
         others = [g for g in registry.all() if g.generation != generation.generation]
         live = next((g for g in others if g.state == LIVE), None)
         return InPlay(
@@ -106,5 +118,9 @@ class GenerationPolicy:
             configured=store,
             target=target,
             live=live and GenerationStore(live, self.store_of(store, live), self.embedder_of(live, embedder)),
-            retired=[GenerationStore(g, self.store_of(store, g), self.embedder_of(g, embedder)) for g in others if g.state == RETIRED],
+            retired=[
+                GenerationStore(g, self.store_of(store, g), self.embedder_of(g, embedder))
+                for g in others
+                if g.state == RETIRED
+            ],
         )

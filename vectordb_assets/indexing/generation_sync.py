@@ -3,8 +3,8 @@ generation that held it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import pyarrow as pa
 
@@ -15,7 +15,9 @@ from vectordb_assets.indexing.policy import IndexPolicy
 from vectordb_assets.indexing.sync import SyncResult, sync_source
 
 
-def holds_version(state_db: StateDatabase, generation: GenerationStore, source_key: str, namespace: str, etag: str | None) -> bool:
+def holds_version(
+    state_db: StateDatabase, generation: GenerationStore, source_key: str, namespace: str, etag: str | None
+) -> bool:
     """Whether the generation holds version `etag` of the source in `namespace` and nowhere else
     (for None: holds none of it): nothing to write there."""
     collection = generation.generation.store_collection
@@ -47,5 +49,7 @@ def sync_file(
     for other in elsewhere:  # the file's namespace changed: its vectors leave the old one
         sync_source(store, VectorLedger(state_db, collection, other), source_key, None, None, load_other, policy, None)
     ledger = VectorLedger(state_db, collection, namespace)
-    result = sync_source(store, ledger, source_key, landed_at, embedded, load_other, policy, etag, on_written=on_written)
+    result = sync_source(
+        store, ledger, source_key, landed_at, embedded, load_other, policy, etag, on_written=on_written
+    )
     return result, elsewhere

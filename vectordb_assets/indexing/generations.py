@@ -12,10 +12,11 @@ generation at a time is live: searches, checks and applications read it. A gener
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -53,7 +54,10 @@ class Generation:
     def to_dict(self) -> dict[str, Any]:
         times = {name: getattr(self, name) for name in ("created_at", "promoted_at", "retired_at")}
         return {
-            **{name: getattr(self, name) for name in ("collection", "generation", "model", "dimension", "store_collection", "state")},
+            **{
+                name: getattr(self, name)
+                for name in ("collection", "generation", "model", "dimension", "store_collection", "state")
+            },
             **{name: value.isoformat(timespec="seconds") if value else None for name, value in times.items()},
         }
 
@@ -77,10 +81,23 @@ class Lacking:
     examples: dict[str, str]
 
 
-COLUMNS = sql.SQL(", ").join(map(sql.Identifier, (
-    "collection", "generation", "model", "dimension", "embedder", "store_collection", "state", "created_at", "promoted_at",
-    "retired_at",
-)))
+COLUMNS = sql.SQL(", ").join(
+    map(
+        sql.Identifier,
+        (
+            "collection",
+            "generation",
+            "model",
+            "dimension",
+            "embedder",
+            "store_collection",
+            "state",
+            "created_at",
+            "promoted_at",
+            "retired_at",
+        ),
+    )
+)
 
 
 class GenerationRegistry:
@@ -100,7 +117,9 @@ class GenerationRegistry:
                 yield conn
 
     def _select(self, conn: psycopg.Connection, condition: str, params: tuple = ()) -> list[Generation]:
-        query = sql.SQL("select {} from vectordb_generations where collection = %s and {} order by created_at, generation")
+        query = sql.SQL(
+            "select {} from vectordb_generations where collection = %s and {} order by created_at, generation"
+        )
         rows = conn.execute(query.format(COLUMNS, sql.SQL(condition)), (self.collection, *params))
         return [Generation(*row) for row in rows]
 
@@ -127,7 +146,9 @@ class GenerationRegistry:
             raise GenerationError(f"collection {self.collection!r} has no generation {generation!r}; it has: {known}")
         return found[0]
 
-    def register(self, model: str, dimension: int, embedder: dict[str, Any], name_is_free: Callable[[], bool]) -> Generation:
+    def register(
+        self, model: str, dimension: int, embedder: dict[str, Any], name_is_free: Callable[[], bool]
+    ) -> Generation:
         """The generation of `model`, registered when new: the collection's first is live at once
         and keeps the collection's name (unless `name_is_free()` says a collection of another
         dimension, made before generations, holds it); a later one is building, under a name of
@@ -146,26 +167,37 @@ class GenerationRegistry:
             else:
                 first = not self._select(conn, "true")
                 own_name = first and name_is_free()
-                insert = sql.SQL("insert into vectordb_generations ({}) values (%s, %s, %s, %s, %s, %s, %s, now(),"
-                                 " case when %s then now() end, null)")
+                insert = sql.SQL(
+                    "insert into vectordb_generations ({}) values (%s, %s, %s, %s, %s, %s, %s, now(),"
+                    " case when %s then now() end, null)"
+                )
                 conn.execute(
                     insert.format(COLUMNS),
                     (
-                        self.collection, generation, model, dimension, Jsonb(embedder),
+                        self.collection,
+                        generation,
+                        model,
+                        dimension,
+                        Jsonb(embedder),
                         self.collection if own_name else derived_name(self.collection, f"_{generation}"),
-                        LIVE if first else BUILDING, first,
+                        LIVE if first else BUILDING,
+                        first,
                     ),
                 )
             return self._select(conn, "generation = %s", (generation,))[0]
 
-    def promote(self, generation: str, point_readers: Callable[[psycopg.Connection, Generation], None]) -> Generation | None:
+    def promote(
+        self, generation: str, point_readers: Callable[[psycopg.Connection, Generation], None]
+    ) -> Generation | None:
         """Make `generation` live and the live one retired, and call `point_readers(conn, new)` in
         the same transaction (a store's view follows then, or not at all). Returns the generation
         that was live (None when it already was this one)."""
         with self._locked() as conn:
             target = self._select(conn, "generation = %s", (generation,))
             if not target or target[0].state == DROPPED:
-                raise GenerationError(f"generation {generation!r} of collection {self.collection!r} does not exist (or was dropped)")
+                raise GenerationError(
+                    f"generation {generation!r} of collection {self.collection!r} does not exist (or was dropped)"
+                )
             if target[0].state == LIVE:
                 return None
             previous = self._select(conn, "state = %s", (LIVE,))
@@ -197,7 +229,10 @@ class GenerationRegistry:
         """Mark a generation dropped and remove its ledger (its store collection is already gone)."""
         with self._locked() as conn:
             for table in ("vectordb_ledger", "vectordb_indexed_sources", "vectordb_sync_attempts"):
-                conn.execute(sql.SQL("delete from {} where collection = %s").format(sql.Identifier(table)), (generation.store_collection,))
+                conn.execute(
+                    sql.SQL("delete from {} where collection = %s").format(sql.Identifier(table)),
+                    (generation.store_collection,),
+                )
             conn.execute(
                 "update vectordb_generations set state = %s where collection = %s and generation = %s",
                 (DROPPED, self.collection, generation.generation),
@@ -220,10 +255,10 @@ class GenerationRegistry:
     def counts(self, generation: Generation) -> dict[str, int]:
         """Files and vectors the ledger records in a generation."""
         with self.state_db.connect() as conn:
-            files, = conn.execute(
+            (files,) = conn.execute(
                 "select count(*) from vectordb_indexed_sources where collection = %s", (generation.store_collection,)
             ).fetchone()
-            vectors, = conn.execute(
+            (vectors,) = conn.execute(
                 "select count(*) from (select distinct namespace, vector_id from vectordb_ledger where collection = %s) as ids",
                 (generation.store_collection,),
             ).fetchone()

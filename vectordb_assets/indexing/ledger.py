@@ -10,9 +10,9 @@ left, and its retry settles every id it touches.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
 
 import psycopg
 import pyarrow as pa
@@ -87,7 +87,9 @@ class VectorLedger:
                 revisions.setdefault(vid, set()).add((claim[0], row_version))
         return ClaimsRead(claims, {vid: frozenset(versions) for vid, versions in revisions.items()})
 
-    def replace_claims(self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table) -> None:
+    def replace_claims(
+        self, conn: psycopg.Connection, source_key: str, landed_at: datetime | None, claims: pa.Table
+    ) -> None:
         """Make `claims` (a table of `CLAIM_COLUMNS`, landed at `landed_at`) the source's only claims."""
         conn.execute(
             "delete from vectordb_ledger where collection = %s and namespace = %s and source_key = %s",
@@ -155,9 +157,11 @@ class VectorLedger:
                 " from pg_class c join pg_stat_user_tables s on s.relid = c.oid where c.oid = 'vectordb_ledger'::regclass",
                 (written,),
             ).fetchone()
-            if stale and stale[0] and conn.execute(
-                "select pg_try_advisory_xact_lock(hashtext('vectordb.ledger.analyze'))"
-            ).fetchone()[0]:
+            if (
+                stale
+                and stale[0]
+                and conn.execute("select pg_try_advisory_xact_lock(hashtext('vectordb.ledger.analyze'))").fetchone()[0]
+            ):
                 conn.execute("analyze vectordb_ledger")
 
     def recorded_versions(self, conn: psycopg.Connection, source_keys: list[str]) -> dict[str, str]:
@@ -244,7 +248,9 @@ def indexed_under(conn: psycopg.Connection, prefix: str) -> dict[str, set[str]]:
     """Source key → the etags of its versions that any collection and namespace holds, for the
     sources whose keys start with `prefix`."""
     ensure_state_schema(conn)
-    rows = conn.execute("select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)", (prefix,))
+    rows = conn.execute(
+        "select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)", (prefix,)
+    )
     versions: dict[str, set[str]] = {}
     for key, etag in rows:
         versions.setdefault(key, set()).add(etag)
@@ -254,5 +260,7 @@ def indexed_under(conn: psycopg.Connection, prefix: str) -> dict[str, set[str]]:
 def still_indexed(conn: psycopg.Connection, source_keys: list[str]) -> set[str]:
     """The keys among `source_keys` whose vectors some collection and namespace still holds."""
     ensure_state_schema(conn)
-    rows = conn.execute("select distinct source_key from vectordb_indexed_sources where source_key = any(%s)", (source_keys,))
+    rows = conn.execute(
+        "select distinct source_key from vectordb_indexed_sources where source_key = any(%s)", (source_keys,)
+    )
     return {key for (key,) in rows}

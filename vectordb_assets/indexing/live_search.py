@@ -4,7 +4,8 @@ HTTP API's `POST /api/v1/search` answer with it."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from resources.vector_store import SearchHit, VectorStore
 

@@ -9,9 +9,10 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import Field, field_validator
+
 from resources.settings_only import SettingsOnlyResource
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -20,14 +21,18 @@ NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 def check_namespace(name: str) -> str:
     """`name` if it is a namespace every store accepts the form of (1-64 letters, digits, _ and -)."""
     if not NAMESPACE.match(name):
-        raise ValueError(f"namespace {name!r} is not allowed: use 1-64 letters, digits, _ and -, starting with a letter or digit")
+        raise ValueError(
+            f"namespace {name!r} is not allowed: use 1-64 letters, digits, _ and -, starting with a letter or digit"
+        )
     return name
 
 
 def check_route(prefix: str, namespace: str) -> None:
     """Refuse a route with an empty prefix, or to a namespace of another form."""
     if not prefix:
-        raise ValueError(f"a route to namespace {namespace!r} has an empty prefix: VECTORDB_NAMESPACE names the namespace of every file")
+        raise ValueError(
+            f"a route to namespace {namespace!r} has an empty prefix: VECTORDB_NAMESPACE names the namespace of every file"
+        )
     check_namespace(namespace)
 
 
@@ -48,7 +53,8 @@ class NamespaceRoutes(SettingsOnlyResource):
 
     default: str = Field(default="default", description="Namespace of files no route names (VECTORDB_NAMESPACE).")
     routes: dict[str, str] = Field(
-        default_factory=dict, description="Key prefix → namespace (VECTORDB_NAMESPACE_ROUTES); the longest matching prefix wins."
+        default_factory=dict,
+        description="Key prefix → namespace (VECTORDB_NAMESPACE_ROUTES); the longest matching prefix wins.",
     )
 
     @field_validator("default")

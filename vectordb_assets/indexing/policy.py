@@ -4,6 +4,7 @@ import hashlib
 import json
 
 from pydantic import Field
+
 from resources.settings_only import SettingsOnlyResource
 
 
@@ -24,7 +25,7 @@ class IndexPolicy(SettingsOnlyResource):
         """sha256 over the content hash and the metadata without volatile fields."""
         if not self.volatile_fields:
             # Validation writes metadata as canonical JSON (sorted keys), so the text itself will do.
-            return hashlib.sha256(f"{content_hash}\x1f{metadata_json}".encode("utf-8")).hexdigest()
+            return hashlib.sha256(f"{content_hash}\x1f{metadata_json}".encode()).hexdigest()
         metadata = json.loads(metadata_json) if metadata_json else {}
         kept = {k: v for k, v in metadata.items() if k not in self.volatile_fields}
         payload = json.dumps([content_hash, kept], sort_keys=True, ensure_ascii=False)

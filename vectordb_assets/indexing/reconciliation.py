@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pyarrow as pa
 
 from resources.vector_store import VectorStore
-from vectordb_assets.indexing.sync import take_records
 from vectordb_assets.indexing.ledger import VectorLedger
+from vectordb_assets.indexing.sync import take_records
 
 EXAMPLES = 50
 

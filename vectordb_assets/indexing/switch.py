@@ -3,9 +3,9 @@ it in one transaction, and dropping retired generations once the retention is ov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
 
 from resources.vector_store import VectorStore
 from vectordb_assets.indexing.generation_policy import live_alias
@@ -31,8 +31,11 @@ class Readiness:
         if self.lacking.count:
             examples = ", ".join(list(self.lacking.examples)[:5])
             return f"it lacks {self.lacking.count} file(s) the live generation holds (e.g. {examples})"
-        drifted = [f"{d.namespace} ({len(d.missing)} missing, {len(d.orphans)} orphans, {len(d.mismatched)} mismatched)"
-                   for d in self.drift if not d.clean]
+        drifted = [
+            f"{d.namespace} ({len(d.missing)} missing, {len(d.orphans)} orphans, {len(d.mismatched)} mismatched)"
+            for d in self.drift
+            if not d.clean
+        ]
         return f"its store and ledger differ in namespace(s) {', '.join(drifted)}" if drifted else "it is ready"
 
 
@@ -48,12 +51,17 @@ def readiness(registry: GenerationRegistry, generation: Generation, store: Vecto
         return Readiness(lacking)
     with registry.state_db.connect() as conn:
         namespaces = ledger_namespaces(conn, generation.store_collection)
-    return Readiness(lacking, [find_drift(store, VectorLedger(registry.state_db, generation.store_collection, ns)) for ns in namespaces])
+    return Readiness(
+        lacking,
+        [find_drift(store, VectorLedger(registry.state_db, generation.store_collection, ns)) for ns in namespaces],
+    )
 
 
 def promote(registry: GenerationRegistry, generation: Generation, store: VectorStore) -> Generation | None:
     """Make `generation` (held by `store`) live; returns the generation that was."""
-    return registry.promote(generation.generation, lambda conn, g: store.point_readers(conn, live_alias(registry.collection)))
+    return registry.promote(
+        generation.generation, lambda conn, g: store.point_readers(conn, live_alias(registry.collection))
+    )
 
 
 def drop_expired(

@@ -8,11 +8,11 @@ see `ledger` for how their commits settle the ids they share.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -89,7 +89,9 @@ def write_plan(
         store.delete(namespace, plan.delete)
         report(len(plan.delete))
     restored = ((load_embedded(other_key), ids, False) for other_key, ids in plan.write_from.items())
-    for table, ids, assume_new in chain([(embedded, plan.write_new, True), (embedded, plan.write_changed, False)], restored):
+    for table, ids, assume_new in chain(
+        [(embedded, plan.write_new, True), (embedded, plan.write_changed, False)], restored
+    ):
         if table is None:
             report(len(ids))
             continue
@@ -125,7 +127,9 @@ def sync_source(
         # The claims are written while the store is (both wait mostly on the database); the
         # ledger's transaction still commits only once every store write has succeeded.
         claims_written = (
-            background.submit(ledger.replace_claims, conn, source_key, landed_at, claims) if plan.claims_changed else None
+            background.submit(ledger.replace_claims, conn, source_key, landed_at, claims)
+            if plan.claims_changed
+            else None
         )
         affected = sorted(before.claims.keys() | set(ids))  # the ids the source claims before or after
         # An earlier attempt may have written any of them before it died: settle them all.

@@ -9,8 +9,8 @@ held back (recorded without a run while a backlog of events is read).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import psycopg
 from psycopg import sql
@@ -48,13 +48,16 @@ class LandingCatalog:
 
     def _select(self, conn: psycopg.Connection, condition: str, params: tuple = ()) -> dict[str, Entry]:
         """The source's entries meeting `condition` (a fixed SQL condition with `params`)."""
-        query = sql.SQL("select object_key, version, ordinal, usable, gone from vectordb_landing_catalog"
-                        " where source = %s and {}").format(sql.SQL(condition))
+        query = sql.SQL(
+            "select object_key, version, ordinal, usable, gone from vectordb_landing_catalog where source = %s and {}"
+        ).format(sql.SQL(condition))
         return {key: Entry(*entry) for key, *entry in conn.execute(query, (self.source, *params))}
 
     def window(self, conn: psycopg.Connection, after: str | None, through: str | None) -> dict[str, Entry]:
         """Entries with keys after `after` up to `through` (None: no bound), read by a range scan."""
-        bounds = [(bound, value) for bound, value in (("object_key > %s", after), ("object_key <= %s", through)) if value]
+        bounds = [
+            (bound, value) for bound, value in (("object_key > %s", after), ("object_key <= %s", through)) if value
+        ]
         return self._select(conn, " and ".join(b for b, _ in bounds) or "true", tuple(v for _, v in bounds))
 
     def entries(self, conn: psycopg.Connection, keys: Iterable[str]) -> dict[str, Entry]:
@@ -76,7 +79,9 @@ class LandingCatalog:
         return [key for (key,) in rows]
 
     def is_empty(self, conn: psycopg.Connection) -> bool:
-        return conn.execute("select not exists (select 1 from vectordb_landing_catalog where source = %s)", (self.source,)).fetchone()[0]
+        return conn.execute(
+            "select not exists (select 1 from vectordb_landing_catalog where source = %s)", (self.source,)
+        ).fetchone()[0]
 
     def next_ordinal(self, conn: psycopg.Connection) -> int:
         row = conn.execute(
@@ -103,11 +108,12 @@ class LandingCatalog:
             "delete from vectordb_landing_catalog where source = %s and object_key = any(%s)", (self.source, list(keys))
         )
 
-
     def check_depth(self, conn: psycopg.Connection, depth: int) -> None:
         """Record the partition depth of a new location; refuse another depth for a location whose
         partitions were made with one (a file would then be in two partitions)."""
-        row = conn.execute("select partition_depth from vectordb_landing_sources where source = %s", (self.source,)).fetchone()
+        row = conn.execute(
+            "select partition_depth from vectordb_landing_sources where source = %s", (self.source,)
+        ).fetchone()
         empty = self.is_empty(conn)
         recorded = row[0] if row else (depth if empty else 0)  # before depths were recorded, there was only 0
         if recorded != depth and not empty:

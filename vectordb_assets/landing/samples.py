@@ -12,14 +12,46 @@ import pyarrow.parquet as pq
 from resources.embedders import Embedder
 
 ARTICLES = [
-    ("kb-001", "Resetting a forgotten password", "Open the sign-in page, choose 'Forgot password' and follow the link sent to your email address."),
-    ("kb-002", "Exporting invoices as PDF", "Invoices can be downloaded as PDF files from the billing page, one at a time or as a zip archive."),
-    ("kb-003", "Two-factor authentication", "Protect your account with a one-time code from an authenticator app in addition to your password."),
-    ("kb-004", "Changing the billing plan", "Upgrade or downgrade your subscription plan at any time; the price difference is prorated."),
-    ("kb-005", "Inviting team members", "Administrators can invite colleagues by email and choose whether they may edit or only view."),
-    ("kb-006", "Connecting a Slack workspace", "Install the Slack integration to receive alerts about failed jobs in a channel of your choice."),
-    ("kb-007", "Deleting your account", "Account deletion removes all projects and data permanently after a fourteen-day grace period."),
-    ("kb-008", "API rate limits", "The public API allows 600 requests per minute per token; exceeding it returns HTTP 429."),
+    (
+        "kb-001",
+        "Resetting a forgotten password",
+        "Open the sign-in page, choose 'Forgot password' and follow the link sent to your email address.",
+    ),
+    (
+        "kb-002",
+        "Exporting invoices as PDF",
+        "Invoices can be downloaded as PDF files from the billing page, one at a time or as a zip archive.",
+    ),
+    (
+        "kb-003",
+        "Two-factor authentication",
+        "Protect your account with a one-time code from an authenticator app in addition to your password.",
+    ),
+    (
+        "kb-004",
+        "Changing the billing plan",
+        "Upgrade or downgrade your subscription plan at any time; the price difference is prorated.",
+    ),
+    (
+        "kb-005",
+        "Inviting team members",
+        "Administrators can invite colleagues by email and choose whether they may edit or only view.",
+    ),
+    (
+        "kb-006",
+        "Connecting a Slack workspace",
+        "Install the Slack integration to receive alerts about failed jobs in a channel of your choice.",
+    ),
+    (
+        "kb-007",
+        "Deleting your account",
+        "Account deletion removes all projects and data permanently after a fourteen-day grace period.",
+    ),
+    (
+        "kb-008",
+        "API rate limits",
+        "The public API allows 600 requests per minute per token; exceeding it returns HTTP 429.",
+    ),
 ]
 
 PRODUCTS = [
@@ -32,11 +64,41 @@ PRODUCTS = [
 ]
 
 REVIEWS = [
-    {"review_id": "r-1", "product": "sku-100", "rating": 5, "body": "The shoes held on wet rocks and the cushioning is great for long runs.", "author": {"name": "Ana", "country": "PT"}},
-    {"review_id": "r-2", "product": "sku-101", "rating": 4, "body": "Stayed dry in a full day of rain, though the hood is a little tight.", "author": {"name": "Ben", "country": "UK"}},
-    {"review_id": "r-3", "product": "sku-103", "rating": 3, "body": "The tent is light but setting it up alone in wind took a while.", "author": {"name": "Chen", "country": "SG"}},
-    {"review_id": "r-4", "product": "sku-105", "rating": 5, "body": "Bright headlamp, the battery lasted a whole night hike.", "author": {"name": "Dara", "country": "IE"}},
-    {"review_id": "r-5", "product": "sku-102", "rating": 4, "body": "Water was still cold after eight hours in the car.", "author": {"name": "Eli", "country": "US"}},
+    {
+        "review_id": "r-1",
+        "product": "sku-100",
+        "rating": 5,
+        "body": "The shoes held on wet rocks and the cushioning is great for long runs.",
+        "author": {"name": "Ana", "country": "PT"},
+    },
+    {
+        "review_id": "r-2",
+        "product": "sku-101",
+        "rating": 4,
+        "body": "Stayed dry in a full day of rain, though the hood is a little tight.",
+        "author": {"name": "Ben", "country": "UK"},
+    },
+    {
+        "review_id": "r-3",
+        "product": "sku-103",
+        "rating": 3,
+        "body": "The tent is light but setting it up alone in wind took a while.",
+        "author": {"name": "Chen", "country": "SG"},
+    },
+    {
+        "review_id": "r-4",
+        "product": "sku-105",
+        "rating": 5,
+        "body": "Bright headlamp, the battery lasted a whole night hike.",
+        "author": {"name": "Dara", "country": "IE"},
+    },
+    {
+        "review_id": "r-5",
+        "product": "sku-102",
+        "rating": 4,
+        "body": "Water was still cold after eight hours in the car.",
+        "author": {"name": "Eli", "country": "US"},
+    },
 ]
 
 

@@ -59,7 +59,9 @@ def _verify(client: Any, bucket: str, key: str, head: dict[str, Any], path: Path
             raise DownloadVerificationError(f"{uri}: S3 keeps MD5 {etag}, the downloaded copy has {digest.hexdigest()}")
         return "md5"
     if path.stat().st_size != head["ContentLength"]:
-        raise DownloadVerificationError(f"{uri}: S3 holds {head['ContentLength']} bytes, the download {path.stat().st_size}")
+        raise DownloadVerificationError(
+            f"{uri}: S3 holds {head['ContentLength']} bytes, the download {path.stat().st_size}"
+        )
     return "size"
 
 

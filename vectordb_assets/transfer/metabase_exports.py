@@ -50,8 +50,12 @@ def parse_questions(raw: str) -> list[MetabaseQuestion]:
         try:
             dt.date.fromisoformat(fields[2])
         except ValueError:
-            raise QuestionSpecError(f"VECTORDB_METABASE_QUESTIONS entry {entry!r}: start date {fields[2]!r} is not YYYY-MM-DD") from None
-        questions.append(MetabaseQuestion(int(fields[0]), fields[1], fields[2], fields[3] if len(fields) == 4 else None))
+            raise QuestionSpecError(
+                f"VECTORDB_METABASE_QUESTIONS entry {entry!r}: start date {fields[2]!r} is not YYYY-MM-DD"
+            ) from None
+        questions.append(
+            MetabaseQuestion(int(fields[0]), fields[1], fields[2], fields[3] if len(fields) == 4 else None)
+        )
     return questions
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vectordb_assets.settings import Location, Settings
 from vectordb_assets.transfer.uploads import UploadSummary, select_files, upload_folder
@@ -31,7 +32,9 @@ def migrate(
         raise ValueError(f"the source is already {settings.source}; migrate moves a local landing folder")
     after = migration_target(settings, target)
     summaries = {
-        "landing": upload_folder(client, Path(settings.source.root), after.source.root, after.source.prefix, on_file=on_file)
+        "landing": upload_folder(
+            client, Path(settings.source.root), after.source.root, after.source.prefix, on_file=on_file
+        )
     }
     if settings.output.scheme == "file" and Path(settings.output.root).is_dir():
         summaries["outputs"] = upload_folder(

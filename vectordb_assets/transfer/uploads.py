@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from boto3.exceptions import Boto3Error
@@ -23,7 +24,6 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from resources.retry import RetryPolicy, boto_transient
 from vectordb_assets.transfer.checksums import file_checksum, same_checksum, stored_checksum
-
 
 # The summary of an upload, written beside the uploaded files.
 SUMMARY_NAME = "_upload_summary.json"
@@ -86,7 +86,9 @@ def upload_folder(
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder")
     summary = UploadSummary()
-    transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=max(multipart_threshold, 5 << 20))
+    transfer = TransferConfig(
+        multipart_threshold=multipart_threshold, multipart_chunksize=max(multipart_threshold, 5 << 20)
+    )
     args: dict[str, Any] = {"ChecksumAlgorithm": "SHA256", **({"Tagging": urlencode(dict(tags))} if tags else {})}
     policy = RetryPolicy(boto_transient, attempts=attempts, base_seconds=0.2, max_seconds=5)
     files = select_files(folder, include, exclude)
@@ -115,7 +117,7 @@ def upload_folder(
             on_file(path)
     if summary.errors:
         summary.status = "failed" if len(summary.errors) == len(files) else "partial"
-    summary.folder, summary.uploaded_at = folder.name, datetime.now(timezone.utc).isoformat(timespec="seconds")
+    summary.folder, summary.uploaded_at = folder.name, datetime.now(UTC).isoformat(timespec="seconds")
     summary_key = f"{prefix.strip('/')}/{SUMMARY_NAME}" if prefix.strip("/") else SUMMARY_NAME
     try:  # the summary beside the files it describes (hidden from the landing sensor by its name)
         body = json.dumps(summary.to_dict(), indent=2).encode()

@@ -60,4 +60,4 @@ def vector_hash(vector_bytes: bytes) -> str:
 
 def row_doc_id(source_key: str, row_json: str) -> str:
     """A stable id for a row without an id column: its source and its content."""
-    return hashlib.sha256(f"{source_key}\x1f{row_json}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{source_key}\x1f{row_json}".encode()).hexdigest()[:32]

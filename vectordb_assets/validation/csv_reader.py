@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -69,7 +70,10 @@ def detect_delimiter(head: bytes, default: str, options: ReadOptions) -> str:
     first_line = head.decode(options.encoding, errors="replace").removeprefix(BOM).splitlines()[:1]
     if not first_line:
         return default
-    fields = {d: len(next(csv.reader(first_line, delimiter=d, quotechar=options.quote_char))) for d in (default, ";", "\t", "|")}
+    fields = {
+        d: len(next(csv.reader(first_line, delimiter=d, quotechar=options.quote_char)))
+        for d in (default, ";", "\t", "|")
+    }
     if fields[default] > 1:
         return default
     best = max(fields, key=fields.__getitem__)
@@ -97,7 +101,9 @@ def read_csv(handle: IO[bytes], head: bytes, key: str, delimiter: str, options: 
     def skip_malformed(row: Any) -> str:
         # pyarrow numbers file lines from 1, header included; rows are numbered from the first data row.
         number = row.number - (1 if has_header else 0) if row.number is not None else None
-        malformed.append((number, f"wrong number of fields (expected {row.expected_columns}, got {row.actual_columns})"))
+        malformed.append(
+            (number, f"wrong number of fields (expected {row.expected_columns}, got {row.actual_columns})")
+        )
         return "skip"
 
     parse = pacsv.ParseOptions(
@@ -106,7 +112,9 @@ def read_csv(handle: IO[bytes], head: bytes, key: str, delimiter: str, options: 
     counted = _QuoteCounter(handle, options.quote_char.encode())
     held: SourceBatch | None = None  # the last batch waits: its last row may have swallowed the tail
     try:
-        reader = pacsv.open_csv(io.BufferedReader(counted), read_options=read, parse_options=parse, convert_options=convert)
+        reader = pacsv.open_csv(
+            io.BufferedReader(counted), read_options=read, parse_options=parse, convert_options=convert
+        )
         for block in reader:
             for start in range(0, block.num_rows, BATCH_ROWS):
                 if held is not None:
@@ -142,5 +150,3 @@ def _decode(batch: pa.RecordBatch) -> SourceBatch:
                     repaired.add(i)
             columns.append(pa.array(values, pa.string()))
     return SourceBatch(pa.RecordBatch.from_arrays(columns, names=batch.schema.names), repaired)
-
-

@@ -20,15 +20,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from psycopg import sql
-from psycopg import OperationalError
+from psycopg import OperationalError, sql
 from psycopg.errors import Error as PostgresError
 from pydantic import Field
 
+from resources.settings_only import SettingsOnlyResource
 from resources.state_db import StateDatabase
 from vectordb_assets.validation.canonical import parquet_writer
 from vectordb_assets.validation.values import flatten
-from resources.settings_only import SettingsOnlyResource
 
 MISSING_EXAMPLES = 20
 
@@ -54,7 +53,9 @@ class Enrichment(SettingsOnlyResource):
     """A lookup of extra metadata by document id: `query` (one `%(ids)s` parameter, the id as its
     first column), or `table` and `key_column`; neither set: no enrichment."""
 
-    query: str | None = Field(default=None, description="SELECT whose first column is the document id, filtered by %(ids)s.")
+    query: str | None = Field(
+        default=None, description="SELECT whose first column is the document id, filtered by %(ids)s."
+    )
     table: str | None = Field(default=None, description="Table (schema.table allowed) whose other columns are merged.")
     key_column: str = Field(default="id", description="The table's document id column.")
     batch_ids: int = Field(default=5_000, ge=1, description="Ids looked up per query.")
@@ -86,11 +87,14 @@ class Enrichment(SettingsOnlyResource):
             setting = "VECTORDB_ENRICH_SQL" if self.query else f"VECTORDB_ENRICH_TABLE {self.table!r}"
             raise EnrichmentError(f"{setting} failed: {str(error).strip().splitlines()[0]}") from None
         if not names:
-            raise EnrichmentError("VECTORDB_ENRICH_SQL returns no columns: it must be a SELECT whose first column is the id")
+            raise EnrichmentError(
+                "VECTORDB_ENRICH_SQL returns no columns: it must be a SELECT whose first column is the id"
+            )
         skip = {names[0], self.key_column} if self.table else {names[0]}
         return {
             str(row[0]): flatten({name: value for name, value in zip(names, row) if name not in skip})
-            for row in rows if row[0] is not None
+            for row in rows
+            if row[0] is not None
         }
 
     def check(self, state_db: StateDatabase) -> None:

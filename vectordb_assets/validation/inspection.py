@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from resources.object_store import LocalObjectStore, ObjectStore
-from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
-from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError, file_format, read_batches
 from vectordb_assets.resources_from_settings import object_store
 from vectordb_assets.settings import Location, Settings
+from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
+from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError, file_format, read_batches
 from vectordb_assets.validation.report import ValidationOptions
 from vectordb_assets.validation.validate import ID_CANDIDATES, validate_file
 from vectordb_assets.validation.values import find_column, flatten
@@ -29,7 +30,12 @@ def store_and_key(uri: str, settings: Settings) -> tuple[ObjectStore, str]:
     source = settings.source
     if uri.startswith("s3://"):
         location = Location.parse(uri, base=Path.cwd())
-        if source.scheme == "s3" and location.root == source.root and source.prefix and location.prefix.startswith(f"{source.prefix}/"):
+        if (
+            source.scheme == "s3"
+            and location.root == source.root
+            and source.prefix
+            and location.prefix.startswith(f"{source.prefix}/")
+        ):
             return object_store(source, settings), location.prefix[len(source.prefix) + 1 :]
         return object_store(Location("s3", location.root), settings), location.prefix
     path = Path(os.path.normpath(Path(uri).expanduser().absolute()))  # links not followed yet
@@ -52,13 +58,21 @@ def local_file(uri: str, settings: Settings) -> Iterator[tuple[Path, str]]:
         yield path, key
 
 
-def list_files(uri: str, settings: Settings, suffix: str | None = None, max_keys: int | None = None) -> list[dict[str, Any]]:
+def list_files(
+    uri: str, settings: Settings, suffix: str | None = None, max_keys: int | None = None
+) -> list[dict[str, Any]]:
     """Objects under a folder or prefix (only those whose name ends with `suffix`, at most
     `max_keys` of them, listing no further), with size and modification time."""
     store, prefix = store_and_key(uri, settings)
     chosen = (o for o in store.list_objects(prefix) if not suffix or o.key.lower().endswith(suffix.lower()))
     return [
-        {"key": o.key, "size": o.size, "size_mb": round(o.size / 1e6, 3), "last_modified": o.last_modified.isoformat(), "etag": o.etag}
+        {
+            "key": o.key,
+            "size": o.size,
+            "size_mb": round(o.size / 1e6, 3),
+            "last_modified": o.last_modified.isoformat(),
+            "etag": o.etag,
+        }
         for o in islice(chosen, max_keys)
     ]
 
@@ -96,7 +110,13 @@ def validation_report(
     """The validation report of a file, and whether it passes."""
     with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory() as folder:
         try:
-            report = validate_file(path, key, "", Path(folder, "out.parquet"), options=ValidationOptions(read=ReadOptions(limits=settings.read_limits)))
+            report = validate_file(
+                path,
+                key,
+                "",
+                Path(folder, "out.parquet"),
+                options=ValidationOptions(read=ReadOptions(limits=settings.read_limits)),
+            )
         except UnreadableFileError as error:
             return False, {"uri": uri, "key": key, "valid": False, "error": str(error)}
     summary = report.summary()
@@ -145,7 +165,7 @@ def id_summary(uri: str, settings: Settings, id_column: str | None) -> dict[str,
     column = id_column
     with local_file(uri, settings) as (path, key), tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
         finder = DuplicateIdFinder(Path(folder))
-        for column, value in _ids(path, key, id_column, settings):
+        for column, value in _ids(path, key, id_column, settings):  # noqa: B007 (the last column found is reported)
             total += 1
             if value is None:
                 missing += 1

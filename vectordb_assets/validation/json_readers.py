@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import ijson
 import pyarrow as pa
@@ -57,6 +58,7 @@ def check_nesting(handle: IO[bytes], key: str, limit: int) -> None:
     for block in iter(lambda: handle.read(1 << 20), b""):
         depth.feed(block)
 
+
 class _Rows:
     """Objects gathered into batches: the file's distinct keys (null-valued ones too, since each
     costs every row of its batch a column) counted against `max_columns`, a batch closed at
@@ -101,7 +103,9 @@ def read_jsonl(handle: IO[bytes], key: str, options: ReadOptions) -> Iterator[So
         try:
             value = json.loads(line.decode(options.encoding, errors="replace"))
         except json.JSONDecodeError as error:
-            raise UnreadableFileError(f"{key}: line {line_number}: invalid JSON: {error.msg}", line=line_number) from error
+            raise UnreadableFileError(
+                f"{key}: line {line_number}: invalid JSON: {error.msg}", line=line_number
+            ) from error
         if not isinstance(value, dict):
             raise UnreadableFileError(
                 f"{key}: line {line_number}: expected a JSON object, got {type(value).__name__}", line=line_number
@@ -162,6 +166,7 @@ def rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             # Mixed types (1, "two"), or integers beyond 64 bits: kept as text, strings as they are.
             columns[name] = pa.array(
-                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
+                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values],
+                pa.string(),
             )
     return pa.RecordBatch.from_pydict(columns)

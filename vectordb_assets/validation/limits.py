@@ -34,15 +34,29 @@ def size_text(size: float) -> str:
 class ReadLimits(SettingsOnlyResource):
     """What one file may cost a reader (from the settings)."""
 
-    max_object_bytes: int = Field(default=20 * GIB, ge=1, description="VECTORDB_MAX_OBJECT_BYTES: larger objects are refused unread.")
-    max_decompressed_bytes: int = Field(default=20 * GIB, ge=1, description="VECTORDB_MAX_DECOMPRESSED_BYTES: what a file may expand to.")
-    max_decompression_ratio: float = Field(default=100.0, gt=1, description="VECTORDB_MAX_DECOMPRESSION_RATIO: expansion over the file's size.")
+    max_object_bytes: int = Field(
+        default=20 * GIB, ge=1, description="VECTORDB_MAX_OBJECT_BYTES: larger objects are refused unread."
+    )
+    max_decompressed_bytes: int = Field(
+        default=20 * GIB, ge=1, description="VECTORDB_MAX_DECOMPRESSED_BYTES: what a file may expand to."
+    )
+    max_decompression_ratio: float = Field(
+        default=100.0, gt=1, description="VECTORDB_MAX_DECOMPRESSION_RATIO: expansion over the file's size."
+    )
     max_row_bytes: int = Field(default=16 * MIB, ge=1024, description="VECTORDB_MAX_ROW_BYTES: one line, row or value.")
-    max_columns: int = Field(default=2_000, ge=1, description="VECTORDB_MAX_COLUMNS: distinct columns or keys in one file.")
-    max_batch_bytes: int = Field(default=64 * MIB, ge=MIB, description="VECTORDB_MAX_BATCH_BYTES: source bytes turned into rows at once.")
-    max_nesting_depth: int = Field(default=64, ge=1, description="VECTORDB_MAX_NESTING_DEPTH: JSON nesting, checked before parsing.")
+    max_columns: int = Field(
+        default=2_000, ge=1, description="VECTORDB_MAX_COLUMNS: distinct columns or keys in one file."
+    )
+    max_batch_bytes: int = Field(
+        default=64 * MIB, ge=MIB, description="VECTORDB_MAX_BATCH_BYTES: source bytes turned into rows at once."
+    )
+    max_nesting_depth: int = Field(
+        default=64, ge=1, description="VECTORDB_MAX_NESTING_DEPTH: JSON nesting, checked before parsing."
+    )
     max_metadata_bytes: int | None = Field(
-        default=None, ge=1, description="What the vector store keeps per vector besides its text (S3 Vectors: 40 KB); none: unbounded."
+        default=None,
+        ge=1,
+        description="What the vector store keeps per vector besides its text (S3 Vectors: 40 KB); none: unbounded.",
     )
 
     def check_object(self, key: str, size: int) -> None:

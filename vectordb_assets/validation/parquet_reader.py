@@ -10,8 +10,8 @@ decode to 100 GB is refused after its indices are read, before any value is deco
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +23,12 @@ from vectordb_assets.validation.source import BATCH_ROWS, SourceBatch, Unreadabl
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+    )
 
 
 def row_bytes(batch: pa.RecordBatch) -> np.ndarray:
@@ -34,7 +39,9 @@ def row_bytes(batch: pa.RecordBatch) -> np.ndarray:
         if pa.types.is_dictionary(column.type):
             lengths = pc.binary_length(column.dictionary).fill_null(0).to_numpy(zero_copy_only=False)
             indices = column.indices.fill_null(0).to_numpy(zero_copy_only=False)
-            sizes = np.where(column.is_valid().to_numpy(zero_copy_only=False), lengths[indices] if len(lengths) else 0, 0)
+            sizes = np.where(
+                column.is_valid().to_numpy(zero_copy_only=False), lengths[indices] if len(lengths) else 0, 0
+            )
         elif _is_text(column.type):
             sizes = pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False)
         else:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gzip
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from vectordb_assets.validation.csv_reader import read_csv
 from vectordb_assets.validation.json_readers import array_prefix, check_nesting, read_json, read_jsonl

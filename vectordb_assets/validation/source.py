@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Iterable
 
 import pyarrow as pa
 
@@ -17,10 +17,35 @@ __all__ = ["ReadLimits", "ReadOptions", "SourceBatch", "UnreadableFileError", "f
 BATCH_ROWS = 10_000
 CSV_BLOCK_BYTES = 1 << 20
 SNIFF_BYTES = 64 << 10
-KNOWN_COLUMNS = {"id", "doc_id", "document_id", "uuid", "key", "_id", "text", "content", "chunk", "body",
-                 "page_content", "document", "description", "title", "embedding", "embeddings", "vector", "values"}
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
-           ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+KNOWN_COLUMNS = {
+    "id",
+    "doc_id",
+    "document_id",
+    "uuid",
+    "key",
+    "_id",
+    "text",
+    "content",
+    "chunk",
+    "body",
+    "page_content",
+    "document",
+    "description",
+    "title",
+    "embedding",
+    "embeddings",
+    "vector",
+    "values",
+}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +80,6 @@ def file_format(key: str) -> tuple[str, bool]:
     raise UnreadableFileError(
         f"{key}: unsupported file type (expected .csv, .tsv, .parquet, .jsonl, .ndjson or .json, optionally .gz)"
     )
-
-
 
 
 def refuse_duplicate_columns(names: Iterable[str], key: str) -> None:

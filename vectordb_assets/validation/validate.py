@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -14,8 +15,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from resources.vector_store import RESERVED_FIELDS, reserved_renamed
+from vectordb_assets.validation.canonical import (
+    canonical_schema,
+    parquet_writer,
+    row_doc_id,
+    sanitise_text,
+    text_hash,
+    vector_hash,
+)
 from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
-from vectordb_assets.validation.canonical import canonical_schema, parquet_writer, row_doc_id, sanitise_text, text_hash, vector_hash
 from vectordb_assets.validation.readers import UnreadableFileError, read_batches
 from vectordb_assets.validation.report import ValidationOptions, ValidationReport
 from vectordb_assets.validation.values import find_column, flatten, parse_date, vectors_of
@@ -52,6 +60,7 @@ class _CanonicalWriter:
         self.flush()
         self.writer.close()
 
+
 # An id column that was guessed (not configured) and whose values repeat in more than half of
 # the rows is not an id: the file's ids are derived from content instead.
 MAX_GUESSED_ID_REPEATS = 0.5
@@ -59,7 +68,9 @@ MAX_GUESSED_ID_REPEATS = 0.5
 NO_COLUMN = ""
 
 
-def _choose_column(names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str) -> str | None:
+def _choose_column(
+    names: list[str], configured: str | None, candidates: tuple[str, ...], role: str, key: str
+) -> str | None:
     if configured == NO_COLUMN:
         return None
     if configured is None:
@@ -91,16 +102,23 @@ def validate_file(
         repeats = len(repeated)
         derived = replace(options, id_column=NO_COLUMN)
         report, repeated = _write_once(path, source_key, source_etag, out_path, lineage, derived, on_batch)
-        report.id_fallback = (f"the guessed id column {guessed!r} repeats in {repeats} rows:"
-                              " ids derived from each row's content instead (set id_column to keep it)")
+        report.id_fallback = (
+            f"the guessed id column {guessed!r} repeats in {repeats} rows:"
+            " ids derived from each row's content instead (set id_column to keep it)"
+        )
     if repeated:
         _drop_rows(out_path, set(repeated), report)
     return report
 
 
 def _write_once(
-    path: Path, source_key: str, source_etag: str, out_path: Path, lineage: dict[str, Any] | None,
-    options: ValidationOptions, on_batch: Callable[[ValidationReport], None],
+    path: Path,
+    source_key: str,
+    source_etag: str,
+    out_path: Path,
+    lineage: dict[str, Any] | None,
+    options: ValidationOptions,
+    on_batch: Callable[[ValidationReport], None],
 ) -> tuple[ValidationReport, dict[int, str]]:
     """One pass over the file: its report, and the rows whose id repeated an earlier row's."""
     with tempfile.TemporaryDirectory(prefix="vectordb-ids-") as folder:
@@ -157,7 +175,9 @@ def _write_canonical(
                 names, options.embedding_column, EMBEDDING_CANDIDATES, "embedding", source_key
             )
             if options.date_column and options.date_column not in names:
-                raise UnreadableFileError(f"{source_key}: date column {options.date_column!r} not found; columns are {names}")
+                raise UnreadableFileError(
+                    f"{source_key}: date column {options.date_column!r} not found; columns are {names}"
+                )
             vectors_preview = vectors_of(batch.column(report.embedding_column)) if report.embedding_column else []
             report.dimension = next((len(v) for v in vectors_preview if v is not None), None)
             writer = _CanonicalWriter(out_path, report.dimension, lineage)
@@ -210,7 +230,11 @@ def _validate_batch(
     ids = _column(batch, report.id_column)
     texts = _column(batch, report.text_column)
     dates = _column(batch, options.date_column) if options.start_date and options.date_column else None
-    vectors = vectors_of(batch.column(report.embedding_column)) if report.embedding_column in batch.schema.names else [None] * batch.num_rows
+    vectors = (
+        vectors_of(batch.column(report.embedding_column))
+        if report.embedding_column in batch.schema.names
+        else [None] * batch.num_rows
+    )
     meta_rows = batch.select(meta_names).to_pylist() if meta_names else [{}] * batch.num_rows
     for i in range(batch.num_rows):
         report.rows_read += 1
@@ -277,7 +301,9 @@ def _validate_batch(
             row_number=row_number,
         )
         if len(report.preview) < PREVIEW_ROWS:
-            report.preview.append({"row_number": row_number, "doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]})
+            report.preview.append(
+                {"row_number": row_number, "doc_id": doc_id, "text": text[:80], "metadata": metadata[:80]}
+            )
         report.rows_kept += 1
 
 

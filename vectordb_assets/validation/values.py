@@ -8,7 +8,8 @@ import datetime as dt
 import decimal
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
