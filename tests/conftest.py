@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +19,19 @@ from dagster_aws.s3 import S3Resource
 from resources.embedders import LocalEmbedder
 from resources.state_db import StateDatabase, embedded_server_uri
 from tests.fake_openai import FakeOpenAI
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A private base folder per session (unless --basetemp names one), so that another pytest on
+    the machine never cleans up this one's embedded PostgreSQL; earlier sessions' folders are
+    removed after a day."""
+    if config.option.basetemp:
+        return
+    parent = Path(tempfile.gettempdir())
+    for old in parent.glob("vectordb-tests-*"):
+        if old.stat().st_uid == os.getuid() and old.stat().st_mtime < time.time() - 86_400:
+            shutil.rmtree(old, ignore_errors=True)
+    config.option.basetemp = tempfile.mkdtemp(prefix="vectordb-tests-", dir=parent)
 
 
 def free_port() -> int:

@@ -112,6 +112,7 @@ def test_ingest_status_and_runs_through_the_webserver(
         validated = state["files"]["broken.json"]["validated_parquet"]
         assert validated == {"status": "failed", "error": state["errors"][0].removeprefix("validated_parquet: ")}
         assert validated["error"].startswith("validated_parquet failed: broken.json: invalid JSON"), state
+        assert CliRunner().invoke(main, ["status", state["run_id"]]).exit_code == 1  # a failed run fails `status`
 
         listed = CliRunner().invoke(main, ["runs", "--json"])
         assert listed.exit_code == 0
@@ -128,6 +129,7 @@ def test_ingest_status_and_runs_through_the_webserver(
         (["ingest", "./a.csv"], "'./a.csv' does not name an object of the landing area"),
         (["ingest", "s3://elsewhere/a.csv"], "'s3://elsewhere/a.csv' is not in the landing area"),
         (["ingest", "a.csv", "--namespace", "no spaces"], "namespace 'no spaces' is not allowed"),
+        (["ingest", "newcomer/nosuch.csv"], "no object {landing}/newcomer/nosuch.csv"),
         (["ingest", "a.csv"], "the Dagster webserver at http://127.0.0.1:9 cannot be reached (VECTORDB_DAGSTER_URL)"),
         (["status", "some-run"], "the Dagster webserver at http://127.0.0.1:9 cannot be reached"),
         (["runs"], "the Dagster webserver at http://127.0.0.1:9 cannot be reached"),
@@ -137,7 +139,10 @@ def test_bad_requests_and_an_unreachable_webserver_get_one_line(
     home: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
     monkeypatch.setenv("VECTORDB_DAGSTER_URL", "http://127.0.0.1:9")
+    (home / "landing").mkdir(parents=True)
+    (home / "landing/a.csv").write_text("id,text\n1,a\n")
     result = CliRunner().invoke(main, args)
+    message = message.format(landing=home / "landing")
     assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output
 
 

@@ -35,6 +35,15 @@ def test_workspace_validates_with_the_projects_instance_settings(home: Path, tmp
     assert "All code locations passed validation" in completed.stderr + completed.stdout
 
 
+def test_loading_the_code_location_prints_no_warning(home: Path) -> None:
+    # Every run loads it: a warning here is repeated in each run's logs and the UI's terminal.
+    load = "from vectordb_assets.definitions import defs; defs()"
+    completed = subprocess.run(
+        [sys.executable, "-W", "default", "-c", load], capture_output=True, text=True, timeout=300, cwd=PROJECT
+    )
+    assert completed.returncode == 0 and "Warning" not in completed.stderr, completed.stderr
+
+
 def test_the_landing_sensor_is_on_by_default_and_targets_the_chain(home: Path) -> None:
     defs = build_definitions(Settings.from_env())
     sensor = defs.resolve_sensor_def("landing_sensor")

@@ -53,6 +53,9 @@ def test_hostile_files_are_quarantined_and_the_good_ones_indexed(pipeline: Pipel
         assert (store / "quarantine" / key).read_bytes() == HOSTILE[key]
         report = json.loads((store / "quarantine" / f"{key}.report.json").read_text())
         assert report["error"].startswith(f"{key}: ")
+        # Its later stages say they skipped it, not that it went through.
+        assert metadata["embeddings"][key]["status"] == metadata["vector_index"][key]["status"] == "skipped"
+    assert metadata["embeddings"]["0-good.csv"]["status"] == metadata["vector_index"]["0-good.csv"]["status"] == "ok"
     checks = evaluations(p)
     assert checks["files_readable"].passed is False
     assert sorted(checks["files_readable"].metadata["quarantined_files"].value) == sorted(HOSTILE)

@@ -61,6 +61,8 @@ def test_unreadable_and_missing_files_get_a_clear_error(files: Path) -> None:
     assert code == 1 and json.loads(out)["error"].startswith("bad.jsonl: line 2: invalid JSON")
     code, out = invoke("metadata", str(files / "absent.csv"))
     assert code == 1 and "Error: no object" in out and "absent.csv" in out
+    code, out = invoke("list", str(files / "absent"))
+    assert code == 1 and f"Error: no objects under {files / 'absent'}" in out
 
 
 def test_s3_objects_and_prefixes(s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,8 +72,13 @@ def test_s3_objects_and_prefixes(s3_bucket: str, moto_endpoint: str, monkeypatch
         Bucket=s3_bucket, Key="exports/day1.jsonl", Body=b'{"id": "1", "text": "hi", "meta": {"lang": "en"}}\n'
     )
     client.put_object(Bucket=s3_bucket, Key="exports/day2.jsonl", Body=b'{"id": "2", "text": "yo"}\n')
-    code, out = invoke("list", f"s3://{s3_bucket}/exports/", "--json")
+    client.put_object(Bucket=s3_bucket, Key="exports-old/day0.jsonl", Body=b'{"id": "0", "text": "old"}\n')
+    code, out = invoke("list", f"s3://{s3_bucket}/exports/", "--json")  # the folder, not exports-old/
     assert code == 0 and [f["key"] for f in json.loads(out)] == ["exports/day1.jsonl", "exports/day2.jsonl"]
+    code, out = invoke("list", f"s3://{s3_bucket}/exports", "--json")  # without "/": a key prefix
+    assert code == 0 and len(json.loads(out)) == 3
+    code, out = invoke("list", f"s3://{s3_bucket}/missing/")
+    assert code == 1 and f"Error: no objects under s3://{s3_bucket}/missing/" in out
     code, out = invoke("sample", f"s3://{s3_bucket}/exports/day1.jsonl", "--json")
     assert json.loads(out) == [{"id": "1", "text": "hi", "meta.lang": "en"}]
     code, out = invoke("validate", f"s3://{s3_bucket}/exports/day2.jsonl", "--json")

@@ -134,9 +134,8 @@ def process(body: ProcessRequest, request: Request, key: ApiKey = Depends(requir
     if not items:
         raise HTTPException(422, "name the files to process: keys (a list) or s3_key")
     landed = [landed_key(item, settings.source) for item in items]
-    if settings.partition_depth == 0:
-        for object_key in landed:
-            services.landing.head(object_key)  # 404 naming the key before any run is submitted
+    for object_key in landed:
+        services.landing.head(object_key)  # 404 naming the key before any run is submitted
     runs = _submit_files(services, landed, body.namespace, body.batch_size)
     task_id = services.tasks.add(key.name, request_record, runs)
     return {"task_id": task_id, "status": "pending", "runs": runs, "status_url": f"/api/v1/status/{task_id}"}

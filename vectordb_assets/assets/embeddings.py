@@ -15,7 +15,7 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.retry import ServiceMisconfigured
 from resources.state_db import StateDatabase
-from vectordb_assets.assets.per_file import FileRun, settings_failure
+from vectordb_assets.assets.per_file import SKIPPED_STATUS, STATUS, FileRun, settings_failure
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.validated_parquet import validated_parquet
@@ -140,7 +140,7 @@ class EmbeddingRun:
             except ObjectNotFoundError:
                 # Validation quarantined the landed version: earlier outputs stay as they are.
                 self.context.log.warning(f"{key}: no validated output for the landed version; skipped")
-                metadata["skipped_unvalidated"] = True
+                metadata.update({STATUS: SKIPPED_STATUS, "skipped_because": "the landed version was not validated"})
                 return
             parquet = pq.ParquetFile(validated)
             rows = parquet.metadata.num_rows

@@ -41,6 +41,8 @@ CHANGED_PARTITIONS_TAG = "vectordb/changed_partitions"
 # version, or that are quarantined at it, are passed over.
 CHANGED_FILES_ONLY_TAG = "vectordb/changed_files_only"
 UNCHANGED_STATUS = "unchanged"
+# A later stage of a file whose landed version an earlier stage did not pass (quarantined).
+SKIPPED_STATUS = "skipped"
 
 
 def settings_failure(stage: str, error: ServiceMisconfigured) -> dg.Failure:

@@ -13,7 +13,7 @@ from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from vectordb_assets.assets.embeddings import embeddings
-from vectordb_assets.assets.per_file import FileRun
+from vectordb_assets.assets.per_file import SKIPPED_STATUS, STATUS, FileRun
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.embedding.other_model import embedded_rows
@@ -148,7 +148,7 @@ def vector_index(
                     lineage = {}
                 if lineage.get("source_etag") != etag:
                     context.log.warning(f"{key}: no embeddings for the landed version; the index keeps what it had")
-                    metadata["skipped_unvalidated"] = True
+                    metadata.update({STATUS: SKIPPED_STATUS, "skipped_because": "the landed version has no embeddings"})
                     continue
                 landed_at = datetime.fromisoformat(lineage["landed_at"])
             progress = Progress(context.log.info, key, "vector_index", None)

@@ -21,7 +21,8 @@ def inspect() -> None:
 @click.option("--max-keys", default=None, type=click.IntRange(1), help="List at most this many files.")
 @json_option
 def inspect_list(uri: str, suffix: str | None, max_keys: int | None, as_json: bool) -> None:
-    """Files under a folder or prefix, with size (MB) and modification time."""
+    """Files under a folder or prefix, with size (MB) and modification time; exits with status 1
+    when nothing is there."""
     from vectordb_assets.validation.inspection import list_files
 
     with readable():

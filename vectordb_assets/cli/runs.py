@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from vectordb_assets.cli.common import emit, json_option, settings_from_env
+from vectordb_assets.cli.common import emit, json_option, readable, settings_from_env
 from vectordb_assets.settings import Settings
 
 
@@ -30,15 +30,22 @@ def _answered() -> Iterator[None]:
         raise click.ClickException(str(error)) from None
 
 
-def _partition_of(item: str, settings: Settings) -> str:
-    """The partition of a landed object named by its key or its URI in the landing area."""
+def _partitions_of(items: tuple[str, ...], settings: Settings) -> list[str]:
+    """The partitions of landed objects named by their keys or URIs in the landing area; an
+    object that is not there is refused before any run is submitted."""
     from vectordb_assets.landing.landed_keys import NotInLandingArea, landed_key
     from vectordb_assets.landing.partitions import partition_key_for
+    from vectordb_assets.resources_from_settings import object_store
 
     try:
-        return partition_key_for(landed_key(item, settings.source), settings.partition_depth)
+        keys = [landed_key(item, settings.source) for item in items]
     except NotInLandingArea as error:
         raise click.ClickException(str(error)) from None
+    landing = object_store(settings.source, settings)
+    with readable():
+        for key in keys:
+            landing.head(key)
+    return list(dict.fromkeys(partition_key_for(key, settings.partition_depth) for key in keys))
 
 
 def _when(timestamp: float) -> str:
@@ -68,7 +75,7 @@ def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | No
             check_namespace(namespace)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--namespace") from None
-    partitions = list(dict.fromkeys(_partition_of(item, settings) for item in objects))
+    partitions = _partitions_of(objects, settings)
     api = _runs_api(settings)
     with _answered():
         api.add_partitions(partitions)
@@ -94,9 +101,17 @@ def ingest(objects: tuple[str, ...], namespace: str | None, batch_rows: int | No
 @click.argument("run_id")
 @json_option
 def status(run_id: str, as_json: bool) -> None:
-    """A run's state, start and end, errors, and each file's progress through each stage."""
+    """A run's state, start and end, errors, and each file's progress through each stage; exits
+    with status 1 when the run failed or was canceled."""
     with _answered():
         state = _runs_api(settings_from_env()).status(run_id)
+    _show_status(state, as_json)
+    if state["status"] in ("FAILURE", "CANCELED"):
+        raise SystemExit(1)
+
+
+def _show_status(state: dict[str, Any], as_json: bool) -> None:
+    """A run's state as JSON, or as a line per field and a line per file and stage."""
     if as_json:
         emit(state, True)
         return

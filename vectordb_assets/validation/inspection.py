@@ -7,14 +7,14 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from resources.object_store import LocalObjectStore, ObjectStore
+from resources.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
 from vectordb_assets.resources_from_settings import object_store
 from vectordb_assets.settings import Location, Settings
 from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
@@ -30,14 +30,16 @@ def store_and_key(uri: str, settings: Settings) -> tuple[ObjectStore, str]:
     source = settings.source
     if uri.startswith("s3://"):
         location = Location.parse(uri, base=Path.cwd())
+        # A trailing "/" names a folder: `exports/` does not take in `exports-old/`.
+        key = location.prefix + ("/" if uri.endswith("/") and location.prefix else "")
         if (
             source.scheme == "s3"
             and location.root == source.root
             and source.prefix
-            and location.prefix.startswith(f"{source.prefix}/")
+            and key.startswith(f"{source.prefix}/")
         ):
-            return object_store(source, settings), location.prefix[len(source.prefix) + 1 :]
-        return object_store(Location("s3", location.root), settings), location.prefix
+            return object_store(source, settings), key[len(source.prefix) + 1 :]
+        return object_store(Location("s3", location.root), settings), key
     path = Path(os.path.normpath(Path(uri).expanduser().absolute()))  # links not followed yet
     landing = Path(source.root) if source.scheme == "file" else None
     if landing is not None and path.is_relative_to(landing) and path != landing:
@@ -62,9 +64,14 @@ def list_files(
     uri: str, settings: Settings, suffix: str | None = None, max_keys: int | None = None
 ) -> list[dict[str, Any]]:
     """Objects under a folder or prefix (only those whose name ends with `suffix`, at most
-    `max_keys` of them, listing no further), with size and modification time."""
+    `max_keys` of them, listing no further), with size and modification time; a folder or
+    prefix with no object at all is `ObjectNotFoundError`."""
     store, prefix = store_and_key(uri, settings)
-    chosen = (o for o in store.list_objects(prefix) if not suffix or o.key.lower().endswith(suffix.lower()))
+    found = store.list_objects(prefix)
+    first = next(found, None)
+    if first is None:
+        raise ObjectNotFoundError(f"no objects under {uri}")
+    chosen = (o for o in chain([first], found) if not suffix or o.key.lower().endswith(suffix.lower()))
     return [
         {
             "key": o.key,
