@@ -28,11 +28,11 @@ class Pipeline:
         self.state_db = state_db
         self.landing = Path(settings.source.root)
 
-    def land(self, key: str, content: str, minute: int = 0) -> None:
-        """Write a file into the landing folder, modified `minute` minutes after a fixed time."""
+    def land(self, key: str, content: str | bytes, minute: int = 0) -> None:
+        """Write a file (text as UTF-8) into the landing folder, modified `minute` minutes after a fixed time."""
         path = self.landing / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         os.utime(path, (T0 + 60 * minute, T0 + 60 * minute))
 
     def remove(self, key: str) -> None:

@@ -406,6 +406,12 @@ class Settings(BaseSettings):
         validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"),
         description="JSON nested deeper is refused before it is parsed.",
     )
+    max_pages: int = Field(
+        5_000,
+        ge=1,
+        validation_alias=env("VECTORDB_MAX_PAGES"),
+        description="Most pages a PDF may have.",
+    )
     dagster_headers: SecretStr | None = Field(
         None,
         validation_alias=env("VECTORDB_DAGSTER_HEADERS"),
@@ -550,6 +556,7 @@ class Settings(BaseSettings):
             "max_columns",
             "max_batch_bytes",
             "max_nesting_depth",
+            "max_pages",
         )
         from resources.s3vectors_store import MAX_METADATA_BYTES  # boto3 only for S3 Vectors
 

@@ -1,5 +1,5 @@
 """The production-shaped instance (`deploy/dagster.yaml`) on PostgreSQL, under the real daemon: the
-sensor adds partitions and requests runs, the queued coordinator runs a few at once, and 120
+sensor adds partitions and requests runs, the queued coordinator runs a few at once, and 60
 files end indexed exactly once."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 from resources.state_db import StateDatabase
 from tests.dagster_processes import PROJECT, dagster_process, wait_for
 
-FILES, ROWS, AT_ONCE, PER_RUN = 120, 3, 3, 20
+FILES, ROWS, AT_ONCE, PER_RUN = 60, 3, 3, 15
 
 
 def production_instance(dagster_home: Path, instance_db: StateDatabase, moto_endpoint: str) -> None:
@@ -44,7 +44,7 @@ def most_at_once(runs: list[dg.RunRecord]) -> int:
     return peak
 
 
-def test_a_hundred_and_twenty_files_through_a_postgres_instance(
+def test_sixty_files_through_a_postgres_instance(
     home: Path, make_state_db, tmp_path: Path, aws_env: None, moto_endpoint: str
 ) -> None:
     import boto3

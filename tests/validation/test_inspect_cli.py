@@ -118,3 +118,25 @@ def test_ids_all_streams_every_rows_id_as_json_lines(files: Path) -> None:
     assert ids == [{"row": n + 1, "id": str(n % 1500)} for n in range(3000)]
     code, out = invoke("ids", str(files / "b.parquet"), "--all", "--id-column", "missing")
     assert code == 1 and "no id column missing among ['doc_id', 'content']" in out
+
+
+def test_a_document_shows_its_pages_sections_and_chunks(tmp_path: Path) -> None:
+    from tests.document_files import pdf_bytes
+
+    (tmp_path / "manual.pdf").write_bytes(pdf_bytes(["Install the pump.", None, "Clean the filter."]))
+    code, out = invoke("metadata", str(tmp_path / "manual.pdf"), "--json")
+    assert code == 0 and json.loads(out)["document"] == {
+        "format": "pdf",
+        "title": "Pump manual",
+        "pages": 3,
+        "sections": 2,
+        "chunks": 2,
+        "pages_without_text": [2],
+    }
+    code, out = invoke("validate", str(tmp_path / "manual.pdf"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["valid"] and report["document"]["chunks"] == report["rows_kept"] == 2
+    code, out = invoke("sample", str(tmp_path / "manual.pdf"), "1", "--json")
+    assert [(row["id"], row["page"], row["text"]) for row in json.loads(out)] == [
+        ("manual.pdf#p1#0", 1, "Install the pump.")
+    ]

@@ -112,7 +112,8 @@ def test_lineage_is_stored_with_the_file(tmp_path: Path) -> None:
         ("empty.csv", b"", "empty.csv: empty file"),
         ("header.csv", b"id,text\n", "header.csv: no rows"),
         ("garbage.parquet", b"\x00\x01not parquet", "garbage.parquet: not a readable Parquet file"),
-        ("notes.txt", b"hello", "notes.txt: unsupported file type"),
+        ("notes.rtf", b"hello", "notes.rtf: unsupported file type"),
+        ("empty.md", b"\n\n", "empty.md: no text in this markdown document"),
     ],
 )
 def test_unreadable_files_raise_an_error_naming_the_file(

@@ -101,6 +101,7 @@ def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> 
         **({"delimiter": report.delimiter} if report.delimiter else {}),
         **({"id_fallback": report.id_fallback} if report.id_fallback else {}),
         "dimension": report.dimension or 0,
+        **(report.document or {}),
         "source_schema": dg.MetadataValue.table_schema(schema),
         "preview": dg.MetadataValue.md(_preview_markdown(report)),
         "location": output_store.describe(output_key("validated", key)),

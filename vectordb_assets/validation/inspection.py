@@ -103,11 +103,14 @@ def file_metadata(uri: str, settings: Settings) -> dict[str, Any]:
                 format_version=meta.format_version,
             )
             return info
-        rows, schema = 0, None
+        rows, schema, document = 0, None, None
         for batch in read_batches(path, key, ReadOptions(limits=settings.read_limits)):
             schema = schema or batch.batch.schema
             rows += batch.batch.num_rows
+            document = batch.document
         info.update(rows=rows, columns=[{"name": f.name, "type": str(f.type)} for f in schema or []])
+        if document:
+            info["document"] = document
         return info
 
 

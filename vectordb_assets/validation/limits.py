@@ -53,6 +53,7 @@ class ReadLimits(SettingsOnlyResource):
     max_nesting_depth: int = Field(
         default=64, ge=1, description="VECTORDB_MAX_NESTING_DEPTH: JSON nesting, checked before parsing."
     )
+    max_pages: int = Field(default=5_000, ge=1, description="VECTORDB_MAX_PAGES: pages of one PDF.")
     max_metadata_bytes: int | None = Field(
         default=None,
         ge=1,
@@ -92,6 +93,17 @@ class ReadLimits(SettingsOnlyResource):
         if size <= self.max_metadata_bytes:
             return None
         return f"metadata of {size_text(size)}, over the {size_text(self.max_metadata_bytes)} the vector store keeps per vector"
+
+    def check_pages(self, key: str, pages: int) -> None:
+        if pages > self.max_pages:
+            raise UnreadableFileError(
+                f"{key}: {pages:,} pages, over the {self.max_pages:,} a document may have (VECTORDB_MAX_PAGES)"
+            )
+
+    def check_text(self, key: str, size: int, chars: int) -> None:
+        """The text extracted from a document of `size` bytes may be no more than it may expand to."""
+        if chars > self.expansion_limit(size):
+            raise self.refuse_expansion(key, size)
 
     def check_columns(self, key: str, count: int) -> None:
         if count > self.max_columns:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vectordb_assets.validation.csv_reader import read_csv
+from vectordb_assets.validation.document_reader import DOCUMENT_FORMATS, read_document
 from vectordb_assets.validation.json_readers import array_prefix, check_nesting, read_json, read_jsonl
 from vectordb_assets.validation.parquet_reader import read_parquet
 from vectordb_assets.validation.source import (
@@ -79,6 +80,9 @@ def read_batches(path: Path, key: str, options: ReadOptions = ReadOptions()) -> 
         yield from read_parquet(path, key, options.limits)
         return
     with _open_binary(path, key, compressed, options) as handle:
+        if fmt in DOCUMENT_FORMATS:
+            yield from read_document(handle, key, fmt, options)
+            return
         head = handle.peek(SNIFF_BYTES)[:SNIFF_BYTES]
         _refuse_binary(head, key, fmt)
         if fmt in ("csv", "tsv"):

@@ -47,6 +47,7 @@ class ValidationReport:
     dimension: int | None = None
     source_schema: pa.Schema | None = None
     preview: list[dict[str, Any]] = field(default_factory=list)
+    document: dict[str, Any] | None = None  # a document's format, title, pages, sections and chunks
 
     @property
     def rows_rejected(self) -> int:
@@ -75,5 +76,6 @@ class ValidationReport:
             **({"delimiter": self.delimiter} if self.delimiter else {}),
             **({"id_fallback": self.id_fallback} if self.id_fallback else {}),
             "dimension": self.dimension,
+            **({"document": self.document} if self.document else {}),
             "source_schema": [{"name": f.name, "type": str(f.type)} for f in self.source_schema or []],
         }

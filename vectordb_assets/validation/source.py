@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import pyarrow as pa
 
@@ -45,6 +46,13 @@ FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".docx": "docx",
 }
 
 
@@ -68,6 +76,7 @@ class SourceBatch:
     repaired_rows: set[int]
     malformed: list[tuple[int | None, str]] = field(default_factory=list)
     delimiter: str | None = None  # a CSV's, as given or detected
+    document: dict[str, Any] | None = None  # a document's pages, sections and chunks (tables: None)
 
 
 def file_format(key: str) -> tuple[str, bool]:
@@ -78,7 +87,8 @@ def file_format(key: str) -> tuple[str, bool]:
     if name_suffixes and name_suffixes[-1] in FORMATS:
         return FORMATS[name_suffixes[-1]], compressed
     raise UnreadableFileError(
-        f"{key}: unsupported file type (expected .csv, .tsv, .parquet, .jsonl, .ndjson or .json, optionally .gz)"
+        f"{key}: unsupported file type (expected .csv, .tsv, .parquet, .jsonl, .ndjson, .json, .pdf, .html, .md,"
+        " .txt or .docx, optionally .gz)"
     )
 
 

@@ -166,6 +166,10 @@ def _write_canonical(
     for source in read_batches(path, source_key, options.read):
         batch = source.batch
         report.delimiter = source.delimiter or report.delimiter
+        report.document = source.document
+        if writer is None and source.document is not None:
+            # A document's rows are the platform's own: their id and text columns, no vectors or dates.
+            options = replace(options, id_column="id", text_column="text", embedding_column=NO_COLUMN, date_column=None)
         if writer is None:
             names = batch.schema.names
             report.source_schema = batch.schema
