@@ -15,14 +15,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 warnings.simplefilter("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import dagster as dg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pa_csv  # noqa: E402
 
@@ -52,11 +50,9 @@ def write_case(root: Path, kind: str, files: int, pages: int) -> list[str]:
 
 def worker(kind: str, files: int, pages: int) -> None:
     """One case in a fresh home (a child process, so each case loads its model like a real run)."""
-    from resources.state_db import StateDatabase, embedded_server_uri
-    from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
-    from vectordb_assets.definitions import build_definitions
-    from vectordb_assets.landing.partitions import source_files
-    from vectordb_assets.resources_from_settings import vector_store
+    from ingest_run import timed_ingest
+
+    from resources.state_db import embedded_server_uri
     from vectordb_assets.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
@@ -65,20 +61,7 @@ def worker(kind: str, files: int, pages: int) -> None:
         os.environ["VECTORDB_PARTITION_DEPTH"] = "1"
         settings = Settings.from_env()
         keys = write_case(Path(settings.source.root), kind, files, pages)
-        job = build_definitions(settings).resolve_job_def("ingest_files")
-        with dg.DagsterInstance.ephemeral() as instance:
-            instance.add_dynamic_partitions(source_files.name, keys)
-            started = time.perf_counter()
-            result = job.execute_in_process(
-                instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, raise_on_error=False
-            )
-            seconds = time.perf_counter() - started
-            if not result.success:
-                sys.exit(f"the {kind} run failed")
-            steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)}
-        indexed = vector_store(settings, StateDatabase(database_url=os.environ["DATABASE_URL"])).count("default")
-        if indexed != files * pages:
-            sys.exit(f"the store holds {indexed} vectors, not {files * pages} ({kind})")
+        seconds, steps = timed_ingest(settings, keys, files * pages, kind)
         print(f"{seconds}\t{steps['validated_parquet']}")
 
 

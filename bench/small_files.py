@@ -16,13 +16,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 warnings.simplefilter("ignore")
 
-import dagster as dg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pa_csv  # noqa: E402
 
@@ -49,11 +47,10 @@ def write_files(folder: Path, files: int, rows: int) -> list[str]:
 
 def worker(files: int, rows: int, depth: int) -> None:
     """One case in a fresh home (a child process, so each case loads its model like a real run)."""
-    from resources.state_db import StateDatabase, embedded_server_uri
-    from vectordb_assets.assets.per_file import RANGE_END_TAG, RANGE_START_TAG
-    from vectordb_assets.definitions import build_definitions
-    from vectordb_assets.landing.partitions import partition_key_for, source_files
-    from vectordb_assets.resources_from_settings import vector_store
+    from ingest_run import timed_ingest
+
+    from resources.state_db import embedded_server_uri
+    from vectordb_assets.landing.partitions import partition_key_for
     from vectordb_assets.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
@@ -62,20 +59,7 @@ def worker(files: int, rows: int, depth: int) -> None:
         os.environ["VECTORDB_PARTITION_DEPTH"] = str(depth)
         settings = Settings.from_env()
         keys = sorted({partition_key_for(key, depth) for key in write_files(Path(settings.source.root), files, rows)})
-        job = build_definitions(settings).resolve_job_def("ingest_files")
-        with dg.DagsterInstance.ephemeral() as instance:
-            instance.add_dynamic_partitions(source_files.name, keys)
-            started = time.perf_counter()
-            result = job.execute_in_process(
-                instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, raise_on_error=False
-            )
-            seconds = time.perf_counter() - started
-            if not result.success:
-                sys.exit(f"the run failed ({files} files of {rows} rows)")
-            steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)}
-        indexed = vector_store(settings, StateDatabase(database_url=os.environ["DATABASE_URL"])).count("default")
-        if indexed != files * rows:
-            sys.exit(f"the store holds {indexed} vectors, not {files * rows} ({files} files of {rows} rows)")
+        seconds, steps = timed_ingest(settings, keys, files * rows, f"{files} files of {rows} rows")
         print("\t".join([str(seconds), *(str(steps[stage]) for stage in STAGES)]))
 
 
