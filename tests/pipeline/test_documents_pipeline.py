@@ -75,6 +75,9 @@ def test_documents_are_indexed_chunk_by_chunk_and_kept_exact(pipeline: Pipeline)
     assert "encrypted PDF that needs a password" in files["jobs/7/pdfs/locked.pdf"]["error"]
     page = metadata["validated_parquet"]["docs/install.md"]
     assert (page["format"], page["sections"], page["chunks"]) == ("markdown", 5, 5)
+    # Dagster's own row count on each page; a folder's sums its files'.
+    assert page["dagster/row_count"] == metadata["embeddings"]["docs/install.md"]["dagster/row_count"] == 5
+    assert metadata["validated_parquet"]["jobs/7/"]["dagster/row_count"] == 4
 
     edited = [PUMP[0], None, "Clean the intake filter with a soft brush every two weeks."]
     p.land("jobs/7/pdfs/pump.pdf", pdf_bytes(edited), minute=2)

@@ -15,7 +15,7 @@ from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.retry import ServiceMisconfigured
 from resources.state_db import StateDatabase
-from vectordb_assets.assets.per_file import SKIPPED_STATUS, STATUS, FileRun, settings_failure
+from vectordb_assets.assets.per_file import ROW_COUNT, SKIPPED_STATUS, STATUS, FileRun, settings_failure
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.validated_parquet import validated_parquet
@@ -212,6 +212,7 @@ class EmbeddingRun:
     def _publish(self, key: str, out: Path, stats: EmbeddingStats, totals: dict, metadata: dict) -> None:
         self.output_store.put_file(output_key("embeddings", key), out)
         out.unlink()
+        metadata[ROW_COUNT] = stats.rows
         metadata.update(
             **totals,
             rows=stats.rows,

@@ -43,6 +43,8 @@ CHANGED_FILES_ONLY_TAG = "vectordb/changed_files_only"
 UNCHANGED_STATUS = "unchanged"
 # A later stage of a file whose landed version an earlier stage did not pass (quarantined).
 SKIPPED_STATUS = "skipped"
+# Dagster's own entry for a table's rows: shown on the asset's page and plotted across materializations.
+ROW_COUNT = "dagster/row_count"
 
 
 def settings_failure(stage: str, error: ServiceMisconfigured) -> dg.Failure:

@@ -14,7 +14,7 @@ from pydantic import Field
 from resources.embedders import Embedder
 from resources.object_store import ObjectNotFoundError, ObjectStore
 from resources.state_db import StateDatabase
-from vectordb_assets.assets.per_file import FileCheckFailed, FileRun
+from vectordb_assets.assets.per_file import ROW_COUNT, FileCheckFailed, FileRun
 from vectordb_assets.assets.policies import BACKFILL_POLICY_PARTITIONS, RETRY_POLICY
 from vectordb_assets.assets.progress import Progress
 from vectordb_assets.assets.raw_files import raw_files
@@ -87,6 +87,7 @@ def _preview_markdown(report: ValidationReport) -> str:
 def _metadata(report: ValidationReport, output_store: ObjectStore, key: str) -> dict:
     schema = dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in report.source_schema or []])
     return {
+        ROW_COUNT: report.rows_kept,
         "rows_read": report.rows_read,
         "rows_kept": report.rows_kept,
         "rows_filtered": report.rows_filtered,
