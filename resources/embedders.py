@@ -135,9 +135,17 @@ class LocalEmbedder(Embedder):
         return MINILM_DIMENSION
 
     def _onnx(self) -> Any:
+        """The exported model; a models folder that cannot hold the export fails the run, never a file."""
         from resources.onnx_minilm import OnnxMiniLM
 
-        return OnnxMiniLM.load(Path(self.export_dir), self.backend)
+        try:
+            return OnnxMiniLM.load(Path(self.export_dir), self.backend)
+        except OSError as error:
+            from resources.retry import ServiceMisconfigured  # here: a search never imports botocore
+
+            raise ServiceMisconfigured(
+                "the local model", f"its export folder {self.export_dir} (VECTORDB_MODELS_DIR) is unusable: {error}"
+            ) from error
 
     @property
     def max_input_tokens(self) -> int:

@@ -70,10 +70,31 @@ def state_db(make_state_db: Callable[[], StateDatabase]) -> StateDatabase:
     return make_state_db()
 
 
-@pytest.fixture(scope="session", autouse=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the local model is an integration test, as one that starts processes
+    (marked in its module)."""
+    for item in items:
+        if "models_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def no_model_unless_requested(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that did not ask for `models_dir` cannot load the model: its VECTORDB_MODELS_DIR
+    is a file, so an export fails naming it (and the fast tier never needs torch)."""
+    if "models_dir" in request.fixturenames:
+        return
+    blocker = tmp_path_factory.getbasetemp() / "models_dir-fixture-not-requested"
+    blocker.touch()
+    monkeypatch.setenv("VECTORDB_MODELS_DIR", str(blocker))
+
+
+@pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The local model's exports, made once for the session and used by every test and the
-    processes they start (VECTORDB_MODELS_DIR), as a deployment shares them between runs."""
+    """The local model's exports, made once for the session and used by the tests that ask for
+    them and the processes they start (VECTORDB_MODELS_DIR), as a deployment shares them."""
     folder = tmp_path_factory.mktemp("models")
     for backend in ("openvino", "onnx-int8"):
         LocalEmbedder(backend=backend, export_dir=str(folder)).load()

@@ -21,8 +21,8 @@ from vectordb_assets.settings import Settings
 
 
 @pytest.fixture
-def indexed(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The samples seeded by the CLI and indexed by one run."""
+def indexed(home: Path, state_db, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The samples seeded by the CLI and indexed by one run (with the local model)."""
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     result = CliRunner().invoke(main, ["seed"])
     assert result.exit_code == 0, result.output
@@ -52,6 +52,7 @@ def test_search_prints_scores_ids_and_sources(indexed: Settings) -> None:
     assert len(lines) == 3
 
 
+@pytest.mark.integration  # a subprocess
 def test_the_installed_console_script_searches_as_json(indexed: Settings) -> None:
     script = Path(sys.executable).with_name("vectordb")
     assert script.is_file(), "the vectordb console script is installed with the package"
@@ -68,6 +69,7 @@ def test_the_installed_console_script_searches_as_json(indexed: Settings) -> Non
     assert hit["metadata"] == {"category": "footwear", "price": 19.9}
 
 
+@pytest.mark.integration  # a subprocess
 def test_a_search_imports_no_other_services_sdk_nor_torch_nor_an_instances_storage(indexed: Settings) -> None:
     """What a search needs and no more: the other services' SDKs, torch (the default backend is
     OpenVINO) and the storage of a Dagster instance (sqlalchemy) are never imported."""

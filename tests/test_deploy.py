@@ -140,7 +140,7 @@ def test_the_lock_pins_every_dependency_within_pyprojects_ranges() -> None:
         if pinned.get(canonicalize_name(r.name)) is None
         or not r.specifier.contains(pinned[canonicalize_name(r.name)], prereleases=True)
     }
-    assert stale == {}, "deploy/requirements.lock is stale: regenerate it (README: Security)"
+    assert stale == {}, "deploy/requirements.lock is stale: regenerate it (docs: Security)"
 
 
 def test_the_api_deployment_runs_the_api_command_of_the_code_locations_image() -> None:

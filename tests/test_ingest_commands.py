@@ -18,6 +18,8 @@ from tests.dagster_processes import dagster_process, instance_home, wait_for
 from vectordb_assets.cli import main
 from vectordb_assets.landing.partitions import source_files
 
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # starts the daemon and the webserver
+
 
 def landing_sensor_ticked(instance: dg.DagsterInstance) -> bool:
     """Whether a tick of the landing sensor has finished."""
@@ -119,7 +121,7 @@ def test_ingest_status_and_runs_through_the_webserver(
         assert {r["run_id"] for r in json.loads(listed.stdout)} >= {s["run_id"] for s in states.values()} | {
             state["run_id"]
         }
-        assert requests.get(f"{url}/server_info", timeout=10).ok  # the health check the README shows
+        assert requests.get(f"{url}/server_info", timeout=10).ok  # the health check the docs show
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Every `vectordb` command the README shows runs as written in a fresh folder after `vectordb
+"""Every `vectordb` command the README and the docs pages show runs as written in a fresh folder after `vectordb
 seed` and one ingest run (S3 on moto's server), without a traceback or library noise; and the
 errors a user can fix print one line."""
 
@@ -18,19 +18,25 @@ import pytest
 from tests.pipeline_harness import Pipeline
 from vectordb_assets.settings import Settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("models_dir"),
+]  # runs the README's and the docs' commands
+
+PROJECT = Path(__file__).resolve().parents[1]
+PAGES = [PROJECT / "README.md", *sorted((PROJECT / "docs" / "pages").rglob("*.md"))]
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
 # `dev` starts a server (`dg check defs` and the workspace test load the same code); `ingest`,
 # `status` and `runs` talk to one (tests/test_ingest_commands.py runs them against the real webserver);
-# `api` serves the HTTP API (tests/api/test_api.py starts it and runs the README's curl examples).
+# `api` serves the HTTP API (tests/api/test_api.py starts it and runs the docs' curl examples).
 NOT_RUN_HERE = {"dev", "ingest", "status", "runs", "api"}
 NOISE = ("Traceback", "it/s]", "Warning:", "Loading weights")
 
 
 def readme_commands() -> list[str]:
-    """The `vectordb` commands of the README: console lines (`$ ...`, with continuations) and
-    inline code, in the order they appear, once each."""
-    lines = README.read_text().splitlines()
+    """The `vectordb` commands of the README and the docs: console lines (`$ ...`, with
+    continuations) and inline code, in the order they appear, once each."""
+    lines = [line for page in PAGES for line in page.read_text().splitlines()]
     commands: list[str] = []
     for number, line in enumerate(lines):
         if line.startswith("$ .venv/bin/vectordb "):

@@ -111,5 +111,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Definitions for the current environment (see README: Configuration)."""
+    """Definitions for the current environment (see docs: Configuration)."""
     return build_definitions(Settings.from_env())

@@ -24,7 +24,7 @@ from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
 from vectordb_assets.transfer.metabase_exports import MetabaseQuestion, QuestionSpecError, parse_questions
 from vectordb_assets.validation.limits import ReadLimits
 
-# Documented in the README's configuration table, read by boto3's own credential chain.
+# Documented in the settings reference, read by boto3's own credential chain.
 READ_BY_BOTO3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 
@@ -98,31 +98,35 @@ class Settings(BaseSettings):
     home_dir: str = Field(
         ".vectordb",
         validation_alias=env("VECTORDB_HOME"),
-        description="Folder of the embedded PostgreSQL data and the default landing and output folders.",
+        description="Folder of the embedded PostgreSQL data (`pgdata/`) and the default landing and output folders.",
     )
     source_uri: str | None = Field(
-        None, validation_alias=env("VECTORDB_SOURCE"), description="Where files land: a folder or s3://bucket/prefix."
+        None,
+        validation_alias=env("VECTORDB_SOURCE"),
+        description="Where files land: a folder or `s3://bucket/prefix`; default: `$VECTORDB_HOME/landing`.",
     )
     output_uri: str | None = Field(
         None,
         validation_alias=env("VECTORDB_OUTPUT"),
-        description="Where validated/, embeddings/ and quarantine/ are written.",
+        description="Where `validated/`, `embeddings/`, `quarantine/` are written; default: `$VECTORDB_HOME/store`, or `s3://<bucket>/_vectordb` for an S3 source.",
     )
     s3_endpoint_url: str | None = Field(
         None,
         validation_alias=env("VECTORDB_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
-        description="Any S3-compatible endpoint.",
+        description="Any S3-compatible endpoint (MinIO, moto, …).",
     )
     s3_region: str | None = Field(
-        None, validation_alias=env("AWS_REGION", "AWS_DEFAULT_REGION"), description="AWS region."
+        None,
+        validation_alias=env("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="AWS region of the S3 and S3 Vectors clients.",
     )
     database_url: SecretStr | None = Field(
         None,
         validation_alias=env("DATABASE_URL"),
-        description="PostgreSQL with pgvector; unset starts the embedded server.",
+        description="Any PostgreSQL with the `vector` extension available; unset: the embedded server. Read through `dg.EnvVar`, so it is not stored in run config.",
     )
     store: Literal["pgvector", "pinecone", "s3vectors"] = Field(
-        "pgvector", validation_alias=env("VECTORDB_STORE"), description="Where vectors go."
+        "pgvector", validation_alias=env("VECTORDB_STORE"), description="`pgvector`, `pinecone` or `s3vectors`."
     )
     collection: str = Field(
         "documents",
@@ -130,18 +134,20 @@ class Settings(BaseSettings):
         description="pgvector table, or S3 Vectors index prefix (a plain identifier).",
     )
     distance: Literal["cosine", "l2", "inner_product"] = Field(
-        "cosine", validation_alias=env("VECTORDB_DISTANCE"), description="Distance of the index and the search order."
+        "cosine",
+        validation_alias=env("VECTORDB_DISTANCE"),
+        description="`cosine`, `l2` or `inner_product`: the HNSW index's operator class and the search order.",
     )
     pg_load_connections: int = Field(
         2,
         ge=1,
         validation_alias=env("VECTORDB_PG_LOAD_CONNECTIONS"),
-        description="Connections that share a large pgvector write.",
+        description="Connections that share a large pgvector write (one `COPY` each, so one server CPU core each); a write is split only when every part gets 10,000 rows or more.",
     )
     pg_maintenance_work_mem: str | None = Field(
         None,
         validation_alias=env("VECTORDB_PG_MAINTENANCE_WORK_MEM"),
-        description="Memory for building the HNSW index.",
+        description="Memory for building the HNSW index (e.g. `1GB`); pgvector's notice that the graph outgrew it appears in the run log.",
     )
     pinecone_api_key: SecretStr | None = Field(
         None,
@@ -179,7 +185,7 @@ class Settings(BaseSettings):
     namespace: str = Field(
         "default",
         validation_alias=env("VECTORDB_NAMESPACE"),
-        description="Namespace of files no route names, and of `vectordb search`.",
+        description="Namespace of the files no route names, and of `vectordb search`.",
     )
     namespace_routes: CommaList = Field(
         (),
@@ -189,7 +195,7 @@ class Settings(BaseSettings):
     enrich_sql: str | None = Field(
         None,
         validation_alias=env("VECTORDB_ENRICH_SQL"),
-        description="SELECT whose first column is the document id, filtered by %(ids)s; its other columns join each row's metadata.",
+        description="A SELECT whose first column is the document id, filtered by `%(ids)s`; its other columns join each row's metadata.",
     )
     enrich_table: str | None = Field(
         None,
@@ -229,24 +235,26 @@ class Settings(BaseSettings):
         30, ge=1, validation_alias=env("VECTORDB_SENSOR_INTERVAL"), description="Seconds between landing-sensor ticks."
     )
     check_cron: str = Field(
-        "0 * * * *", validation_alias=env("VECTORDB_CHECK_CRON"), description="When the index's checks run (cron)."
+        "0 * * * *",
+        validation_alias=env("VECTORDB_CHECK_CRON"),
+        description="When the index's checks run (`check_vector_index` job).",
     )
     sqs_queue_url: str | None = Field(
         None,
         validation_alias=env("VECTORDB_SQS_QUEUE_URL"),
-        description="SQS queue receiving the landing bucket's S3 events; unset: the sensor lists the bucket.",
+        description="SQS queue receiving the landing bucket's S3 events (needs an `s3://` `VECTORDB_SOURCE`); unset: the sensor lists.",
     )
     listing_objects_per_tick: int = Field(
         5_000,
         ge=1,
         validation_alias=env("VECTORDB_LISTING_OBJECTS_PER_TICK"),
-        description="Objects a sensor tick lists at most; a listing goes on over ticks.",
+        description="Objects a landing-sensor tick lists at most; a listing goes on over ticks.",
     )
     partition_depth: int = Field(
         0,
         ge=0,
         validation_alias=env("VECTORDB_PARTITION_DEPTH"),
-        description="0: a partition per object; N: a partition per folder of the first N path segments.",
+        description="0: a partition per object; N: a partition per folder of the first N path segments (see Running the pipeline: folder partitions); cannot change under existing partitions.",
     )
     reconcile_seconds: int = Field(
         3_600,
@@ -263,17 +271,19 @@ class Settings(BaseSettings):
     volatile_fields: CommaList = Field(
         (),
         validation_alias=env("VECTORDB_VOLATILE_FIELDS"),
-        description="Metadata fields whose changes alone rewrite nothing.",
+        description="Comma-separated metadata fields whose changes alone rewrite nothing.",
     )
     max_deleted_fraction: float = Field(
         0.5,
         ge=0,
         le=1,
         validation_alias=env("VECTORDB_MAX_DELETED_FRACTION"),
-        description="Above this share of vanished files, deletions wait.",
+        description="Above this share of vanished files (of 10 or more), deletions wait.",
     )
     embedder: Literal["local", "openai"] = Field(
-        "local", validation_alias=env("VECTORDB_EMBEDDER"), description="The embedding model's backend."
+        "local",
+        validation_alias=env("VECTORDB_EMBEDDER"),
+        description="`local` (all-MiniLM-L6-v2, on VECTORDB_LOCAL_BACKEND) or `openai`.",
     )
     openai_api_key: SecretStr | None = Field(
         None,
@@ -281,7 +291,9 @@ class Settings(BaseSettings):
         description="OpenAI key (read from the environment by Dagster through EnvVar, or by a command that starts no run; never stored).",
     )
     openai_model: str = Field(
-        "text-embedding-3-small", validation_alias=env("VECTORDB_OPENAI_MODEL"), description="OpenAI embedding model."
+        "text-embedding-3-small",
+        validation_alias=env("VECTORDB_OPENAI_MODEL"),
+        description="Or `text-embedding-3-large`, `text-embedding-ada-002`.",
     )
     openai_dimensions: int | None = Field(
         None, ge=1, validation_alias=env("VECTORDB_OPENAI_DIMENSIONS"), description="Shorter v3 vectors."
@@ -313,23 +325,23 @@ class Settings(BaseSettings):
     auto_promote: bool = Field(
         True,
         validation_alias=env("VECTORDB_AUTO_PROMOTE"),
-        description="After a model change, make the new generation live as soon as it holds every file (false: `vectordb promote`).",
+        description="After a model change, make the new generation live as soon as it holds every file the live one holds (`false`: `vectordb promote` does it).",
     )
     generation_retention_hours: float = Field(
         168,
         ge=0,
         validation_alias=env("VECTORDB_GENERATION_RETENTION_HOURS"),
-        description="Hours a retired generation is kept for a rollback before it is dropped.",
+        description="Hours a retired generation is kept for a rollback; the first run after that drops it.",
     )
     embedding_cache: Literal["database", "files"] = Field(
         "database",
         validation_alias=env("VECTORDB_EMBEDDING_CACHE"),
-        description="Where vectors embedded before are found: the state database (shared by all files), or each file's previous output (no copy in PostgreSQL).",
+        description="Where vectors embedded before are found: `database` (the state database, shared by every file, kept through failed runs) or `files` (each file's previous `embeddings/` output: no copy of the vectors in PostgreSQL; see Incremental and deduplicated).",
     )
     normalize_embeddings: bool = Field(
         True,
         validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"),
-        description="L2-normalise the local model's vectors.",
+        description="L2-normalise MiniLM vectors (`false` is another model id; the model's own pipeline ends in a `Normalize` module, so its vectors are normalised either way).",
     )
     local_batch_size: int = Field(
         64,
@@ -340,15 +352,18 @@ class Settings(BaseSettings):
     models_dir: str | None = Field(
         None,
         validation_alias=env("VECTORDB_MODELS_DIR"),
-        description="Where the local model's exports are kept; default: models/ under VECTORDB_HOME.",
+        description="Where the local model's ONNX exports and OpenVINO's compiled graphs are kept; default: `$VECTORDB_HOME/models` (one folder can serve every home and run of a machine or image).",
     )
     local_backend: LocalBackend = Field(
         "openvino",
         validation_alias=env("VECTORDB_LOCAL_BACKEND"),
-        description="The local model's runtime: openvino, torch or onnx (the same vectors), or openvino-int8 or onnx-int8 (8-bit weights, another model id each).",
+        description="The local model's runtime: `openvino`, `torch` or `onnx` (the same vectors and model id), or `openvino-int8` or `onnx-int8` (8-bit weights; another model id each).",
     )
     link_expiry_seconds: int = Field(
-        3600, ge=1, validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"), description="Lifetime of presigned links."
+        3600,
+        ge=1,
+        validation_alias=env("VECTORDB_LINK_EXPIRY_SECONDS"),
+        description="Lifetime of presigned links in metadata and `vectordb url`.",
     )
     metabase_url: str | None = Field(
         None, validation_alias=env("VECTORDB_METABASE_URL"), description="Metabase base URL."
@@ -374,62 +389,62 @@ class Settings(BaseSettings):
         20 << 30,
         ge=1,
         validation_alias=env("VECTORDB_MAX_DECOMPRESSED_BYTES"),
-        description="Most bytes one file may decompress or decode to.",
+        description="The most one file may decompress (gzip) or decode (Parquet) to.",
     )
     max_decompression_ratio: float = Field(
         100.0,
         gt=1,
         validation_alias=env("VECTORDB_MAX_DECOMPRESSION_RATIO"),
-        description="A gzip file (or a Parquet footer) may expand at most this many times its size.",
+        description="A gzip file, or a Parquet file's footer, may expand at most this many times the file's size.",
     )
     max_row_bytes: int = Field(
         16 << 20,
         ge=1024,
         validation_alias=env("VECTORDB_MAX_ROW_BYTES"),
-        description="Longest line, row or Parquet row a file may hold.",
+        description="The longest line (JSONL), row (CSV) or decoded row (Parquet).",
     )
     max_columns: int = Field(
         2_000,
         ge=1,
         validation_alias=env("VECTORDB_MAX_COLUMNS"),
-        description="Most distinct columns or JSON keys in one file.",
+        description="The most distinct columns, or JSON keys, in one file.",
     )
     max_batch_bytes: int = Field(
         64 << 20,
         ge=1 << 20,
         validation_alias=env("VECTORDB_MAX_BATCH_BYTES"),
-        description="Source bytes turned into rows at once.",
+        description="Source bytes turned into rows at once (a batch closes at 10,000 rows or this).",
     )
     max_nesting_depth: int = Field(
         64,
         ge=1,
         validation_alias=env("VECTORDB_MAX_NESTING_DEPTH"),
-        description="JSON nested deeper is refused before it is parsed.",
+        description="JSON nested deeper is refused before any parser reads it.",
     )
     max_pages: int = Field(
         5_000,
         ge=1,
         validation_alias=env("VECTORDB_MAX_PAGES"),
-        description="Most pages a PDF may have.",
+        description="The most pages a PDF may have.",
     )
     dagster_headers: SecretStr | None = Field(
         None,
         validation_alias=env("VECTORDB_DAGSTER_HEADERS"),
-        description="JSON object of HTTP headers sent to the webserver, such as an auth proxy's bearer token.",
+        description='A JSON object of HTTP headers `vectordb ingest`, `status` and `runs` send to the webserver, such as an authenticating proxy\'s `{"Authorization": "Bearer …"}` (a secret: never shown).',
     )
     api_host: str = Field(
         "127.0.0.1",
         validation_alias=env("VECTORDB_API_HOST"),
-        description="Address `vectordb api` listens on (0.0.0.0 only behind TLS and a network policy).",
+        description="The address `vectordb api` listens on (`0.0.0.0` only behind TLS and a network policy, as in `deploy/helm/`).",
     )
     api_port: int = Field(
-        8080, ge=1, le=65535, validation_alias=env("VECTORDB_API_PORT"), description="Port of `vectordb api`."
+        8080, ge=1, le=65535, validation_alias=env("VECTORDB_API_PORT"), description="The port of `vectordb api`."
     )
     api_requests_per_minute: int = Field(
         600,
         ge=1,
         validation_alias=env("VECTORDB_API_REQUESTS_PER_MINUTE"),
-        description="Requests per minute one API key may make, unless the key has its own limit.",
+        description="Requests a minute one API key may make (per API process), unless the key has its own budget; over it: `429` with `Retry-After`.",
     )
     api_max_body_bytes: int = Field(
         1 << 20,
@@ -440,7 +455,7 @@ class Settings(BaseSettings):
     metabase_questions: Annotated[tuple[MetabaseQuestion, ...], NoDecode] = Field(
         (),
         validation_alias=env("VECTORDB_METABASE_QUESTIONS"),
-        description="question_id:date_column:start_date[:parameter], comma-separated.",
+        description="`question_id:date_column:start_date[:parameter]`, comma-separated.",
     )
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
@@ -656,7 +671,7 @@ def secret_variables() -> set[str]:
 
 
 def documented_variables() -> set[str]:
-    """Every environment variable the platform reads or documents (for the README's table)."""
+    """Every environment variable the platform reads or documents (for the settings reference)."""
     names: set[str] = set(READ_BY_BOTO3)
     for field in Settings.model_fields.values():
         alias = field.validation_alias

@@ -26,6 +26,8 @@ from tests.fake_metabase import API_KEY as METABASE_KEY
 from tests.fake_metabase import FakeMetabase
 from tests.test_ingest_commands import landing_sensor_ticked
 
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # starts the API
+
 VECTORDB = str(Path(sys.executable).with_name("vectordb"))
 TODAY = dt.datetime.now(dt.UTC).date()
 DAYS = [(TODAY - dt.timedelta(days=n)).isoformat() for n in (3, 2, 1)]
@@ -413,14 +415,15 @@ def test_the_api_keeps_serving_while_the_webserver_and_database_are_down(
         assert requests.get(f"{url}/api/v1/health/live", timeout=10).status_code == 200
 
 
-def readme_curl_examples() -> list[str]:
-    lines = (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+def docs_curl_examples() -> list[str]:
+    """The curl lines of the HTTP API's docs page."""
+    lines = (Path(__file__).resolve().parents[2] / "docs/pages/guides/http-api.md").read_text().splitlines()
     return [line[2:] for line in lines if line.startswith("$ curl ")]
 
 
-def test_the_readme_curl_examples_run_as_written(deployment: SimpleNamespace, tmp_path: Path) -> None:
+def test_the_docs_curl_examples_run_as_written(deployment: SimpleNamespace, tmp_path: Path) -> None:
     assert vectordb(deployment.env, "seed", "--force").returncode == 0
-    examples = readme_curl_examples()
+    examples = docs_curl_examples()
     assert len(examples) == 14
     env = {**os.environ, "VECTORDB_API_KEY": deployment.keys["admin"]}
     answers = {}

@@ -18,6 +18,7 @@ from vectordb_assets.settings import Settings
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration  # a subprocess
 def test_workspace_validates_with_the_projects_instance_settings(home: Path, tmp_path: Path) -> None:
     # A copy of the project's workspace and instance files, so the instance writes under tmp_path.
     for name in ("workspace.yaml", "dagster.yaml"):
@@ -35,6 +36,7 @@ def test_workspace_validates_with_the_projects_instance_settings(home: Path, tmp
     assert "All code locations passed validation" in completed.stderr + completed.stdout
 
 
+@pytest.mark.integration  # a subprocess
 def test_loading_the_code_location_prints_no_warning(home: Path) -> None:
     # Every run loads it: a warning here is repeated in each run's logs and the UI's terminal.
     load = "from vectordb_assets.definitions import defs; defs()"
@@ -94,6 +96,7 @@ def test_kinds_follow_the_configuration(
     assert specs["validated_parquet"].kinds == {"parquet"}
 
 
+@pytest.mark.integration  # a subprocess
 def test_the_project_loads_with_dg(home: Path, tmp_path: Path) -> None:
     dg_command = Path(sys.executable).with_name("dg")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}

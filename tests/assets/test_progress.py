@@ -58,6 +58,7 @@ def test_without_a_total_a_line_every_30_seconds() -> None:
     assert "100 rows/s" in lines[0] and "left" not in lines[0]
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_run_logs_each_stages_progress_in_order(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     with dg.instance_for_test() as instance:

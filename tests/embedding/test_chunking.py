@@ -70,6 +70,7 @@ def test_short_texts_are_left_alone(embedder) -> None:
     assert out.column("doc_id").to_pylist() == ["doc"]
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_shorter_new_version_deletes_its_extra_chunks(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     config = {"ops": {"embeddings": {"config": {"chunk_tokens": 40, "chunk_overlap": 5}}}}

@@ -35,6 +35,7 @@ def estimate_of(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_the_configured_model_finds_everything_in_its_cache_and_another_model_nothing(pipeline: Pipeline) -> None:
     runs = pipeline.run("a.csv", "b.csv")["embeddings"]
     assert {key: runs[key]["tokens_embedded"] > 0 for key in TEXTS} == {"a.csv": True, "b.csv": True}

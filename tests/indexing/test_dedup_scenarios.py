@@ -47,6 +47,7 @@ def counts(metadata: dict) -> tuple[int, int, int, int, int]:
     )
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_the_same_file_twice_embeds_and_writes_once(make_pipeline) -> None:
     p = make_pipeline()
     p.land("a.csv", ARTICLES)
@@ -54,6 +55,7 @@ def test_the_same_file_twice_embeds_and_writes_once(make_pipeline) -> None:
     assert counts(p.run("a.csv")) == (0, 0, 0, 3, 0)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_the_same_content_under_two_keys_is_embedded_once(make_pipeline) -> None:
     p = make_pipeline()
     rows = '{"body": "first review"}\n{"body": "second review"}\n'
@@ -64,6 +66,7 @@ def test_the_same_content_under_two_keys_is_embedded_once(make_pipeline) -> None
     assert len(p.index()) == 4
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_an_edited_file_updates_adds_and_deletes_exactly_what_changed(make_pipeline) -> None:
     p = make_pipeline()
     p.land("a.csv", ARTICLES)
@@ -75,6 +78,7 @@ def test_an_edited_file_updates_adds_and_deletes_exactly_what_changed(make_pipel
     assert p.index()["2"][0] == "Invoices are PDF or CSV files"
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_deleted_file_removes_its_vectors_and_outputs(make_pipeline) -> None:
     p = make_pipeline()
     p.land("a.csv", ARTICLES)
@@ -89,6 +93,7 @@ def test_a_deleted_file_removes_its_vectors_and_outputs(make_pipeline) -> None:
     assert not (store / "validated/a.csv.parquet").exists() and not (store / "embeddings/a.csv.parquet").exists()
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_shared_ids_belong_to_the_newest_file_and_return_when_it_is_deleted(make_pipeline) -> None:
     p = make_pipeline()
     p.land("old.csv", "id,text\n1,old one\n2,old two\n", minute=0)
@@ -104,6 +109,7 @@ def test_shared_ids_belong_to_the_newest_file_and_return_when_it_is_deleted(make
     assert p.index() == {"1": ("old one", "old.csv"), "2": ("old two", "old.csv")}
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_change_in_a_volatile_field_alone_rewrites_nothing(make_pipeline) -> None:
     p = make_pipeline(VECTORDB_VOLATILE_FIELDS="crawled_at")
     p.land("pages.jsonl", '{"id": "p1", "text": "hello", "crawled_at": "2026-11-01", "lang": "en"}\n')
@@ -114,6 +120,7 @@ def test_a_change_in_a_volatile_field_alone_rewrites_nothing(make_pipeline) -> N
     assert counts(p.run("pages.jsonl")) == (0, 0, 1, 0, 0)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_batch_sizes_1_7_and_1000_give_identical_results(make_pipeline) -> None:
     rows = "".join(f"{i},sentence {i % 6} about topic {i % 4}\n" for i in range(30))
     results = []
@@ -130,6 +137,7 @@ def test_batch_sizes_1_7_and_1000_give_identical_results(make_pipeline) -> None:
             assert other[1][vid] == pytest.approx(vector, abs=1e-6)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_model_change_marks_the_code_version_and_a_backfill_re_embeds(make_pipeline, monkeypatch) -> None:
     p = make_pipeline()
     p.land("a.csv", ARTICLES)
@@ -149,6 +157,7 @@ def test_a_model_change_marks_the_code_version_and_a_backfill_re_embeds(make_pip
     assert record.asset_materialization.tags["dagster/code_version"].endswith("+unnormalized@384")
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_collection_of_another_dimension_made_before_generations_is_left_alone(make_pipeline) -> None:
     p = make_pipeline()
     # The configured collection already holds 8-d vectors from an earlier model.
@@ -161,6 +170,7 @@ def test_a_collection_of_another_dimension_made_before_generations_is_left_alone
     assert PgVectorStore(state_db=p.state_db, collection="documents").count("default") == 0
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing_is_cached_in_postgres(
     make_pipeline,
 ) -> None:
@@ -178,6 +188,7 @@ def test_with_the_cache_in_files_only_a_files_new_texts_are_embedded_and_nothing
         assert conn.execute("select count(*) from vectordb_embedding_cache").fetchone()[0] == 0
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_sparse_range_processes_only_its_changed_partitions(make_pipeline) -> None:
     p = make_pipeline()
     for n, key in enumerate(("a.csv", "b.csv", "c.csv")):

@@ -23,6 +23,7 @@ def landed_files_indexed(p: Pipeline) -> tuple[bool, dict]:
     return evaluation.passed, {name: value.value for name, value in evaluation.metadata.items()}
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_files_missing_from_the_index_are_named(home: Path, state_db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", state_db.database_url)
     with dg.instance_for_test() as instance:

@@ -52,6 +52,7 @@ def pipeline(home: Path, state_db, monkeypatch: pytest.MonkeyPatch):
         yield Pipeline(Settings.from_env(), instance, state_db)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_each_file_goes_to_its_routes_namespace_and_moves_when_told(pipeline: Pipeline) -> None:
     p = pipeline
     p.land("help/a.csv", "id,text\n1,reset a password\n2,change an email\n")

@@ -39,12 +39,14 @@ def run_check(p: Pipeline) -> dg.AssetCheckEvaluation:
     return run_checks(p)["vector_index_matches_ledger"]
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_store_in_step_with_the_ledger_passes(pipeline: Pipeline) -> None:
     evaluation = run_check(pipeline)
     assert evaluation.passed
     assert evaluation.metadata["namespaces"].value["default"]["store_count"] == 4
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_lost_and_orphan_vectors_fail_the_check_and_are_repaired(pipeline: Pipeline) -> None:
     table = sql.Identifier(pipeline.settings.collection)
     with pipeline.state_db.connect() as conn:

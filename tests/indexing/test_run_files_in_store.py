@@ -19,6 +19,7 @@ def latest_evaluation(p: Pipeline) -> dg.AssetCheckEvaluation:
     return record.event.dagster_event.event_specific_data
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_the_check_measures_each_file_and_fails_on_a_lossy_store(
     home: Path, state_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:

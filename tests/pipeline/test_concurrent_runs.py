@@ -14,6 +14,8 @@ from tests.pipeline_harness import Pipeline
 from vectordb_assets.landing.partitions import source_files
 from vectordb_assets.settings import Settings
 
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # starts runs in processes
+
 
 def test_two_processes_materialize_one_partition_together(
     home: Path, state_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -34,6 +34,7 @@ def test_partition_keys_by_depth() -> None:
     assert partition_key_for("a.csv", 1) == "a.csv"
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_run_for_a_folders_changes_handles_only_the_files_that_changed(
     home: Path, state_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +87,7 @@ def tick_over(p: Pipeline, sensor, cursor):
     return tick(sensor, p.instance, {"source_store": store, "state_db": p.state_db}, cursor)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_the_sensor_adds_a_partition_per_folder_and_removes_it_with_its_last_file(
     home: Path, state_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -61,6 +61,7 @@ def search(query: str, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     return json.loads(result.stdout)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_pinecone_a_generation_is_an_index_of_its_own(pipeline_on, monkeypatch: pytest.MonkeyPatch) -> None:
     pinecone = FakePinecone(dimension=384)
     pinecone.start()
@@ -91,6 +92,7 @@ def test_pinecone_a_generation_is_an_index_of_its_own(pipeline_on, monkeypatch: 
         pinecone.stop()
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_s3_vectors_a_generation_is_indexes_of_its_own(
     pipeline_on, moto_endpoint: str, aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -112,6 +112,7 @@ def land(p: Pipeline, files: dict[str, bytes]) -> None:
         path.write_bytes(content)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     p = pipeline
     assert len(BAD) >= 30
@@ -176,6 +177,7 @@ def test_strange_files_never_stop_their_neighbours(pipeline: Pipeline) -> None:
     assert "bad/deep.json: line 1: nested more than 64 levels deep" in failure.step_failure_data.error.message
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_links_loops_fifos_and_outside_files_are_skipped_and_good_files_flow(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ from resources.state_db import StateDatabase
 from resources.state_schema import ensure_state_schema
 from tests.dagster_processes import dagster_process, instance_home, wait_for
 
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # kills run processes
+
 ROWS = 400
 
 

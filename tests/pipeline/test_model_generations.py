@@ -70,6 +70,7 @@ TEXTS = {
 }
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_model_change_switches_readers_only_when_the_new_generation_is_complete(pipeline: Pipeline) -> None:
     p = pipeline
     minilm, int8 = p.settings, p.settings.with_changes(local_backend="onnx-int8")
@@ -145,6 +146,7 @@ def test_a_model_change_switches_readers_only_when_the_new_generation_is_complet
     assert json.loads(out)[0]["id"] == "b2" and json.loads(out)[0]["score"] == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations_are_dropped(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,6 +212,7 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     assert [m["added"] for m in back["vector_index"].values()] == [2, 2]
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_model_of_another_dimension_is_a_generation_too_and_the_live_view_follows(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

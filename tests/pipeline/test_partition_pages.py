@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 import requests
 
 from resources.embedders import LocalEmbedder
@@ -15,6 +16,8 @@ from resources.state_db import StateDatabase
 from tests.conftest import free_port
 from tests.dagster_processes import dagster_process, instance_home, wait_for
 from vectordb_assets.landing.samples import write_samples
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # starts the webserver
 
 ASSETS = ("raw_files", "validated_parquet", "embeddings", "vector_index")
 

@@ -15,6 +15,7 @@ from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_files_landed_in_s3_are_validated_embedded_and_indexed(
     home: Path, state_db, s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,7 @@ def pinecone() -> FakePinecone:
     fake.stop()
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_files_are_indexed_in_pinecone_and_searchable(
     home: Path, state_db, pinecone: FakePinecone, monkeypatch: pytest.MonkeyPatch
 ) -> None:

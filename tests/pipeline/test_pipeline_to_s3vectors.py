@@ -13,6 +13,7 @@ from tests.pipeline_harness import Pipeline
 from vectordb_assets.settings import Settings, SettingsError
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_files_are_indexed_in_s3_vectors_and_edits_replace_them(
     home: Path, state_db, moto_endpoint: str, aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
+import pytest
 import yaml
 
 from resources.state_db import StateDatabase
 from tests.dagster_processes import PROJECT, dagster_process, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # starts the daemon
 
 FILES, ROWS, AT_ONCE, PER_RUN = 60, 3, 3, 15
 

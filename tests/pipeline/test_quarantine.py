@@ -38,6 +38,7 @@ def evaluations(p: Pipeline) -> dict[str, dg.AssetCheckEvaluation]:
     return records
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_hostile_files_are_quarantined_and_the_good_ones_indexed(pipeline: Pipeline) -> None:
     p = pipeline
     p.land("0-good.csv", "id,text\n1,a good row\n2,another good row\n")
@@ -83,6 +84,7 @@ def test_a_run_of_one_unreadable_file_fails_naming_the_file(pipeline: Pipeline, 
     assert f"{key}: " in failure.step_failure_data.error.message and message in failure.step_failure_data.error.message
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_bad_new_version_keeps_the_vectors_of_the_last_good_one(pipeline: Pipeline) -> None:
     p = pipeline
     p.land("a.jsonl", '{"id": "1", "text": "first"}\n')

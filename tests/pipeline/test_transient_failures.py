@@ -90,6 +90,7 @@ def proxied(url: str) -> tuple[RestartingDatabase, str]:
     return proxy, urlunsplit((parts.scheme, f"postgres@127.0.0.1:{proxy.port}", parts.path, rest, ""))
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_a_database_restart_mid_run_is_retried_not_quarantined(
     home: Path, state_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,3 +151,19 @@ def test_a_refused_openai_key_fails_the_run_and_blames_no_file(
             p.run("a.csv", "b.csv")
     assert not (Path(p.settings.output.root) / "quarantine").exists()
     assert len(openai_server.requests) == 1
+
+
+def test_an_unusable_models_folder_fails_the_run_and_blames_no_file(
+    home: Path, state_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "models-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("VECTORDB_MODELS_DIR", str(blocker))
+    monkeypatch.setenv("DATABASE_URL", state_db.database_url)
+    with dg.instance_for_test() as instance:
+        p = Pipeline(Settings.from_env(), instance, state_db)
+        p.land("a.csv", "id,text\n1,one\n")
+        p.land("b.csv", "id,text\n2,two\n")
+        with pytest.raises(dg.Failure, match=f"the local model refuses .*export folder {blocker}"):
+            p.run("a.csv", "b.csv")
+    assert not (Path(p.settings.output.root) / "quarantine").exists()

@@ -15,6 +15,8 @@ from vectordb_assets.embedding.cache import EmbeddingCache
 from vectordb_assets.embedding.stage import embed_file
 from vectordb_assets.validation.validate import validate_file
 
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("models_dir")]  # loads torch and every backend
+
 TEXTS = [
     "hello world",
     "How do I reset my password?",

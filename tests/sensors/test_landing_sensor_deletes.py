@@ -24,6 +24,7 @@ def tick_over(p: Pipeline, sensor, cursor):
     return tick(sensor, p.instance, {"source_store": store, "state_db": p.state_db}, cursor)
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_deleted_file_is_unindexed_then_its_partition_removed(
     home: Path, state_db, monkeypatch: pytest.MonkeyPatch
 ) -> None:

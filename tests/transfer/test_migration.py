@@ -19,6 +19,7 @@ from vectordb_assets.cli import main
 from vectordb_assets.settings import Settings
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_migrating_to_s3_copies_everything_and_re_embeds_nothing(
     home: Path, state_db, s3_bucket: str, moto_endpoint: str, s3_resource, monkeypatch: pytest.MonkeyPatch
 ) -> None:

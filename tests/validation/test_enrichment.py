@@ -110,6 +110,7 @@ def test_enrichment_settings_are_checked(home: Path, environ: dict[str, str], me
         Settings.from_env({"VECTORDB_HOME": str(home), **environ})
 
 
+@pytest.mark.usefixtures("models_dir")
 def test_precomputed_embeddings_on_s3_are_enriched_into_pgvector(
     home: Path, documents: StateDatabase, s3_bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

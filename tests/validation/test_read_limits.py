@@ -16,6 +16,8 @@ from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError,
 from vectordb_assets.validation.report import ValidationOptions
 from vectordb_assets.validation.validate import validate_file
 
+pytestmark = pytest.mark.integration  # validates each hostile file in a process of its own
+
 # The memory a hostile file may cost above a process that only imports the validation code.
 MEMORY_BOUND_MIB = 400
 OUTCOMES = {

@@ -62,7 +62,7 @@ class EmbeddingsConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.multi_run(BACKFILL_POLICY_PARTITIONS),
     retry_policy=RETRY_POLICY,
     group_name="ingest",
-    # Runs that embed at once share the pool's slots (see README: concurrency), so that several
+    # Runs that embed at once share the pool's slots (see docs: Deploying, many runs at once), so that several
     # runs together stay under an API account's limits.
     pool="embeddings",
 )
@@ -79,7 +79,10 @@ def embeddings(
     Files smaller than a call's rows (see `rows_per_call`) are embedded together, one model call per batch of rows."""
     usage_before = embedder.usage()
     loading = time.perf_counter()
-    embedder.load()
+    try:
+        embedder.load()
+    except ServiceMisconfigured as error:
+        raise settings_failure("embeddings", error) from None
     context.log.info(f"{embedder.model_id} ready in {time.perf_counter() - loading:.1f} s (run-wide)")
     run = FileRun(context, "embeddings", source_store, output_store, state_db)
     with tempfile.TemporaryDirectory(prefix="vectordb-embed-") as folder:

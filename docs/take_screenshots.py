@@ -1,7 +1,7 @@
-"""Screenshots of the real UI for the README: the pipeline run on the sample files by the real
+"""Screenshots of the real UI for the docs: the pipeline run on the sample files by the real
 daemon's sensor, the webserver, and headless Chromium (`/usr/bin/chromium`, or CHROMIUM).
 
-    .venv/bin/python .github/readme/take_screenshots.py
+    .venv/bin/python docs/take_screenshots.py
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import dagster as dg
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from resources.embedders import LocalEmbedder  # noqa: E402
@@ -24,7 +24,7 @@ from tests.conftest import free_port  # noqa: E402
 from tests.dagster_processes import dagster_process, instance_home, wait_for  # noqa: E402
 from vectordb_assets.landing.samples import write_samples  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parent / "pages" / "images"
 PAGES = {
     "partition-validated.png": "/assets/validated_parquet?view=partitions&partition="
     + quote("catalog/products.parquet", safe=""),
