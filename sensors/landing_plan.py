@@ -7,14 +7,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from resources.object_store import StoredObject
 from vectordb_assets.landing.catalog import Entry, version_of
 from vectordb_assets.landing.partitions import is_folder, partition_key_for, unusable_partition_key_reason
-
-# How far before its watermark the earlier cursor format looked again for changes.
-EARLIER_LOOKBACK = timedelta(hours=1)
 
 
 @dataclass
@@ -26,9 +23,6 @@ class LandingCursor:
     pass_finished: datetime | None = None  # when the last complete listing pass ended
     # The pass under way takes over partitions the catalog does not know, in Dagster's order.
     adopting: bool = False
-    # Objects that are partitions already but not in the catalog, last modified before this, are
-    # recorded without a run (set once, when a cursor of the earlier format is taken over).
-    adopt_before: datetime | None = None
     # The tick that began holding back runs while a backlog of events is read (None: not holding).
     holding_since: int | None = None
 
@@ -37,35 +31,23 @@ class LandingCursor:
         if not raw:
             return cls()
         data = json.loads(raw)
-        if "watermark" in data:  # the earlier cursor: what it saw up to an hour before its watermark is indexed
-            watermark = data["watermark"]
-            return cls(
-                adopting=True, adopt_before=datetime.fromisoformat(watermark) - EARLIER_LOOKBACK if watermark else None
-            )
-        times = {
-            name: datetime.fromisoformat(data[name]) if data.get(name) else None
-            for name in ("pass_finished", "adopt_before")
-        }
         return cls(
             tick=data.get("tick", 0),
             after=data.get("after"),
+            pass_finished=datetime.fromisoformat(data["pass_finished"]) if data.get("pass_finished") else None,
             adopting=data.get("adopting", False),
             holding_since=data.get("holding_since"),
-            **times,
         )
 
     def to_json(self) -> str:
-        times = {
-            name: value.isoformat() if value else None
-            for name, value in (("pass_finished", self.pass_finished), ("adopt_before", self.adopt_before))
-        }
         fields = {
             "tick": self.tick,
             "after": self.after,
+            "pass_finished": self.pass_finished.isoformat() if self.pass_finished else None,
             "adopting": self.adopting,
             "holding_since": self.holding_since,
         }
-        return json.dumps({**fields, **times}, sort_keys=True)
+        return json.dumps(fields, sort_keys=True)
 
 
 # A run's range spans at most this many partitions per changed one: scattered changes share runs
@@ -99,7 +81,6 @@ def plan_landing(
     max_partitions_per_run: int,
     excluded_prefix: str | None = None,
     max_deleted_fraction: float = 0.5,
-    adopt_before: datetime | None = None,
     partition_depth: int = 0,
     folder_ordinals: Mapping[str, int] | None = None,
 ) -> LandingPlan:
@@ -153,9 +134,7 @@ def plan_landing(
         elif partition in placed:  # a new object in a folder partition placed already
             request(obj.key, Entry(version, placed[partition]))
         elif is_partition(partition):  # a partition the catalog does not know: placed if adopted
-            entries[obj.key] = Entry(version, (adopted_ordinals or {}).get(partition))
-            if adopt_before is None or obj.last_modified >= adopt_before:
-                request(obj.key, entries[obj.key])
+            request(obj.key, Entry(version, (adopted_ordinals or {}).get(partition)))
         else:
             request(obj.key, Entry(version, next_ordinal), added=True)
             next_ordinal += 1

@@ -214,7 +214,6 @@ def build_landing_sensor(
                 max_partitions_per_run=max_partitions_per_run,
                 excluded_prefix=excluded_prefix,
                 max_deleted_fraction=max_deleted_fraction,
-                adopt_before=cursor.adopt_before,
                 partition_depth=partition_depth,
                 folder_ordinals=catalog.folder_ordinals(conn, filter(is_folder, folders)),
             )
@@ -242,7 +241,6 @@ def build_landing_sensor(
                     after=through if listing and not complete else None,
                     pass_finished=now if pass_ends else cursor.pass_finished,
                     adopting=adopting and not pass_ends,
-                    adopt_before=None if pass_ends else cursor.adopt_before,
                     holding_since=holding_since if hold else None,
                 ).to_json(),
             )

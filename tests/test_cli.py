@@ -111,6 +111,15 @@ def test_bad_settings_are_reported_without_a_traceback(home: Path, monkeypatch: 
     assert "Error: unsupported location 'ftp://host/x'" in result.output
 
 
+def test_a_bad_location_on_the_command_line_is_one_line(home: Path, tmp_path: Path) -> None:
+    for args in (["upload", str(tmp_path), "ftp://host/x"], ["migrate", "--to", "ftp://host/x"]):
+        result = CliRunner().invoke(main, args)
+        assert (result.exit_code, result.output.splitlines()[-1]) == (
+            1,
+            "Error: unsupported location 'ftp://host/x': use a folder path or s3://bucket/prefix",
+        ), result.output
+
+
 def test_search_filters_on_metadata(indexed: Settings) -> None:
     result = CliRunner().invoke(
         main, ["search", "something to wear on my feet", "--filter", "category=accessories", "--json"]

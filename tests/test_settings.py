@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from resources.location import Location
 from resources.pgvector_store import PgVectorStore
 from resources.state_db import StateDatabase
 from vectordb_assets.resources_from_settings import vector_store
-from vectordb_assets.settings import Location, Settings, SettingsError, documented_variables
+from vectordb_assets.settings import Settings, SettingsError, documented_variables
 
 
 def test_defaults_put_everything_under_the_home_folder(tmp_path: Path) -> None:

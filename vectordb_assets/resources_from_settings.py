@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import partial
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from resources.embedders import Embedder, LocalEmbedder
+from resources.location import Location
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
-from vectordb_assets.settings import Location, Settings, SettingsError
+from vectordb_assets.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from dagster_aws.s3 import S3Resource
@@ -133,12 +134,30 @@ def vector_store(settings: Settings, state_db: StateDatabase, secret: Secret = d
     )
 
 
+# The settings that decide each kind of embedder's vectors: recorded with a generation (no secret
+# among them) and applied to the current settings to make its embedder again.
+MODEL_SETTINGS = {"local": ("local_backend", "normalize_embeddings"), "openai": ("openai_model", "openai_dimensions")}
+
+
+def model_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that make the configured model's vectors."""
+    return {
+        "embedder": settings.embedder,
+        **{name: getattr(settings, name) for name in MODEL_SETTINGS[settings.embedder]},
+    }
+
+
 def generation_policy(settings: Settings) -> GenerationPolicy:
     """Which model generation readers use, and how generations switch and expire."""
     from vectordb_assets.indexing.generation_policy import GenerationPolicy
 
-    # An embedder of another generation's model is made and used outside Dagster's initialisation.
-    return GenerationPolicy(settings, partial(embedder, secret=from_environment))
+    return GenerationPolicy(
+        model_settings=model_settings(settings),
+        # An embedder of another generation's model is made and used outside Dagster's initialisation.
+        embedder_for=lambda recorded: embedder(settings.with_changes(**recorded), secret=from_environment),
+        auto_promote=settings.auto_promote,
+        retention=timedelta(hours=settings.generation_retention_hours),
+    )
 
 
 def search_resources(settings: Settings, secret: Secret = dg.EnvVar) -> dict[str, Any]:

@@ -16,13 +16,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import dagster as dg
 import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 from gql import Client, gql
 from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
 
+from vectordb_assets.assets.embeddings import EmbeddingsConfig
 from vectordb_assets.assets.per_file import FAILED_STATUS, RANGE_END_TAG, RANGE_START_TAG, STATUS
+from vectordb_assets.assets.vector_index import VectorIndexConfig
 from vectordb_assets.landing.partitions import source_files
 
 JOB = "ingest_files"
@@ -146,17 +149,17 @@ class RunsApi:
     def submit(self, partition: str, namespace: str | None = None, batch_rows: int | None = None) -> str:
         """Submit a run of the ingest job for one partition (its files in `namespace`, embedded
         `batch_rows` at a time, when given); its run id."""
-        ops: dict[str, Any] = {}
+        ops: dict[str, dg.Config] = {}
         if namespace:
-            ops["vector_index"] = {"config": {"namespace": namespace}}
+            ops["vector_index"] = VectorIndexConfig(namespace=namespace)
         if batch_rows:
-            ops["embeddings"] = {"config": {"batch_rows": batch_rows}}
+            ops["embeddings"] = EmbeddingsConfig(batch_rows=batch_rows)
         try:
             return self._client.submit_job_execution(
                 JOB,
                 repository_location_name=self.location,
                 repository_name=REPOSITORY,
-                run_config={"ops": ops} if ops else {},
+                run_config=dg.RunConfig(ops=ops),
                 tags={PARTITION_TAG: partition, **({NAMESPACE_TAG: namespace} if namespace else {})},
             )
         except DagsterGraphQLClientError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationErro
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resources.embedders import LocalBackend
+from resources.location import Location, LocationError
 from resources.redaction import url_problem
 from resources.vector_store import CollectionNameError, validate_collection_name
 from vectordb_assets.indexing.namespaces import check_namespace, parse_routes
@@ -30,49 +30,6 @@ READ_BY_BOTO3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 class SettingsError(ValueError):
     """An environment variable holds a value the platform cannot use."""
-
-
-@dataclass(frozen=True)
-class Location:
-    """A place in an object store: a local folder or an S3 bucket and prefix."""
-
-    scheme: str  # "file" or "s3"
-    root: str  # absolute folder path, or the bucket name
-    prefix: str = ""  # key prefix inside the bucket, without a trailing slash
-
-    @classmethod
-    def parse(cls, value: str, *, base: Path) -> Location:
-        if value.startswith("s3://"):
-            bucket, _, prefix = value[len("s3://") :].partition("/")
-            if not bucket:
-                raise SettingsError(f"no bucket in S3 location {value!r}")
-            return cls("s3", bucket, prefix.strip("/"))
-        if "://" in value and not value.startswith("file://"):
-            raise SettingsError(f"unsupported location {value!r}: use a folder path or s3://bucket/prefix")
-        path = Path(value.removeprefix("file://")).expanduser()
-        return cls("file", str((base / path).resolve()))
-
-    def contains(self, other: Location) -> str | None:
-        """The relative key prefix under which `other` lies inside this location, if it does."""
-        if self.scheme != other.scheme:
-            return None
-        if self.scheme == "file":
-            try:
-                return Path(other.root).relative_to(self.root).as_posix()
-            except ValueError:
-                return None
-        if self.root != other.root:
-            return None
-        if not self.prefix:
-            return other.prefix or None
-        if other.prefix.startswith(self.prefix + "/"):
-            return other.prefix[len(self.prefix) + 1 :]
-        return None
-
-    def __str__(self) -> str:
-        if self.scheme == "s3":
-            return f"s3://{self.root}/{self.prefix}".rstrip("/")
-        return self.root
 
 
 def default_output(source: Location, home: Path) -> Location:
@@ -544,7 +501,7 @@ class Settings(BaseSettings):
             _ = (settings.source, settings.output, settings.uploads)  # locations are checked now, not at first use
         except ValidationError as error:
             raise SettingsError(_explain(error)) from None
-        except (QuestionSpecError, CollectionNameError) as error:
+        except (QuestionSpecError, CollectionNameError, LocationError) as error:
             raise SettingsError(str(error)) from None
         return settings
 

@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from vectordb_assets import inspection
 from vectordb_assets.api.auth import requires
 from vectordb_assets.api.keys import ApiKey
 from vectordb_assets.api.services import Services
 from vectordb_assets.landing.landed_keys import NotInLandingArea, landed_key
-from vectordb_assets.validation import inspection
 
 router = APIRouter(prefix="/s3", tags=["landing area"])
 CHUNK_BYTES = 1 << 20

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from resources.object_store import ObjectStore
 from resources.state_db import StateDatabase
-from vectordb_assets.indexing.ledger import indexed_under
+from vectordb_assets.indexing.ledger import indexed_versions
 
 
 def folder_files(
@@ -23,7 +23,7 @@ def folder_files(
     changes has to do."""
     listed = {obj.key: obj.etag for obj in source_store.list_objects(prefix=folder)}
     with state_db.connect() as conn:
-        indexed = indexed_under(conn, folder)
+        indexed = indexed_versions(conn, prefix=folder)
     keys = sorted(listed.keys() | indexed.keys())
     if not changed_only:
         return keys, len(listed)

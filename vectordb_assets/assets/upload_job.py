@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from vectordb_assets.settings import Location
+from resources.location import Location
 from vectordb_assets.transfer.upload_area import UploadArea, UploadRefused
 from vectordb_assets.transfer.uploads import upload_folder
 

@@ -15,6 +15,7 @@ def explain(error: Exception) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from psycopg import OperationalError
 
+    from resources.location import LocationError
     from resources.retry import ServiceMisconfigured, TransientServiceError
     from vectordb_assets.indexing.generations import GenerationError
 
@@ -34,7 +35,7 @@ def explain(error: Exception) -> str | None:
         return f"S3: {error}"
     if isinstance(error, OperationalError):
         return f"the database cannot be reached: {str(error).strip().splitlines()[0]}"
-    if isinstance(error, GenerationError):
+    if isinstance(error, (GenerationError, LocationError)):
         return str(error)
     return None
 

@@ -23,7 +23,7 @@ def inspect() -> None:
 def inspect_list(uri: str, suffix: str | None, max_keys: int | None, as_json: bool) -> None:
     """Files under a folder or prefix, with size (MB) and modification time; exits with status 1
     when nothing is there."""
-    from vectordb_assets.validation.inspection import list_files
+    from vectordb_assets.inspection import list_files
 
     with readable():
         files = list_files(uri, settings_from_env(), suffix, max_keys)
@@ -35,7 +35,7 @@ def inspect_list(uri: str, suffix: str | None, max_keys: int | None, as_json: bo
 @json_option
 def inspect_metadata(uri: str, as_json: bool) -> None:
     """Rows, columns, and for Parquet row groups, writer and format version."""
-    from vectordb_assets.validation.inspection import file_metadata
+    from vectordb_assets.inspection import file_metadata
 
     with readable():
         emit(file_metadata(uri, settings_from_env()), as_json)
@@ -48,7 +48,7 @@ def inspect_metadata(uri: str, as_json: bool) -> None:
 @json_option
 def inspect_validate(uri: str, required_columns: str, max_rejected_ratio: float, as_json: bool) -> None:
     """The validation report; exits with status 1 when the file is not valid."""
-    from vectordb_assets.validation.inspection import validation_report
+    from vectordb_assets.inspection import validation_report
 
     required = [c.strip() for c in required_columns.split(",") if c.strip()]
     with readable():
@@ -64,7 +64,7 @@ def inspect_validate(uri: str, required_columns: str, max_rejected_ratio: float,
 @json_option
 def inspect_sample(uri: str, count: int, as_json: bool) -> None:
     """The first COUNT rows as they are in the file."""
-    from vectordb_assets.validation.inspection import sample_rows
+    from vectordb_assets.inspection import sample_rows
 
     with readable():
         rows = sample_rows(uri, settings_from_env(), count)
@@ -78,7 +78,7 @@ def inspect_sample(uri: str, count: int, as_json: bool) -> None:
 @json_option
 def inspect_ids(uri: str, id_column: str | None, every_id: bool, as_json: bool) -> None:
     """The id column, total and unique ids, and repeated ones; with --all, every row's id."""
-    from vectordb_assets.validation.inspection import all_ids, id_summary
+    from vectordb_assets.inspection import all_ids, id_summary
 
     with readable():
         if every_id:

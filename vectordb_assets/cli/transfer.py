@@ -38,7 +38,7 @@ def upload(
     """Upload FOLDER's files to DESTINATION (s3://bucket/prefix); unchanged files are skipped.
 
     Exits with status 1 unless every file was uploaded or skipped."""
-    from vectordb_assets.settings import Location
+    from resources.location import Location
     from vectordb_assets.transfer.uploads import upload_folder
 
     settings = settings_from_env()
@@ -68,7 +68,7 @@ def download(uri: str, destination: str, as_json: bool) -> None:
     """Download the object at URI (s3://bucket/key) to DESTINATION (a file, or a folder that gets
     the object's name; one ending in / is made if missing), streamed and verified against S3's
     checksum before it takes the name."""
-    from vectordb_assets.settings import Location
+    from resources.location import Location
     from vectordb_assets.transfer.downloads import DownloadVerificationError, download_object
 
     source = Location.parse(uri, base=Path.cwd()) if uri.startswith("s3://") else None
@@ -91,8 +91,8 @@ def download(uri: str, destination: str, as_json: bool) -> None:
 def url(key: str, expires: int | None, in_source: bool) -> None:
     """Print a link to KEY: an object of the outputs (validated/…, embeddings/…), of the landing area
     with --source, or any s3://bucket/key. Presigned on S3, file:// locally."""
+    from vectordb_assets.inspection import store_and_key
     from vectordb_assets.resources_from_settings import object_store
-    from vectordb_assets.validation.inspection import store_and_key
 
     settings = settings_from_env()
     if expires:
@@ -111,15 +111,22 @@ def url(key: str, expires: int | None, in_source: bool) -> None:
 @json_option
 def migrate(target: str, as_json: bool) -> None:
     """Copy the local landing folder (and the outputs beside it) to S3, verifying every copy."""
-    from vectordb_assets.transfer.migration import files_to_copy, migration_target
+    from vectordb_assets.transfer.migration import check_migration, files_to_copy
     from vectordb_assets.transfer.migration import migrate as run_migration
 
     settings = settings_from_env()
     try:
-        after = migration_target(settings, target)
-        files = files_to_copy(settings)
+        # VECTORDB_SOURCE switched to the target, the outputs beside it in its bucket.
+        after = settings.with_changes(source_uri=target, output_uri=None)
+        check_migration(settings.source, after.source)
+        files = files_to_copy(settings.source, settings.output)
         with click.progressbar(length=len(files), label="copying", file=sys.stderr) as bar:
-            summaries = run_migration(settings, target, _s3_client(settings), on_file=lambda _: bar.update(1))
+            summaries = run_migration(
+                (settings.source, settings.output),
+                (after.source, after.output),
+                _s3_client(settings),
+                on_file=lambda _: bar.update(1),
+            )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     report = {name: summary.to_dict() for name, summary in summaries.items()}

@@ -1,5 +1,5 @@
 """Which generations a run writes and readers use, how one is switched to and how long a retired
-one is kept, and how each generation's embedder is made again from the settings it records."""
+one is kept, and how each generation's embedder is made again from the model settings it records."""
 
 from __future__ import annotations
 
@@ -12,19 +12,6 @@ from resources.embedders import Embedder
 from resources.state_db import StateDatabase
 from resources.vector_store import VectorStore
 from vectordb_assets.indexing.generations import LIVE, RETIRED, Generation, GenerationRegistry, derived_name
-from vectordb_assets.settings import Settings
-
-# The settings that decide each kind of embedder's vectors: recorded with a generation (no secret
-# among them) and applied to the current settings to make its embedder again.
-MODEL_SETTINGS = {"local": ("local_backend", "normalize_embeddings"), "openai": ("openai_model", "openai_dimensions")}
-
-
-def model_settings(settings: Settings) -> dict[str, Any]:
-    """The settings that make the configured model's vectors."""
-    return {
-        "embedder": settings.embedder,
-        **{name: getattr(settings, name) for name in MODEL_SETTINGS[settings.embedder]},
-    }
 
 
 def live_alias(collection: str) -> str:
@@ -58,18 +45,10 @@ class InPlay:
 class GenerationPolicy:
     """Switching and keeping generations, under the settings the code location was built with."""
 
-    settings: Settings
-    make_embedder: Callable[
-        [Settings], Embedder
-    ]  # the embedder the settings select, ready (secrets from the environment)
-
-    @property
-    def auto_promote(self) -> bool:
-        return self.settings.auto_promote
-
-    @property
-    def retention(self) -> timedelta:
-        return timedelta(hours=self.settings.generation_retention_hours)
+    model_settings: dict[str, Any]  # what makes the configured model's vectors: recorded with its generation
+    embedder_for: Callable[[dict[str, Any]], Embedder]  # an embedder from a generation's recorded model settings
+    auto_promote: bool
+    retention: timedelta
 
     def store_of(self, configured: VectorStore, generation: Generation) -> VectorStore:
         """The configured store, or the same store writing to the generation's collection."""
@@ -82,7 +61,7 @@ class GenerationPolicy:
         generation's recorded settings (secrets still come from the environment)."""
         if generation.model == configured.model_id and generation.dimension == configured.dimension:
             return configured
-        return self.make_embedder(self.settings.with_changes(**generation.embedder))
+        return self.embedder_for(generation.embedder)
 
     def readers(
         self, state_db: StateDatabase, store: VectorStore, embedder: Embedder, generation: str | None = None
@@ -102,7 +81,7 @@ class GenerationPolicy:
         generation = registry.register(
             embedder.model_id,
             embedder.dimension,
-            model_settings(self.settings),
+            self.model_settings,
             name_is_free=lambda: store.collection_dimension() in (None, embedder.dimension),
         )
         target = GenerationStore(generation, self.store_of(store, generation), embedder)

@@ -232,24 +232,15 @@ def namespaces_holding(conn: psycopg.Connection, collection: str, source_key: st
     return {namespace for (namespace,) in rows}
 
 
-def indexed_versions(conn: psycopg.Connection, collection: str) -> dict[str, set[str]]:
-    """Source key → the etags of its versions that the collection's namespaces hold."""
+def indexed_versions(conn: psycopg.Connection, collection: str | None = None, prefix: str = "") -> dict[str, set[str]]:
+    """Source key → the etags of its versions that the index holds: in `collection`'s namespaces
+    (or any collection's), for the sources whose keys start with `prefix`."""
     ensure_state_schema(conn)
-    rows = conn.execute(
-        "select source_key, source_etag from vectordb_indexed_sources where collection = %s", (collection,)
-    )
-    versions: dict[str, set[str]] = {}
-    for key, etag in rows:
-        versions.setdefault(key, set()).add(etag)
-    return versions
-
-
-def indexed_under(conn: psycopg.Connection, prefix: str) -> dict[str, set[str]]:
-    """Source key → the etags of its versions that any collection and namespace holds, for the
-    sources whose keys start with `prefix`."""
-    ensure_state_schema(conn)
-    rows = conn.execute(
-        "select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)", (prefix,)
+    query = "select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)"
+    rows = (
+        conn.execute(query + " and collection = %s", (prefix, collection))
+        if collection is not None
+        else conn.execute(query, (prefix,))
     )
     versions: dict[str, set[str]] = {}
     for key, etag in rows:

@@ -4,7 +4,7 @@ is refused. `vectordb ingest` and the HTTP API name objects this way."""
 
 from __future__ import annotations
 
-from vectordb_assets.settings import Location
+from resources.location import Location
 
 
 class NotInLandingArea(ValueError):

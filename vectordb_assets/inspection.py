@@ -1,4 +1,4 @@
-"""What `vectordb inspect` reports about a file or a folder, as plain dictionaries."""
+"""What `vectordb inspect` and the HTTP API report about a file or a folder, as plain dictionaries."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from resources.location import Location
 from resources.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
 from vectordb_assets.resources_from_settings import object_store
-from vectordb_assets.settings import Location, Settings
+from vectordb_assets.settings import Settings
 from vectordb_assets.validation.duplicate_ids import DuplicateIdFinder
 from vectordb_assets.validation.readers import ReadOptions, UnreadableFileError, file_format, read_batches
 from vectordb_assets.validation.report import ValidationOptions
