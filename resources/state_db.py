@@ -29,6 +29,7 @@ from pydantic import Field
 from resources.redaction import redact
 from resources.retry import ServiceMisconfigured, outages
 from resources.settings_only import SettingsOnlyResource
+from resources.state_schema import ensure_state_schema
 
 # One pgserver handle per data directory and process: pgserver counts handles per process and
 # stops the server when the last process holding one exits.
@@ -94,6 +95,7 @@ class StateDatabase(SettingsOnlyResource):
                 try:
                     with psycopg.connect(uri) as conn:
                         _configure(conn)
+                        ensure_state_schema(conn)  # once per process and database: every user finds the tables
                 except psycopg.ProgrammingError as error:  # libpq's message may quote the URL
                     raise ServiceMisconfigured("PostgreSQL", f"DATABASE_URL: {redact(str(error))}") from None
                 pool = ConnectionPool(

@@ -21,7 +21,6 @@ import dagster as dg
 from resources.landing_queue import LandingQueue
 from resources.object_store import ObjectNotFoundError, ObjectStore, StoredObject
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 from sensors.landing_events import LandingMessages, receive
 from sensors.landing_plan import LandingCursor, plan_landing
 from vectordb_assets.assets.per_file import (
@@ -155,7 +154,6 @@ def build_landing_sensor(
         seen: dict[str, Entry] = {}
         gone: set[str] = set()
         with state_db.connect() as conn:
-            ensure_state_schema(conn)
             catalog.check_depth(conn, partition_depth)
             receipts: list[str] = []
             backlog = False  # more messages wait than the tick read

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 
 from resources.state_db import StateDatabase
+from resources.state_schema import OBJECTS
 
 
 def _start_and_query(data_dir: str) -> str:
@@ -34,6 +35,12 @@ def test_a_database_url_is_used_instead_of_the_embedded_server(state_db: StateDa
     assert state_db.uri() == state_db.database_url
     with state_db.connect() as conn:
         assert conn.execute("select current_database()").fetchone()[0] in state_db.database_url
+
+
+def test_the_first_connection_finds_every_state_table(state_db: StateDatabase) -> None:
+    with state_db.connect() as conn:
+        present = conn.execute("select count(to_regclass(name)) from unnest(%s::text[]) as name", (list(OBJECTS),))
+        assert present.fetchone()[0] == len(OBJECTS)
 
 
 def test_connections_have_vector_types(state_db: StateDatabase) -> None:

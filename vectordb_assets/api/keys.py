@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from psycopg.rows import dict_row
 
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 
 SCOPES = ("ingest", "read", "search", "admin")
 PREFIX = "vdb"
@@ -69,7 +68,6 @@ class ApiKeys:
 
     def _rows(self, where: str, *params: object) -> list[ApiKey]:
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             rows = conn.cursor(row_factory=dict_row).execute(
                 "select key_id, name, scopes, requests_per_minute, created_at, last_used_at, revoked_at"
                 f" from vectordb_api_keys where {where} order by created_at",
@@ -91,7 +89,6 @@ class ApiKeys:
         key_id, token = secrets.token_hex(6), secrets.token_urlsafe(32)
         secret = f"{PREFIX}_{key_id}_{token}"
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             taken = conn.execute(
                 "select 1 from vectordb_api_keys where name = %s and revoked_at is null", (name,)
             ).fetchone()
@@ -111,7 +108,6 @@ class ApiKeys:
     def revoke(self, name: str) -> ApiKey:
         """Revoke the live key named `name`: from the next request on it is refused."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             row = conn.execute(
                 "update vectordb_api_keys set revoked_at = now() where name = %s and revoked_at is null returning key_id",
                 (name,),
@@ -128,7 +124,6 @@ class ApiKeys:
             return None
         key_id, token = match.groups()
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             row = conn.execute(
                 "select secret_hash from vectordb_api_keys where key_id = %s and revoked_at is null", (key_id,)
             ).fetchone()

@@ -19,7 +19,6 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 from vectordb_assets.assets.per_file import FAILED_STATUS, STATUS
 
 STAGES = ("validated_parquet", "embeddings", "vector_index")
@@ -49,7 +48,6 @@ class TaskStore:
     def add(self, key_name: str, request: dict[str, Any], runs: list[dict[str, str]]) -> str:
         task_id = str(uuid.uuid4())
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             conn.execute(
                 "insert into vectordb_api_tasks (task_id, key_name, request, runs) values (%s, %s, %s, %s)",
                 (task_id, key_name, Jsonb(request), Jsonb(runs)),
@@ -62,7 +60,6 @@ class TaskStore:
         except ValueError:
             raise UnknownTask(task_id) from None
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             row = conn.execute(
                 "select task_id, key_name, request, runs, created_at from vectordb_api_tasks where task_id = %s",
                 (task_id,),
@@ -75,7 +72,6 @@ class TaskStore:
         """The task with `runs` for its runs, unless another request changed them first (then as
         that request left it)."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             conn.execute(
                 "update vectordb_api_tasks set runs = %s where task_id = %s and runs = %s",
                 (Jsonb(runs), task.task_id, Jsonb(task.runs)),
@@ -85,7 +81,6 @@ class TaskStore:
     def page(self, limit: int, offset: int) -> tuple[list[Task], int]:
         """The newest tasks from `offset` on, and how many there are."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             total = conn.execute("select count(*) from vectordb_api_tasks").fetchone()[0]
             rows = conn.execute(
                 "select task_id, key_name, request, runs, created_at from vectordb_api_tasks"

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 
 from resources.pg_binary_copy import copy_binary, text_column, vector_column
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 
 
 class VectorCache(Protocol):
@@ -38,7 +37,6 @@ class EmbeddingCache:
         if not wanted:
             return {}
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             rows = conn.execute(
                 "select content_hash, embedding from vectordb_embedding_cache"
                 " where model = %s and content_hash = any(%s)",
@@ -52,7 +50,6 @@ class EmbeddingCache:
         if not content_hashes:
             return set()
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             rows = conn.execute(
                 "select content_hash from vectordb_embedding_cache where model = %s and content_hash = any(%s)",
                 (self.model, content_hashes),
@@ -64,7 +61,6 @@ class EmbeddingCache:
         if not vectors:
             return
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             conn.execute(
                 "create temp table vectordb_cache_staging (content_hash text, embedding vector) on commit drop"
             )

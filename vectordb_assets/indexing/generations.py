@@ -23,7 +23,6 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 
 BUILDING, LIVE, RETIRED, DROPPED = "building", "live", "retired", "dropped"
 # Store names derived from the collection's (a generation's, the live view's) fit in this many characters.
@@ -111,7 +110,6 @@ class GenerationRegistry:
     def _locked(self) -> Iterator[psycopg.Connection]:
         """A transaction holding the collection's generations (registering and promoting wait for it)."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             with conn.transaction():
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.generations/{self.collection}",))
                 yield conn
@@ -126,20 +124,17 @@ class GenerationRegistry:
     def all(self) -> list[Generation]:
         """Every generation, oldest first (dropped ones too: their history)."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             return self._select(conn, "true")
 
     def live(self) -> Generation | None:
         """The generation readers use; None before the first run indexed anything."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             found = self._select(conn, "state = %s", (LIVE,))
         return found[0] if found else None
 
     def get(self, generation: str) -> Generation:
         """A generation by its id; raises `GenerationError` naming the ones there are."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             found = self._select(conn, "generation = %s", (generation,))
         if not found:
             known = ", ".join(f"{g.generation} ({g.model}, {g.state})" for g in self.all()) or "none"
@@ -222,7 +217,6 @@ class GenerationRegistry:
     def expired(self, retention: timedelta) -> list[Generation]:
         """Retired generations retired longer than `retention` ago."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             return self._select(conn, "state = %s and retired_at < now() - %s", (RETIRED, retention))
 
     def forget(self, generation: Generation) -> None:

@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from resources.pg_binary_copy import copy_binary, text_column, timestamptz_column
 from resources.state_db import StateDatabase
-from resources.state_schema import ensure_state_schema
 from vectordb_assets.indexing.claims import Claim, ClaimsRead
 
 
@@ -39,7 +38,6 @@ class VectorLedger:
         """A transaction that holds the whole namespace: it waits for the syncs under way, and no
         sync starts until it ends (for reconciliation and repair, which compare everything)."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             with conn.transaction():
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (self._lock_key(),))
                 yield conn
@@ -49,7 +47,6 @@ class VectorLedger:
         """A transaction for syncing one source, and whether an earlier attempt at it died before
         committing. One sync per source at a time; syncs of other sources run alongside."""
         with self.state_db.connect() as conn:
-            ensure_state_schema(conn)
             # A session lock: held across the mark's commit below, freed when the connection is returned.
             conn.execute("select pg_advisory_lock(hashtext(%s))", (self._lock_key("source", source_key),))
             started = conn.execute(
@@ -213,7 +210,6 @@ class VectorLedger:
 
 def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
     """The namespaces with claims in a collection."""
-    ensure_state_schema(conn)
     rows = conn.execute(
         "select distinct namespace from vectordb_ledger where collection = %s order by namespace", (collection,)
     ).fetchall()
@@ -223,7 +219,6 @@ def ledger_namespaces(conn: psycopg.Connection, collection: str) -> list[str]:
 def namespaces_holding(conn: psycopg.Connection, collection: str, source_key: str) -> set[str]:
     """The namespaces of a collection that hold the source's vectors, or may (a sync began there
     and did not commit)."""
-    ensure_state_schema(conn)
     rows = conn.execute(
         "select namespace from vectordb_indexed_sources where source_key = %s and collection = %s"
         " union select namespace from vectordb_sync_attempts where source_key = %s and collection = %s",
@@ -235,7 +230,6 @@ def namespaces_holding(conn: psycopg.Connection, collection: str, source_key: st
 def indexed_versions(conn: psycopg.Connection, collection: str | None = None, prefix: str = "") -> dict[str, set[str]]:
     """Source key → the etags of its versions that the index holds: in `collection`'s namespaces
     (or any collection's), for the sources whose keys start with `prefix`."""
-    ensure_state_schema(conn)
     query = "select source_key, source_etag from vectordb_indexed_sources where starts_with(source_key, %s)"
     rows = (
         conn.execute(query + " and collection = %s", (prefix, collection))
@@ -250,7 +244,6 @@ def indexed_versions(conn: psycopg.Connection, collection: str | None = None, pr
 
 def still_indexed(conn: psycopg.Connection, source_keys: list[str]) -> set[str]:
     """The keys among `source_keys` whose vectors some collection and namespace still holds."""
-    ensure_state_schema(conn)
     rows = conn.execute(
         "select distinct source_key from vectordb_indexed_sources where source_key = any(%s)", (source_keys,)
     )
