@@ -82,6 +82,11 @@ def test_a_run_of_one_unreadable_file_fails_naming_the_file(pipeline: Pipeline, 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert f"{key}: " in failure.step_failure_data.error.message and message in failure.step_failure_data.error.message
+    readable = pipeline.instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey("validated_parquet"), "files_readable")
+    )
+    assert readable is not None and readable.evaluation is not None and not readable.evaluation.passed
+    assert message in readable.evaluation.metadata["quarantined_files"].value[key]
 
 
 @pytest.mark.usefixtures("models_dir")

@@ -4,6 +4,7 @@ import datetime as dt
 import html
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -164,7 +165,7 @@ def validated_parquet(
     state_db: StateDatabase,
     enrichment: Enrichment,
     read_limits: ReadLimits,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Each raw file as canonical Parquet under validated/; unreadable files go to quarantine/.
 
     A file that fails a check is quarantined and not stored, so its later stages skip it; in a
@@ -240,4 +241,9 @@ def validated_parquet(
             metadata={"quarantined_files": quarantined, "files_checked": len(run.metadata)},
         )
     )
-    return run.finish(check_results=checks)
+    try:
+        result = run.finish(check_results=checks)
+    except dg.Failure:
+        yield from checks  # a run of one file that fails still shows what each check found
+        raise
+    yield result
