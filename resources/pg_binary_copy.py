@@ -74,12 +74,12 @@ def jsonb_column(values: pa.Array | pa.ChunkedArray) -> Column:
     return text_column(values, prefix=b"\x01")
 
 
-def _vector_field(vectors: np.ndarray) -> Field:
+def _vector_field(vectors: np.ndarray, value_type: str) -> Field:
     rows, dimension = vectors.shape
     encoded = np.empty(
-        rows, dtype=[("length", ">i4"), ("dimension", ">u2"), ("unused", ">u2"), ("values", ">f4", (dimension,))]
+        rows, dtype=[("length", ">i4"), ("dimension", ">u2"), ("unused", ">u2"), ("values", value_type, (dimension,))]
     )
-    encoded["length"] = 4 + 4 * dimension
+    encoded["length"] = 4 + np.dtype(value_type).itemsize * dimension
     encoded["dimension"] = dimension
     encoded["unused"] = 0
     encoded["values"] = vectors
@@ -87,10 +87,12 @@ def _vector_field(vectors: np.ndarray) -> Field:
     return [fixed.cast(pa.large_binary())]
 
 
-def vector_column(vectors: np.ndarray) -> Column:
-    """A float matrix as pgvector `vector` values: dimension and a reserved 0 as big-endian int16,
-    then the values as big-endian float32."""
-    return lambda start, stop: _vector_field(vectors[start:stop])
+def vector_column(vectors: np.ndarray, half: bool = False) -> Column:
+    """A float matrix as pgvector `vector` values (dimension and a reserved 0 as big-endian int16,
+    then the values as big-endian float32), or as `halfvec` values with `half` (the values as
+    big-endian float16: the caller keeps them within its range)."""
+    value_type = ">f2" if half else ">f4"
+    return lambda start, stop: _vector_field(vectors[start:stop], value_type)
 
 
 def timestamptz_column(value: datetime) -> Column:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import dagster as dg
 import numpy as np
@@ -25,6 +25,7 @@ from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vec
 from resources.retry import RetryPolicy
 from resources.state_db import StateDatabase
 from resources.vector_store import (
+    InvalidVectorError,
     SearchHit,
     VectorStore,
     as_number,
@@ -33,17 +34,27 @@ from resources.vector_store import (
     validate_collection_name,
 )
 
-# distance → (operator class of the HNSW index, distance operator, score from distance)
+# distance → (operator class of the HNSW index after the column type, distance operator, score from distance)
 DISTANCES = {
-    "cosine": ("vector_cosine_ops", "<=>", "1 - ({})"),
-    "l2": ("vector_l2_ops", "<->", "-({})"),
-    "inner_product": ("vector_ip_ops", "<#>", "-({})"),
+    "cosine": ("cosine_ops", "<=>", "1 - ({})"),
+    "l2": ("l2_ops", "<->", "-({})"),
+    "inner_product": ("ip_ops", "<#>", "-({})"),
 }
 
+# The largest magnitude a `halfvec` value holds (float16's); beyond it a value would be infinite.
+HALFVEC_MAX = float(np.finfo(np.float16).max)
 
-# The dimension of each existing collection, by database and table, once looked up: a table's
-# vector column keeps its dimension (a vector of another is refused by the column itself).
-_dimensions: dict[tuple[str, str], int] = {}
+
+class Column(NamedTuple):
+    """An existing collection's vector column: its type (`vector` or `halfvec`) and dimension."""
+
+    type: str
+    dimension: int
+
+
+# The vector column of each existing collection, by database and table, once looked up: a table's
+# column keeps its type and dimension (a vector of another dimension is refused by the column).
+_columns: dict[tuple[str, str], Column] = {}
 
 # A write is split over several connections only when each gets at least this many rows.
 PARALLEL_PART_MIN_ROWS = 10_000
@@ -82,6 +93,10 @@ class PgVectorStore(VectorStore):
         ge=1,
         description="Connections that share a large write, one COPY each (one CPU core each on the server).",
     )
+    vector_type: Literal["vector", "halfvec"] = Field(
+        default="vector",
+        description="Column type of a new collection: `vector` (32-bit floats) or `halfvec` (16-bit: half the bytes).",
+    )
     maintenance_work_mem: str | None = Field(
         default=None, description="Memory for building the HNSW index, e.g. '1GB' (PostgreSQL's default if unset)."
     )
@@ -96,24 +111,40 @@ class PgVectorStore(VectorStore):
     def with_collection(self, name: str) -> PgVectorStore:
         return self.model_copy(update={"collection": name})
 
-    def collection_dimension(self) -> int | None:
+    def column(self) -> Column | None:
+        """The collection's vector column, or None while the collection does not exist."""
         key = (self.state_db.uri(), self.collection_name)
-        if key in _dimensions:
-            return _dimensions[key]
+        if key in _columns:
+            return _columns[key]
         with self.state_db.connect() as conn:
             row = conn.execute(
-                "select a.atttypmod from pg_attribute a where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
+                "select t.typname, a.atttypmod from pg_attribute a join pg_type t on t.oid = a.atttypid"
+                " where a.attrelid = to_regclass(%s) and a.attname = 'embedding'",
                 (self.collection_name,),
             ).fetchone()
         if row is None:
             return None
-        _dimensions[key] = row[0]
-        return row[0]
+        _columns[key] = Column(*row)
+        return _columns[key]
+
+    def _column_type(self) -> str:
+        column = self.column()
+        return self.vector_type if column is None else column.type
+
+    def collection_dimension(self) -> int | None:
+        column = self.column()
+        return None if column is None else column.dimension
 
     def ensure_collection(self, dimension: int) -> None:
-        existing = self.collection_dimension()
+        existing = self.column()
         if existing is not None:
-            check_dimension(self.collection_name, existing, dimension)
+            check_dimension(self.collection_name, existing.dimension, dimension)
+            if existing.type != self.vector_type:
+                dg.get_dagster_logger().warning(
+                    f"collection {self.collection_name!r} keeps its {existing.type} column: "
+                    f"VECTORDB_PG_VECTOR_TYPE={self.vector_type} applies to new collections (a new model "
+                    "generation or VECTORDB_COLLECTION)"
+                )
             return
         with self.state_db.connect() as conn:
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.{self.collection_name}",))
@@ -122,20 +153,20 @@ class PgVectorStore(VectorStore):
                     "create table if not exists {} ("
                     " namespace text not null,"
                     " id text not null,"
-                    " embedding vector({}) not null,"
+                    " embedding {}({}) not null,"
                     " text text,"
                     " metadata jsonb not null default '{{}}',"
                     " content_hash text not null,"
                     " source_key text not null,"
                     " updated_at timestamptz not null default now(),"
                     " primary key (namespace, id))"
-                ).format(self._table(), sql.Literal(dimension))
+                ).format(self._table(), sql.Identifier(self.vector_type), sql.Literal(dimension))
             )
 
     def drop_collection(self, namespaces: Sequence[str]) -> None:
         with self.state_db.connect() as conn:
             conn.execute(sql.SQL("drop table if exists {}").format(self._table()))
-        _dimensions.pop((self.state_db.uri(), self.collection_name), None)
+        _columns.pop((self.state_db.uri(), self.collection_name), None)
 
     def point_readers(self, conn: Any, alias: str) -> None:
         """The view `alias` over this table, replaced unless it already reads it (readers see the
@@ -155,6 +186,8 @@ class PgVectorStore(VectorStore):
         check_dimension(
             self.collection_name, self.collection_dimension(), records.schema.field("embedding").type.list_size
         )
+        if self._column_type() == "halfvec":
+            check_half_range(records)
         records = records.sort_by("id")  # rows are locked in byte order of id, as collate "C" sorts below
         # A large write is split over several connections: each server process then decodes,
         # stores and indexes its share of the rows on its own CPU core.
@@ -186,8 +219,10 @@ class PgVectorStore(VectorStore):
                 except psycopg.errors.UniqueViolation:
                     pass
             conn.execute(
-                "create temp table vectordb_staging (namespace text, id text, embedding vector, text text,"
-                " metadata jsonb, content_hash text, source_key text) on commit drop"
+                sql.SQL(
+                    "create temp table vectordb_staging (namespace text, id text, embedding {}, text text,"
+                    " metadata jsonb, content_hash text, source_key text) on commit drop"
+                ).format(sql.Identifier(self._column_type()))
             )
             self._copy_rows(conn, sql.SQL("vectordb_staging {}").format(columns), records, namespace)
             conn.execute(
@@ -199,15 +234,14 @@ class PgVectorStore(VectorStore):
                 ).format(t=table, c=columns)
             )
 
-    @staticmethod
-    def _copy_rows(conn: Any, target: sql.Composable, records: pa.Table, namespace: str) -> None:
+    def _copy_rows(self, conn: Any, target: sql.Composable, records: pa.Table, namespace: str) -> None:
         """One binary COPY of the records into `target`."""
         metadata = records.column("metadata")
         has_metadata = pc.fill_null(pc.not_equal(metadata, ""), False)
         columns = [
             text_column(namespace),
             text_column(records.column("id")),
-            vector_column(record_vectors(records)),
+            vector_column(record_vectors(records), half=self._column_type() == "halfvec"),
             text_column(records.column("text")),
             jsonb_column(pc.if_else(has_metadata, metadata, "{}")),
             text_column(records.column("content_hash")),
@@ -235,7 +269,7 @@ class PgVectorStore(VectorStore):
         conn.add_notice_handler(lambda notice: log.warning(f"PostgreSQL: {notice.message_primary}"))
         if self.maintenance_work_mem:
             conn.execute(sql.SQL("set local maintenance_work_mem = {}").format(sql.Literal(self.maintenance_work_mem)))
-        opclass = DISTANCES[self.distance][0]
+        opclass = f"{self._column_type()}_{DISTANCES[self.distance][0]}"
         conn.execute(
             sql.SQL("create index if not exists {} on {} using hnsw (embedding {})").format(
                 name, table, sql.SQL(opclass)
@@ -262,11 +296,20 @@ class PgVectorStore(VectorStore):
     def query(
         self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
     ) -> list[SearchHit]:
-        if self.collection_dimension() is None:
+        if self.column() is None:
             return []
+        with self.state_db.connect() as conn:
+            rows = conn.execute(*self.search_statement(namespace, vector, top_k, filters)).fetchall()
+        return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
+
+    def search_statement(
+        self, namespace: str, vector: np.ndarray, top_k: int, filters: Mapping[str, str] | None = None
+    ) -> tuple[sql.Composed, tuple[Any, ...]]:
+        """The nearest-neighbour query of an existing collection and its parameters."""
         query_vector = np.asarray(vector, dtype=np.float32)
         _, operator, score = DISTANCES[self.distance]
-        distance = sql.SQL("embedding {} %s").format(sql.SQL(operator))
+        # The query vector cast to the column's type, as the HNSW index's operator class takes it.
+        distance = sql.SQL("embedding {} %s::{}").format(sql.SQL(operator), sql.Identifier(self._column_type()))
         conditions = [sql.SQL("namespace = %s")]
         params: list[Any] = [query_vector, namespace]
         for field_name, value in (filters or {}).items():
@@ -281,20 +324,16 @@ class PgVectorStore(VectorStore):
                     )
                 )
                 params += [field_name, value, field_name, field_name, number]
-        with self.state_db.connect() as conn:
-            rows = conn.execute(
-                sql.SQL(
-                    "select id, {score} as score, text, source_key, metadata"
-                    " from {table} where {conditions} order by {distance} limit %s"
-                ).format(
-                    score=sql.SQL(score).format(distance),
-                    table=self._table(),
-                    conditions=sql.SQL(" and ").join(conditions),
-                    distance=distance,
-                ),
-                (*params, query_vector, top_k),
-            ).fetchall()
-        return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
+        statement = sql.SQL(
+            "select id, {score} as score, text, source_key, metadata"
+            " from {table} where {conditions} order by {distance} limit %s"
+        ).format(
+            score=sql.SQL(score).format(distance),
+            table=self._table(),
+            conditions=sql.SQL(" and ").join(conditions),
+            distance=distance,
+        )
+        return statement, (*params, query_vector, top_k)
 
     def count(self, namespace: str) -> int:
         if self.collection_dimension() is None:
@@ -323,3 +362,13 @@ class PgVectorStore(VectorStore):
                 (namespace, list(ids)),
             ).fetchall()
         return dict(rows)
+
+
+def check_half_range(records: pa.Table) -> None:
+    """Refuse, naming the first, a vector with a value beyond what `halfvec` holds."""
+    beyond = (np.abs(record_vectors(records)) > HALFVEC_MAX).any(axis=1)
+    if beyond.any():
+        vid = records.column("id")[int(np.argmax(beyond))].as_py()
+        raise InvalidVectorError(
+            f"vector {vid!r} has a value beyond ±{HALFVEC_MAX:g}, the range of halfvec (VECTORDB_PG_VECTOR_TYPE)"
+        )

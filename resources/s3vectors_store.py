@@ -29,6 +29,7 @@ from resources.vector_store import (
     METADATA_JSON_FIELD,
     TEXT_FIELD,
     DimensionMismatchError,
+    InvalidVectorError,
     SearchHit,
     VectorStore,
     check_dimension,
@@ -51,10 +52,6 @@ MAX_FILTERABLE_BYTES = 2 * 1024
 MAX_METADATA_KEYS = 50
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 NON_FILTERABLE = [TEXT_FIELD, METADATA_JSON_FIELD]
-
-
-class InvalidVectorError(ValueError):
-    """A vector S3 Vectors would refuse or could not compare: NaN, infinite, or all zeros."""
 
 
 class IndexMismatchError(ValueError):

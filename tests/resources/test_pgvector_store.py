@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from psycopg import sql
 
 from resources.pgvector_store import PARALLEL_PART_MIN_ROWS, PgVectorStore
-from resources.vector_store import CollectionNameError, DimensionMismatchError
+from resources.vector_store import CollectionNameError, DimensionMismatchError, InvalidVectorError
 
 
 def records(ids: list[str], vectors: np.ndarray, hashes: list[str] | None = None) -> pa.Table:
@@ -161,3 +162,47 @@ def test_a_numeric_filter_matches_numbers_and_text_alike(store: PgVectorStore) -
     assert [h.id for h in store.query("ns", vector, 5, {"price": "34.50"})] == ["c"]
     assert [h.id for h in store.query("ns", vector, 5, {"price": "cheap"})] == ["d"]
     assert store.query("ns", vector, 5, {"price": "130"}) == []
+
+
+def test_a_halfvec_collection_stores_16_bit_values_and_answers_through_its_index(state_db) -> None:
+    store = PgVectorStore(state_db=state_db, collection="half", vector_type="halfvec")
+    store.ensure_collection(3)
+    vectors = np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], np.float32)
+    store.upsert("ns", records(["a", "b", "c"], vectors), assume_new=True)
+    store.upsert("ns", records(["b"], np.array([[0, 0.5, 0.5]], np.float32), ["h-new"]))  # the staging path
+    store.after_writes()
+    with state_db.connect() as conn:
+        column = conn.execute(
+            "select format_type(atttypid, atttypmod) from pg_attribute where attrelid = 'half'::regclass and attname = 'embedding'"
+        )
+        assert column.fetchone()[0] == "halfvec(3)"
+        assert conn.execute("select embedding::text from half where id = 'b'").fetchone()[0] == "[0,0.5,0.5]"
+        index = conn.execute("select indexdef from pg_indexes where tablename = 'half' and indexdef like '%hnsw%'")
+        assert "halfvec_cosine_ops" in index.fetchone()[0]
+        # Enough rows for the planner to prefer the HNSW index to sorting the namespace's rows.
+        many = np.random.default_rng(2).standard_normal((2000, 3)).astype(np.float32)
+        store.upsert("ns", records([f"r{i}" for i in range(2000)], many), assume_new=True)
+        conn.execute("analyze half")
+        statement, params = store.search_statement("ns", np.array([1, 0, 0], np.float32), 2)
+        plan = conn.execute(sql.SQL("explain ") + statement, params)
+        assert "half_embedding_cosine_hnsw" in " ".join(r[0] for r in plan)
+    hits = store.query("ns", np.array([1, 0, 0], np.float32), 2000)
+    assert [h.id for h in hits if h.id in "abc"] == ["a", "c", "b"] and hits[0].score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_value_beyond_the_halfvec_range_is_refused_naming_the_vector(state_db) -> None:
+    store = PgVectorStore(state_db=state_db, collection="half", vector_type="halfvec")
+    store.ensure_collection(2)
+    with pytest.raises(InvalidVectorError, match=r"vector 'far' has a value beyond ±65504, the range of halfvec"):
+        store.upsert("ns", records(["near", "far"], np.array([[1, 2], [1, 70000]], np.float32)))
+    assert store.count("ns") == 0
+
+
+def test_an_existing_collection_keeps_its_type_when_the_setting_changes(store, state_db, caplog) -> None:
+    store.upsert("ns", records(["a"], np.array([[1, 0, 0]], np.float32)))
+    half = store.model_copy(update={"vector_type": "halfvec"})
+    with caplog.at_level("WARNING"):
+        half.ensure_collection(3)
+    assert "collection 'items' keeps its vector column: VECTORDB_PG_VECTOR_TYPE=halfvec applies to new" in caplog.text
+    half.upsert("ns", records(["b"], np.array([[0, 1, 0]], np.float32)))
+    assert [h.id for h in half.query("ns", np.array([0, 1, 0], np.float32), 1)] == ["b"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from resources import s3vectors_store
-from resources.s3vectors_store import InvalidVectorError, S3VectorsStore
-from resources.vector_store import DimensionMismatchError
+from resources.s3vectors_store import S3VectorsStore
+from resources.vector_store import DimensionMismatchError, InvalidVectorError
 from tests.local_http import InFlight
 from tests.resources.test_pgvector_store import records
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from resources.pinecone_store import PineconeStore
-from resources.s3vectors_store import MAX_METADATA_BYTES, MAX_METADATA_KEYS, InvalidVectorError, S3VectorsStore
-from resources.vector_store import hit_from_metadata
+from resources.s3vectors_store import MAX_METADATA_BYTES, MAX_METADATA_KEYS, S3VectorsStore
+from resources.vector_store import InvalidVectorError, hit_from_metadata
 from tests.fake_pinecone import FakePinecone
 from tests.resources.test_pgvector_store import records
 from tests.resources.test_s3vectors_store import store  # noqa: F401 (the fixture: a bucket with a 3-d index)
