@@ -26,6 +26,22 @@ import numpy as np  # noqa: E402
 
 from resources.embedders import LOCAL_BACKENDS, LocalEmbedder  # noqa: E402
 
+# Packages whose docstrings make the real-text corpus (all installed with the project).
+DOCUMENTED_PACKAGES = (
+    "pandas",
+    "numpy",
+    "dagster",
+    "pyarrow",
+    "sqlalchemy",
+    "botocore",
+    "pydantic",
+    "transformers",
+    "scipy",
+    "sklearn",
+    "openai",
+    "psycopg",
+)
+
 FIRST_QUERY = """
 import sys, time
 started = time.perf_counter()
@@ -53,6 +69,34 @@ def queries(words: list[str]) -> list[str]:
     """100 queries of 3 to 8 words."""
     rng = np.random.default_rng(12)
     return [" ".join(rng.choice(words, size=int(rng.integers(3, 9)))) for _ in range(100)]
+
+
+def documentation(count: int) -> tuple[list[str], list[str]]:
+    """`count` paragraphs of the docstrings of installed packages (real English text, the same on
+    every machine with the same packages), and 100 queries: the first 8 words of 100 others."""
+    import ast
+
+    import numpy as np
+
+    site = Path(np.__file__).resolve().parents[1]
+    paragraphs = set()
+    for package in DOCUMENTED_PACKAGES:
+        for path in sorted((site / package).rglob("*.py")):
+            try:
+                tree = ast.parse(path.read_text(errors="ignore"))
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                    for paragraph in (ast.get_docstring(node) or "").split("\n\n"):
+                        paragraph = " ".join(paragraph.split())
+                        if 40 <= len(paragraph) <= 1000 and not paragraph.startswith((">>>", "..", "-", "=")):
+                            paragraphs.add(paragraph)
+    texts = sorted(paragraphs)
+    np.random.default_rng(13).shuffle(texts)
+    if len(texts) < count + 100:
+        raise SystemExit(f"the installed packages' docstrings give {len(texts)} paragraphs, fewer than {count + 100}")
+    return texts[:count], [" ".join(text.split()[:8]) for text in texts[count : count + 100]]
 
 
 def recall_at_10(reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> float:

@@ -56,8 +56,17 @@ class Column(NamedTuple):
 # column keeps its type and dimension (a vector of another dimension is refused by the column).
 _columns: dict[tuple[str, str], Column] = {}
 
-# A write is split over several connections only when each gets at least this many rows.
+# A write is split over several connections only when each gets at least this many rows; into a
+# collection with its HNSW index, whose insertion costs the server milliseconds of CPU per row (far
+# more than a connection's own cost), at the second figure.
 PARALLEL_PART_MIN_ROWS = 10_000
+INDEXED_PART_MIN_ROWS = 250
+
+# Whether each database's pgvector scans an HNSW index on until enough rows pass the filters (0.8+).
+_iterative_scans: dict[str, bool] = {}
+
+# The HNSW indexes known to exist, by database and name (an index, once built, stays).
+_indexes: set[tuple[str, str]] = set()
 
 
 def _log_contention(state: Any) -> None:
@@ -96,6 +105,12 @@ class PgVectorStore(VectorStore):
     vector_type: Literal["vector", "halfvec"] = Field(
         default="vector",
         description="Column type of a new collection: `vector` (32-bit floats) or `halfvec` (16-bit: half the bytes).",
+    )
+    ef_search: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Candidates the HNSW search keeps (pgvector's `hnsw.ef_search`): more finds more of the exact nearest, slower.",
     )
     maintenance_work_mem: str | None = Field(
         default=None, description="Memory for building the HNSW index, e.g. '1GB' (PostgreSQL's default if unset)."
@@ -167,6 +182,7 @@ class PgVectorStore(VectorStore):
         with self.state_db.connect() as conn:
             conn.execute(sql.SQL("drop table if exists {}").format(self._table()))
         _columns.pop((self.state_db.uri(), self.collection_name), None)
+        _indexes.discard((self.state_db.uri(), self._index_name()))
 
     def point_readers(self, conn: Any, alias: str) -> None:
         """The view `alias` over this table, replaced unless it already reads it (readers see the
@@ -191,7 +207,8 @@ class PgVectorStore(VectorStore):
         records = records.sort_by("id")  # rows are locked in byte order of id, as collate "C" sorts below
         # A large write is split over several connections: each server process then decodes,
         # stores and indexes its share of the rows on its own CPU core.
-        parts = max(1, min(self.load_connections, records.num_rows // PARALLEL_PART_MIN_ROWS))
+        part_min_rows = INDEXED_PART_MIN_ROWS if self._indexed() else PARALLEL_PART_MIN_ROWS
+        parts = max(1, min(self.load_connections, records.num_rows // part_min_rows))
         size = -(-records.num_rows // parts)
         slices = [records.slice(start, size) for start in range(0, records.num_rows, size)]
         if len(slices) == 1:
@@ -259,7 +276,7 @@ class PgVectorStore(VectorStore):
         """Build the HNSW index once the first bulk load is in (much faster than row by row, and
         off the load's path); pgvector's notices, such as the graph outgrowing
         maintenance_work_mem, go to the run log."""
-        index_name = f"{self.collection_name}_embedding_{self.distance}_hnsw"
+        index_name = self._index_name()
         # Runs of the same collection finishing together take turns: only one builds the index.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"vectordb.index/{index_name}",))
         if conn.execute("select to_regclass(%s)", (index_name,)).fetchone()[0]:
@@ -275,6 +292,18 @@ class PgVectorStore(VectorStore):
                 name, table, sql.SQL(opclass)
             )
         )
+
+    def _index_name(self) -> str:
+        return f"{self.collection_name}_embedding_{self.distance}_hnsw"
+
+    def _indexed(self) -> bool:
+        """Whether the collection's HNSW index exists."""
+        key = (self.state_db.uri(), self._index_name())
+        if key not in _indexes:
+            with self.state_db.connect() as conn:
+                if conn.execute("select to_regclass(%s)", (key[1],)).fetchone()[0]:
+                    _indexes.add(key)
+        return key in _indexes
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
         if not ids:
@@ -299,6 +328,11 @@ class PgVectorStore(VectorStore):
         if self.column() is None:
             return []
         with self.state_db.connect() as conn:
+            # An index scan yields at most ef_search rows, before the namespace and filters are
+            # applied: asked for more, and (pgvector 0.8) scanning on until enough rows pass.
+            conn.execute(sql.SQL("set local hnsw.ef_search = {}").format(sql.Literal(max(self.ef_search, top_k))))
+            if iterative_scans(conn):
+                conn.execute("set local hnsw.iterative_scan = strict_order")
             rows = conn.execute(*self.search_statement(namespace, vector, top_k, filters)).fetchall()
         return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
 
@@ -372,3 +406,12 @@ def check_half_range(records: pa.Table) -> None:
         raise InvalidVectorError(
             f"vector {vid!r} has a value beyond ±{HALFVEC_MAX:g}, the range of halfvec (VECTORDB_PG_VECTOR_TYPE)"
         )
+
+
+def iterative_scans(conn: Any) -> bool:
+    """Whether the database's pgvector has iterative index scans (0.8 and later)."""
+    database = conn.info.dsn
+    if database not in _iterative_scans:
+        version = conn.execute("select extversion from pg_extension where extname = 'vector'").fetchone()[0]
+        _iterative_scans[database] = tuple(int(part) for part in version.split(".")[:2]) >= (0, 8)
+    return _iterative_scans[database]

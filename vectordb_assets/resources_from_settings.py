@@ -130,6 +130,7 @@ def vector_store(settings: Settings, state_db: StateDatabase, secret: Secret = d
         collection=settings.collection,
         distance=settings.distance,
         vector_type=settings.pg_vector_type,
+        ef_search=settings.pg_ef_search,
         maintenance_work_mem=settings.pg_maintenance_work_mem,
         load_connections=settings.pg_load_connections,
     )

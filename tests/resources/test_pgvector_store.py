@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
-from resources.pgvector_store import PARALLEL_PART_MIN_ROWS, PgVectorStore
+from resources.pgvector_store import INDEXED_PART_MIN_ROWS, PARALLEL_PART_MIN_ROWS, PgVectorStore
 from resources.vector_store import CollectionNameError, DimensionMismatchError, InvalidVectorError
 
 
@@ -206,3 +206,60 @@ def test_an_existing_collection_keeps_its_type_when_the_setting_changes(store, s
     assert "collection 'items' keeps its vector column: VECTORDB_PG_VECTOR_TYPE=halfvec applies to new" in caplog.text
     half.upsert("ns", records(["b"], np.array([[0, 1, 0]], np.float32)))
     assert [h.id for h in half.query("ns", np.array([0, 1, 0], np.float32), 1)] == ["b"]
+
+
+def test_a_write_into_an_indexed_collection_is_shared_by_two_connections_sooner(state_db) -> None:
+    def transactions(table: str) -> int:
+        with state_db.connect() as conn:
+            return conn.execute(
+                sql.SQL("select count(distinct xmin::text) from {}").format(sql.Identifier(table))
+            ).fetchone()[0]
+
+    rows = 2 * INDEXED_PART_MIN_ROWS
+    vectors = np.random.default_rng(6).standard_normal((2 * rows, 3)).astype(np.float32)
+    indexed = PgVectorStore(state_db=state_db, collection="indexed", load_connections=2)
+    plain = PgVectorStore(state_db=state_db, collection="plain", load_connections=2)
+    for store in (indexed, plain):
+        store.ensure_collection(3)
+        store.upsert("ns", records([f"first-{i}" for i in range(rows)], vectors[:rows]))
+    indexed.after_writes()
+    for store in (indexed, plain):
+        store.upsert("ns", records([f"second-{i}" for i in range(rows)], vectors[rows:]), assume_new=True)
+    assert transactions("plain") == 2  # one per write
+    assert transactions("indexed") == 3  # the second write in two parts, one per connection
+    assert indexed.count("ns") == 2 * rows
+
+
+def test_more_search_candidates_find_more_of_the_exact_nearest(state_db) -> None:
+    vectors = np.random.default_rng(7).standard_normal((3000, 128)).astype(np.float32)
+    asked = np.random.default_rng(8).standard_normal((20, 128)).astype(np.float32)
+    store = PgVectorStore(state_db=state_db, collection="searched", ef_search=10)
+    store.ensure_collection(128)
+    store.upsert("ns", records([f"r{i}" for i in range(3000)], vectors))
+    store.after_writes()
+    with state_db.connect() as conn:
+        conn.execute("analyze searched")
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = [{f"r{i}" for i in np.argsort(-(unit @ q))[:10]} for q in asked]
+
+    def recall(searched: PgVectorStore) -> float:
+        return float(np.mean([len({h.id for h in searched.query("ns", q, 10)} & e) / 10 for q, e in zip(asked, exact)]))
+
+    few, many = recall(store), recall(store.model_copy(update={"ef_search": 400}))
+    assert many >= 0.99 and few < many - 0.05, (few, many)
+
+
+def test_a_filtered_search_finds_top_k_beyond_the_first_candidates(state_db) -> None:
+    store = PgVectorStore(state_db=state_db, collection="crowded", ef_search=40)
+    store.ensure_collection(3)
+    # Enough rows for the planner to search the graph rather than filter and sort the table.
+    vectors = np.random.default_rng(9).standard_normal((20000, 3)).astype(np.float32)
+    table = records([f"r{i}" for i in range(20000)], vectors)
+    rare = ['{"kind": "rare"}' if i % 100 == 0 else '{"kind": "common"}' for i in range(20000)]
+    store.upsert("ns", table.set_column(table.schema.get_field_index("metadata"), "metadata", pa.array(rare)))
+    store.after_writes()
+    with state_db.connect() as conn:
+        conn.execute("analyze crowded")
+    # Of the graph's first 40 candidates, about one is rare: the scan goes on past them.
+    hits = store.query("ns", np.array([1, 0, 0], np.float32), 10, {"kind": "rare"})
+    assert len(hits) == 10 and all(int(h.id[1:]) % 100 == 0 for h in hits)
