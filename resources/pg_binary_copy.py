@@ -27,6 +27,8 @@ BLOCK_ROWS = 8192
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# The largest magnitude a `halfvec` value holds (float16's); beyond it a value would be infinite.
+HALFVEC_MAX = float(np.finfo(np.float16).max)
 
 # One field of a block of rows: the pieces (arrays with a value per row, or scalars shared by all
 # rows) whose bytes, joined, are the field's length word and its value.
@@ -85,6 +87,12 @@ def _vector_field(vectors: np.ndarray, value_type: str) -> Field:
     encoded["values"] = vectors
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(encoded.itemsize), rows, [None, pa.py_buffer(encoded)])
     return [fixed.cast(pa.large_binary())]
+
+
+def first_beyond_half_range(vectors: np.ndarray) -> int | None:
+    """The first row of `vectors` with a value a `halfvec` cannot hold, or None."""
+    beyond = (np.abs(vectors) > HALFVEC_MAX).any(axis=1)
+    return int(np.argmax(beyond)) if beyond.any() else None
 
 
 def vector_column(vectors: np.ndarray, half: bool = False) -> Column:

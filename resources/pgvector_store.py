@@ -21,7 +21,14 @@ import pyarrow.compute as pc
 from psycopg import sql
 from pydantic import Field
 
-from resources.pg_binary_copy import copy_binary, jsonb_column, text_column, vector_column
+from resources.pg_binary_copy import (
+    HALFVEC_MAX,
+    copy_binary,
+    first_beyond_half_range,
+    jsonb_column,
+    text_column,
+    vector_column,
+)
 from resources.retry import RetryPolicy
 from resources.state_db import StateDatabase
 from resources.vector_store import (
@@ -41,9 +48,6 @@ DISTANCES = {
     "inner_product": ("ip_ops", "<#>", "-({})"),
 }
 
-# The largest magnitude a `halfvec` value holds (float16's); beyond it a value would be infinite.
-HALFVEC_MAX = float(np.finfo(np.float16).max)
-
 
 class Column(NamedTuple):
     """An existing collection's vector column: its type (`vector` or `halfvec`) and dimension."""
@@ -61,6 +65,9 @@ _columns: dict[tuple[str, str], Column] = {}
 # more than a connection's own cost), at the second figure.
 PARALLEL_PART_MIN_ROWS = 10_000
 INDEXED_PART_MIN_ROWS = 250
+
+# pgvector's largest hnsw.ef_search.
+EF_SEARCH_MAX = 1000
 
 # Whether each database's pgvector scans an HNSW index on until enough rows pass the filters (0.8+).
 _iterative_scans: dict[str, bool] = {}
@@ -328,9 +335,10 @@ class PgVectorStore(VectorStore):
         if self.column() is None:
             return []
         with self.state_db.connect() as conn:
-            # An index scan yields at most ef_search rows, before the namespace and filters are
-            # applied: asked for more, and (pgvector 0.8) scanning on until enough rows pass.
-            conn.execute(sql.SQL("set local hnsw.ef_search = {}").format(sql.Literal(max(self.ef_search, top_k))))
+            # An index scan yields at most ef_search rows (1,000 at most), before the namespace and
+            # filters are applied: asked for more, and (pgvector 0.8) scanning on until enough pass.
+            candidates = min(max(self.ef_search, top_k), EF_SEARCH_MAX)
+            conn.execute(sql.SQL("set local hnsw.ef_search = {}").format(sql.Literal(candidates)))
             if iterative_scans(conn):
                 conn.execute("set local hnsw.iterative_scan = strict_order")
             rows = conn.execute(*self.search_statement(namespace, vector, top_k, filters)).fetchall()
@@ -400,9 +408,9 @@ class PgVectorStore(VectorStore):
 
 def check_half_range(records: pa.Table) -> None:
     """Refuse, naming the first, a vector with a value beyond what `halfvec` holds."""
-    beyond = (np.abs(record_vectors(records)) > HALFVEC_MAX).any(axis=1)
-    if beyond.any():
-        vid = records.column("id")[int(np.argmax(beyond))].as_py()
+    beyond = first_beyond_half_range(record_vectors(records))
+    if beyond is not None:
+        vid = records.column("id")[beyond].as_py()
         raise InvalidVectorError(
             f"vector {vid!r} has a value beyond ±{HALFVEC_MAX:g}, the range of halfvec (VECTORDB_PG_VECTOR_TYPE)"
         )

@@ -146,3 +146,27 @@ def ensure_state_schema(conn: psycopg.Connection) -> None:
         for statement in DDL:
             conn.execute(statement)
     _ready.add(key)
+
+
+# The embedding cache at 16 bits (VECTORDB_EMBEDDING_CACHE_TYPE=halfvec), made on its first use
+# only: `halfvec` needs pgvector 0.7, which the other tables do not.
+HALF_CACHE_DDL = (
+    "create table if not exists vectordb_embedding_cache_half ("
+    " model text not null,"
+    " content_hash text not null,"
+    " embedding halfvec not null,"
+    " created_at timestamptz not null default now(),"
+    " primary key (model, content_hash))"
+)
+_half_cache_ready: set[str] = set()
+
+
+def ensure_half_cache(conn: psycopg.Connection) -> None:
+    """Create the 16-bit embedding cache once per database and process."""
+    if conn.info.dsn in _half_cache_ready:
+        return
+    if conn.execute("select to_regclass('vectordb_embedding_cache_half')").fetchone()[0] is None:
+        conn.execute("select pg_advisory_xact_lock(hashtext('vectordb.state_schema'))")
+        conn.execute(HALF_CACHE_DDL)
+        conn.commit()
+    _half_cache_ready.add(conn.info.dsn)

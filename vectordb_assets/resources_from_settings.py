@@ -200,7 +200,9 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         ),
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
-        "embedding_cache": EmbeddingCachePolicy(location=settings.embedding_cache),
+        "embedding_cache": EmbeddingCachePolicy(
+            location=settings.embedding_cache, vector_type=settings.embedding_cache_type
+        ),
         "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
         "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
         "read_limits": settings.read_limits,

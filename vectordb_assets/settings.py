@@ -307,6 +307,11 @@ class Settings(BaseSettings):
         validation_alias=env("VECTORDB_EMBEDDING_CACHE"),
         description="Where vectors embedded before are found: `database` (the state database, shared by every file, kept through failed runs) or `files` (each file's previous `embeddings/` output: no copy of the vectors in PostgreSQL; see Incremental and deduplicated).",
     )
+    embedding_cache_type: Literal["vector", "halfvec"] = Field(
+        "vector",
+        validation_alias=env("VECTORDB_EMBEDDING_CACHE_TYPE"),
+        description="How the `database` embedding cache keeps vectors: `vector` (32-bit floats) or `halfvec` (16-bit floats, half the bytes; a vector read back from it differs from the model's by the rounding, under 0.0005 per value for unit vectors). Each type has a table of its own, so a change starts an empty cache.",
+    )
     normalize_embeddings: bool = Field(
         True,
         validation_alias=env("VECTORDB_NORMALIZE_EMBEDDINGS"),
@@ -429,7 +434,9 @@ class Settings(BaseSettings):
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
-    @field_validator("store", "distance", "pg_vector_type", "embedder", "local_backend", mode="before")
+    @field_validator(
+        "store", "distance", "pg_vector_type", "embedding_cache_type", "embedder", "local_backend", mode="before"
+    )
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

@@ -10,9 +10,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from psycopg import sql
 
-from resources.pg_binary_copy import copy_binary, text_column, vector_column
+from resources.pg_binary_copy import HALFVEC_MAX, copy_binary, first_beyond_half_range, text_column, vector_column
 from resources.state_db import StateDatabase
+from resources.state_schema import ensure_half_cache
+from resources.vector_store import InvalidVectorError
+
+# The cache's table for each column type.
+TABLES = {"vector": "vectordb_embedding_cache", "halfvec": "vectordb_embedding_cache_half"}
 
 
 class VectorCache(Protocol):
@@ -25,11 +31,17 @@ class VectorCache(Protocol):
 
 class EmbeddingCache:
     """Vectors by (model, content hash), kept in the state database: each (model, text) is
-    embedded once, whatever file or run has it."""
+    embedded once, whatever file or run has it. A `halfvec` cache keeps them at 16 bits, in a
+    table of its own."""
 
-    def __init__(self, state_db: StateDatabase, model: str):
+    def __init__(self, state_db: StateDatabase, model: str, vector_type: str = "vector"):
         self.state_db = state_db
         self.model = model
+        self.vector_type = vector_type
+        self.table = sql.Identifier(TABLES[vector_type])
+        if vector_type == "halfvec":
+            with state_db.connect() as conn:
+                ensure_half_cache(conn)
 
     def get_many(self, content_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """The cached vectors among `content_hashes`."""
@@ -38,8 +50,9 @@ class EmbeddingCache:
             return {}
         with self.state_db.connect() as conn:
             rows = conn.execute(
-                "select content_hash, embedding from vectordb_embedding_cache"
-                " where model = %s and content_hash = any(%s)",
+                sql.SQL("select content_hash, embedding from {} where model = %s and content_hash = any(%s)").format(
+                    self.table
+                ),
                 (self.model, wanted),
                 binary=True,  # pgvector's binary format loads straight into numpy
             ).fetchall()
@@ -51,7 +64,7 @@ class EmbeddingCache:
             return set()
         with self.state_db.connect() as conn:
             rows = conn.execute(
-                "select content_hash from vectordb_embedding_cache where model = %s and content_hash = any(%s)",
+                sql.SQL("select content_hash from {} where model = %s and content_hash = any(%s)").format(self.table),
                 (self.model, content_hashes),
             )
             return {content_hash for (content_hash,) in rows}
@@ -60,24 +73,36 @@ class EmbeddingCache:
         """Store vectors; a hash already present keeps its first vector."""
         if not vectors:
             return
+        hashes = list(vectors)
+        matrix = np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])
+        half = self.vector_type == "halfvec"
+        beyond = first_beyond_half_range(matrix) if half else None
+        if beyond is not None:
+            raise InvalidVectorError(
+                f"the vector of text {hashes[beyond]} has a value beyond ±{HALFVEC_MAX:g}, which a halfvec cache"
+                " cannot hold (VECTORDB_EMBEDDING_CACHE_TYPE)"
+            )
         with self.state_db.connect() as conn:
             conn.execute(
-                "create temp table vectordb_cache_staging (content_hash text, embedding vector) on commit drop"
+                sql.SQL(
+                    "create temp table vectordb_cache_staging (content_hash text, embedding {}) on commit drop"
+                ).format(sql.Identifier(self.vector_type))
             )
-            hashes = list(vectors)
             copy_binary(
                 conn,
                 "copy vectordb_cache_staging (content_hash, embedding) from stdin with (format binary)",
                 len(hashes),
                 [
                     text_column(pa.array(hashes, pa.string())),
-                    vector_column(np.stack([np.asarray(vectors[h], dtype=np.float32) for h in hashes])),
+                    vector_column(matrix, half=half),
                 ],
             )
             conn.execute(
-                "insert into vectordb_embedding_cache (model, content_hash, embedding)"
-                " select %s, content_hash, embedding from vectordb_cache_staging"
-                " on conflict (model, content_hash) do nothing",
+                sql.SQL(
+                    "insert into {} (model, content_hash, embedding)"
+                    " select %s, content_hash, embedding from vectordb_cache_staging"
+                    " on conflict (model, content_hash) do nothing"
+                ).format(self.table),
                 (self.model,),
             )
 

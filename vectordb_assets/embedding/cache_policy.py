@@ -26,9 +26,13 @@ class EmbeddingCachePolicy(SettingsOnlyResource):
         default="database",
         description="Where vectors made before are looked up: the state database, or the file's previous output.",
     )
+    vector_type: Literal["vector", "halfvec"] = Field(
+        default="vector",
+        description="How the state database keeps them: `vector` (32-bit floats) or `halfvec` (16-bit, half the bytes).",
+    )
 
     def cache(self, state_db: StateDatabase, model: str, previous_output: Path | None) -> VectorCache:
         """The cache for one file, whose previous embeddings output (if any) is at `previous_output`."""
         if self.location == "files":
             return PreviousOutputCache(model, previous_output)
-        return EmbeddingCache(state_db, model)
+        return EmbeddingCache(state_db, model, self.vector_type)
