@@ -116,7 +116,7 @@ class PgVectorStore(VectorStore):
     ef_search: int = Field(
         default=100,
         ge=1,
-        le=1000,
+        le=EF_SEARCH_MAX,
         description="Candidates the HNSW search keeps (pgvector's `hnsw.ef_search`): more finds more of the exact nearest, slower.",
     )
     maintenance_work_mem: str | None = Field(
@@ -338,9 +338,10 @@ class PgVectorStore(VectorStore):
             # An index scan yields at most ef_search rows (1,000 at most), before the namespace and
             # filters are applied: asked for more, and (pgvector 0.8) scanning on until enough pass.
             candidates = min(max(self.ef_search, top_k), EF_SEARCH_MAX)
-            conn.execute(sql.SQL("set local hnsw.ef_search = {}").format(sql.Literal(candidates)))
+            settings = [sql.SQL("set local hnsw.ef_search = {}").format(sql.Literal(candidates))]
             if iterative_scans(conn):
-                conn.execute("set local hnsw.iterative_scan = strict_order")
+                settings.append(sql.SQL("set local hnsw.iterative_scan = strict_order"))
+            conn.execute(sql.SQL("; ").join(settings))  # one round trip
             rows = conn.execute(*self.search_statement(namespace, vector, top_k, filters)).fetchall()
         return [SearchHit(id=r[0], score=float(r[1]), text=r[2], source_key=r[3], metadata=r[4]) for r in rows]
 
