@@ -1,31 +1,22 @@
-"""The index's full checks after ingestion, so that the asset graph shows them evaluated after a
-sensor run, at most once an hour however many runs finish."""
+"""The sensor that evaluates the index checks' automation conditions (`index_checks_condition`)
+and requests their runs, running from the start so a new deployment needs no toggle."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import dagster as dg
 
-# One check run per window: the run key is the window's number, and Dagster runs a key once.
-WINDOW_SECONDS = 3600
+# Runs it requests carry this tag, so they can be told from on-demand runs of the checks.
+TRIGGER_TAG = "vectordb/trigger"
 
 
-def build_index_checks_sensor(ingest_job: Any, check_job: Any) -> dg.SensorDefinition:
-    """The sensor that requests `check_job` when a run of `ingest_job` succeeds, once per window."""
-
-    @dg.run_status_sensor(
-        name="index_checks_after_ingest",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[ingest_job],
-        request_job=check_job,
+def build_index_checks_sensor(checks: dg.AssetSelection) -> dg.AutomationConditionSensorDefinition:
+    """The automation condition sensor over the index's full checks."""
+    return dg.AutomationConditionSensorDefinition(
+        "index_checks_automation",
+        target=checks,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
+        run_tags={TRIGGER_TAG: "index_checks"},
+        description="Runs the index's full checks at each VECTORDB_CHECK_CRON tick and after the index first "
+        "changes since the last tick.",
     )
-    def index_checks_after_ingest(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-        """Requests the full checks of the index after an ingest run (one run per hour at most)."""
-        window = int(time.time() // WINDOW_SECONDS)
-        return dg.RunRequest(run_key=f"index-checks-{window}", tags={"vectordb/after_run": context.dagster_run.run_id})
-
-    return index_checks_after_ingest

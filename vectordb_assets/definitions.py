@@ -7,11 +7,11 @@ from sensors.index_checks_sensor import build_index_checks_sensor
 from sensors.isolation_sensor import build_isolation_sensor
 from sensors.landing_sensor import build_landing_sensor
 from sensors.uploads_sensor import build_uploads_sensor
-from vectordb_assets.assets.jobs import PIPELINE_ASSETS, check_vector_index, ingest_files
+from vectordb_assets.assets.jobs import FULL_INDEX_CHECKS, PIPELINE_ASSETS, check_vector_index, ingest_files
 from vectordb_assets.assets.metabase_questions import build_question_asset, build_question_schedule
 from vectordb_assets.assets.repair_job import repair_vector_index
 from vectordb_assets.assets.upload_job import upload_job_outputs
-from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, vector_index_matches_ledger
+from vectordb_assets.assets.vector_index_checks import build_landed_files_indexed, build_matches_ledger
 from vectordb_assets.resources_from_settings import resources_for
 from vectordb_assets.settings import Settings
 
@@ -63,18 +63,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*configured(PIPELINE_ASSETS, settings, resources["embedder"]), *question_assets],
-        schedules=[
-            *question_schedules,
-            dg.ScheduleDefinition(
-                name="check_vector_index_schedule",
-                job=check_vector_index,
-                cron_schedule=settings.check_cron,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-            ),
-        ],
+        schedules=list(question_schedules),
         asset_checks=[
-            vector_index_matches_ledger,
-            build_landed_files_indexed(settings.source_excluded_prefix, settings.partition_depth),
+            build_matches_ledger(settings.check_cron),
+            build_landed_files_indexed(settings.check_cron, settings.source_excluded_prefix, settings.partition_depth),
         ],
         jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
@@ -89,7 +81,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 partition_depth=settings.partition_depth,
             ),
             build_isolation_sensor(ingest_files),
-            build_index_checks_sensor(ingest_files, check_vector_index),
+            build_index_checks_sensor(FULL_INDEX_CHECKS),
             *(
                 [
                     build_uploads_sensor(

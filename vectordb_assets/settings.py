@@ -206,7 +206,7 @@ class Settings(BaseSettings):
     check_cron: str = Field(
         "0 * * * *",
         validation_alias=env("VECTORDB_CHECK_CRON"),
-        description="When the index's checks run (`check_vector_index` job).",
+        description="When the index's full checks run (also once after the index changes between two ticks).",
     )
     sqs_queue_url: str | None = Field(
         None,

@@ -115,5 +115,5 @@ def test_the_project_loads_with_dg(home: Path, tmp_path: Path) -> None:
     assert {s["name"] for s in defs["sensors"]} == {
         "landing_sensor",
         "failed_files_sensor",
-        "index_checks_after_ingest",
+        "index_checks_automation",
     }

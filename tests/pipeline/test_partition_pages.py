@@ -13,6 +13,7 @@ import requests
 
 from resources.embedders import LocalEmbedder
 from resources.state_db import StateDatabase
+from sensors.index_checks_sensor import TRIGGER_TAG
 from tests.conftest import free_port
 from tests.dagster_processes import dagster_process, instance_home, wait_for
 from vectordb_assets.landing.samples import write_samples
@@ -93,23 +94,17 @@ def test_each_partition_page_tells_its_own_file(
         assert run.status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
         wait_for(lambda: _serving(url), "the webserver")
         pages = {(asset, key): partition_page(url, asset, key) for asset in ASSETS for key in files}
-        # The ingest run's success brings the index's full checks, so none shows "not evaluated".
+        # The index's first files bring its full checks, so none shows "not evaluated".
         checks = wait_for(
             lambda: next(
-                (
-                    r
-                    for r in instance.get_runs(
-                        dg.RunsFilter(job_name="check_vector_index", tags={"vectordb/after_run": run.run_id})
-                    )
-                    if r.is_finished
-                ),
+                (r for r in instance.get_runs(dg.RunsFilter(tags={TRIGGER_TAG: "index_checks"})) if r.is_finished),
                 None,
             ),
             "the checks after ingestion",
             timeout=300,
         )
         assert checks.status == dg.DagsterRunStatus.SUCCESS
-        # Read from the two runs themselves: the hourly schedule may start another check run meanwhile.
+        # Read from the two runs themselves: a cron tick may start another check run meanwhile.
         evaluations = {
             name: [
                 record.status.value

@@ -8,8 +8,9 @@ from vectordb_assets.assets.validated_parquet import validated_parquet
 from vectordb_assets.assets.vector_index import vector_index
 
 PIPELINE_ASSETS = [raw_files, validated_parquet, embeddings, vector_index]
-# The index's full checks list the whole store and the landing area: they run in their own job
-# (hourly, or on demand); each ingest run checks a sample of its own files (`run_files_in_store`).
+# The index's full checks list the whole store and the landing area: they run apart, by their
+# automation condition or on demand in `check_vector_index`; each ingest run checks a sample of its
+# own files (`run_files_in_store`).
 FULL_INDEX_CHECKS = dg.AssetSelection.checks(
     *(dg.AssetCheckKey(vector_index.key, name) for name in ("vector_index_matches_ledger", "landed_files_indexed"))
 )

@@ -18,31 +18,54 @@ from vectordb_assets.indexing.reconciliation import find_drift
 from vectordb_assets.landing.partitions import source_files
 
 
-@dg.asset_check(asset=vector_index, description="Ids and sampled content hashes in the store match the ledger.")
-def vector_index_matches_ledger(
-    vector_store: VectorStore,
-    state_db: StateDatabase,
-    embedder: Embedder,
-    generations: dg.ResourceParam[GenerationPolicy],
-) -> dg.AssetCheckResult:
-    """Compares counts and ids per namespace, and the content hashes of a sample of ids, in the
-    live generation."""
-    live = generations.readers(state_db, vector_store, embedder)
-    vector_store = live.store if live else vector_store
-    collection = vector_store.collection_name
-    with state_db.connect() as conn:
-        namespaces = ledger_namespaces(conn, collection)
-    drifts = [find_drift(vector_store, VectorLedger(state_db, collection, ns)) for ns in namespaces]
-    return dg.AssetCheckResult(
-        passed=all(d.clean for d in drifts),
-        metadata={
-            "collection": collection,
-            "namespaces": {d.namespace: d.summary() for d in drifts},
-            "missing_ids": [i for d in drifts for i in d.missing][:50],
-            "orphan_ids": [i for d in drifts for i in d.orphans][:50],
-            "mismatched_ids": [i for d in drifts for i in d.mismatched][:50],
-        },
+def index_checks_condition(cron: str) -> dg.AutomationCondition:
+    """When a full check of the index runs: at each tick of `cron`, and as soon as the index
+    changes if the check has not been requested since the last tick (so a new deployment shows
+    both checks evaluated after its first files, and a busy one checks at most once per tick
+    besides the tick itself). Never while the check is already running."""
+    tick = dg.AutomationCondition.cron_tick_passed(cron)
+    requested_since_tick = dg.AutomationCondition.newly_requested().since(tick)
+    changed = dg.AutomationCondition.any_deps_updated().since_last_handled()
+    return (
+        (tick.since_last_handled() | (changed & ~requested_since_tick)) & ~dg.AutomationCondition.in_progress()
+    ).with_label(f"index_checks({cron})")
+
+
+def build_matches_ledger(cron: str) -> dg.AssetChecksDefinition:
+    """The check that compares the store with the ledger, automated by `index_checks_condition`."""
+
+    @dg.asset_check(
+        asset=vector_index,
+        name="vector_index_matches_ledger",
+        description="Ids and sampled content hashes in the store match the ledger.",
+        automation_condition=index_checks_condition(cron),
     )
+    def vector_index_matches_ledger(
+        vector_store: VectorStore,
+        state_db: StateDatabase,
+        embedder: Embedder,
+        generations: dg.ResourceParam[GenerationPolicy],
+    ) -> dg.AssetCheckResult:
+        """Compares counts and ids per namespace, and the content hashes of a sample of ids, in the
+        live generation."""
+        live = generations.readers(state_db, vector_store, embedder)
+        vector_store = live.store if live else vector_store
+        collection = vector_store.collection_name
+        with state_db.connect() as conn:
+            namespaces = ledger_namespaces(conn, collection)
+        drifts = [find_drift(vector_store, VectorLedger(state_db, collection, ns)) for ns in namespaces]
+        return dg.AssetCheckResult(
+            passed=all(d.clean for d in drifts),
+            metadata={
+                "collection": collection,
+                "namespaces": {d.namespace: d.summary() for d in drifts},
+                "missing_ids": [i for d in drifts for i in d.missing][:50],
+                "orphan_ids": [i for d in drifts for i in d.orphans][:50],
+                "mismatched_ids": [i for d in drifts for i in d.mismatched][:50],
+            },
+        )
+
+    return vector_index_matches_ledger
 
 
 # A file landed this recently may not have been requested yet: it is in flight, not missing.
@@ -87,12 +110,16 @@ def partitions_in_unfinished_runs(instance: dg.DagsterInstance, now: datetime) -
     return running, silent
 
 
-def build_landed_files_indexed(excluded_prefix: str | None, partition_depth: int = 0) -> dg.AssetChecksDefinition:
-    """The check that names every landed file whose current version is not in the index."""
+def build_landed_files_indexed(
+    cron: str, excluded_prefix: str | None, partition_depth: int = 0
+) -> dg.AssetChecksDefinition:
+    """The check that names every landed file whose current version is not in the index,
+    automated by `index_checks_condition`."""
 
     @dg.asset_check(
         asset=vector_index,
         name="landed_files_indexed",
+        automation_condition=index_checks_condition(cron),
         description="Every landed file's current version is in the index, quarantined with a report, or in a "
         "run that has not finished and has logged in the last hour; fails naming each file that is none of these.",
     )
