@@ -92,7 +92,11 @@ def main() -> None:
                 relation_bytes(state_url, ["vectordb_embedding_cache"]) / vectors,
                 "vector",
             ),
-            ("pgvector table with HNSW index", relation_bytes(state_url, [settings.collection]) / vectors, "vector"),
+            (
+                "pgvector table with HNSW index",
+                relation_bytes(state_url, [settings.index.collection]) / vectors,
+                "vector",
+            ),
             (
                 "indexed versions (PostgreSQL)",
                 relation_bytes(state_url, ["vectordb_indexed_sources"]) / args.files,

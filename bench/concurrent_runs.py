@@ -134,7 +134,7 @@ def main() -> None:
         from psycopg import sql
 
         with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-            query = sql.SQL("select count(*) from {}").format(sql.Identifier(settings.collection))
+            query = sql.SQL("select count(*) from {}").format(sql.Identifier(settings.index.collection))
             indexed = conn.execute(query).fetchone()[0]
     if indexed != rows_in_index:
         sys.exit(f"the index holds {indexed} vectors, expected {rows_in_index}")

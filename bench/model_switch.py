@@ -38,12 +38,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vectordb-bench-") as folder:
         os.environ["VECTORDB_HOME"] = folder
         os.environ["VECTORDB_AUTO_PROMOTE"] = "false"
-        torch = Settings.from_env().with_changes(local_backend="torch")
-        int8 = torch.with_changes(local_backend="onnx-int8")
+        torch = Settings.from_env().with_changes(VECTORDB_LOCAL_BACKEND="torch")
+        int8 = torch.with_changes(VECTORDB_LOCAL_BACKEND="onnx-int8")
         root = Path(torch.source.root)
         keys = sorted(str(path.relative_to(root)) for path in write_samples(root, LocalEmbedder(backend="torch")))
         ids = {
-            s.local_backend: generation_id(m.model_id, m.dimension)
+            s.local_model.backend: generation_id(m.model_id, m.dimension)
             for s, m in ((torch, LocalEmbedder(backend="torch")), (int8, LocalEmbedder(backend="onnx-int8")))
         }
         LocalEmbedder(backend="onnx-int8", export_dir=str(torch.models)).load()  # the export, outside the timings

@@ -68,12 +68,12 @@ class Pipeline:
         """id → (text, source key) of every vector in the collection's namespace."""
         with self.state_db.connect() as conn:
             query = sql.SQL("select id, text, source_key from {} where namespace = %s")
-            rows = conn.execute(query.format(sql.Identifier(self.settings.collection)), (namespace,)).fetchall()
+            rows = conn.execute(query.format(sql.Identifier(self.settings.index.collection)), (namespace,)).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def vectors(self) -> dict[str, list[float]]:
         with self.state_db.connect() as conn:
-            query = sql.SQL("select id, embedding from {}").format(sql.Identifier(self.settings.collection))
+            query = sql.SQL("select id, embedding from {}").format(sql.Identifier(self.settings.index.collection))
             rows = conn.execute(query).fetchall()
         return {r[0]: r[1].to_list() for r in rows}
 

@@ -160,7 +160,7 @@ def test_the_api_deployment_runs_the_api_command_of_the_code_locations_image() -
     parsed = main.get_command(None, "api").make_context("api", command[2:])  # the options exist
     assert (parsed.params["host"], parsed.params["port"]) == ("0.0.0.0", container["ports"][0]["containerPort"])
     assert CliRunner().invoke(main, ["api", "--help"]).exit_code == 0
-    routes = create_app(Settings(_env_file=None)).openapi()["paths"]
+    routes = create_app(Settings.from_env({})).openapi()["paths"]
     assert (
         container["readinessProbe"]["httpGet"]["path"] in routes
         and container["livenessProbe"]["httpGet"]["path"] in routes

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from docs.generate import PAGES, PAGES_DIR
+from docs.generate import GENERATED, PAGES, PAGES_DIR
 
 MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
 
 
-@pytest.mark.parametrize("name", sorted(PAGES))
-def test_a_generated_page_is_current(name: str) -> None:
-    assert (PAGES_DIR / name).read_text() == PAGES[name](), (
-        f"docs/pages/{name} is stale: run .venv/bin/python docs/generate.py"
-    )
+@pytest.mark.parametrize("path", sorted(GENERATED), ids=lambda path: path.name)
+def test_a_generated_file_is_current(path: Path) -> None:
+    assert path.read_text() == GENERATED[path](), f"{path} is stale: run .venv/bin/python docs/generate.py"
 
 
 def test_the_settings_reference_has_a_row_per_setting_with_its_default() -> None:

@@ -26,7 +26,7 @@ def test_a_database_url_with_an_unencoded_character_is_refused_without_echoing_i
 def test_encoded_and_colon_passwords_are_accepted() -> None:
     for password in ("Xq7%25zz9", "Xq7%40zz9", "Xq7%2Fzz9", "Xq7:zz9"):
         settings = Settings.from_env({"DATABASE_URL": f"postgresql://app:{password}@db.internal:5432/state"})
-        assert settings.database_url.get_secret_value().endswith("/state")
+        assert settings.database.database_url.get_secret_value().endswith("/state")
 
 
 def test_the_cli_names_the_problem_and_not_the_url(monkeypatch: pytest.MonkeyPatch, home) -> None:

@@ -11,7 +11,7 @@ from resources.location import Location
 from resources.pgvector_store import PgVectorStore
 from resources.state_db import StateDatabase
 from vectordb_assets.resources_from_settings import vector_store
-from vectordb_assets.settings import Settings, SettingsError, documented_variables
+from vectordb_assets.settings import Settings, SettingsError, documented_variables, setting_fields, variable_names
 
 
 def test_defaults_put_everything_under_the_home_folder(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_defaults_put_everything_under_the_home_folder(tmp_path: Path) -> None:
     assert settings.source == Location("file", str(tmp_path / ".vectordb/landing"))
     assert settings.output == Location("file", str(tmp_path / ".vectordb/store"))
     assert settings.pgserver_dir == tmp_path / ".vectordb/pgdata"
-    assert settings.database_url is None
+    assert settings.database.database_url is None
     assert settings.source_excluded_prefix is None
 
 
@@ -65,7 +65,11 @@ def test_embedder_settings(tmp_path: Path) -> None:
         {"VECTORDB_EMBEDDER": "OpenAI", "VECTORDB_OPENAI_DIMENSIONS": "256", "VECTORDB_LOCAL_BATCH_SIZE": "16"},
         cwd=tmp_path,
     )
-    assert (settings.embedder, settings.openai_dimensions, settings.local_batch_size) == ("openai", 256, 16)
+    assert (settings.embedding.embedder, settings.openai.dimensions, settings.local_model.batch_size) == (
+        "openai",
+        256,
+        16,
+    )
     with pytest.raises(
         SettingsError, match="VECTORDB_EMBEDDER: Input should be 'local' or 'openai' \\(got 'cohere'\\)"
     ):
@@ -80,7 +84,7 @@ def test_pgvector_settings_reach_the_store(tmp_path: Path) -> None:
     store = vector_store(settings, StateDatabase(pgserver_dir=str(tmp_path / "pgdata")))
     assert isinstance(store, PgVectorStore)
     assert (store.load_connections, store.maintenance_work_mem, store.distance) == (4, "256MB", "l2")
-    assert Settings.from_env({}, cwd=tmp_path).pg_load_connections == 2
+    assert Settings.from_env({}, cwd=tmp_path).pgvector.load_connections == 2
     with pytest.raises(SettingsError, match="VECTORDB_PG_LOAD_CONNECTIONS: Input should be greater than or equal to 1"):
         Settings.from_env({"VECTORDB_PG_LOAD_CONNECTIONS": "0"}, cwd=tmp_path)
 
@@ -88,23 +92,31 @@ def test_pgvector_settings_reach_the_store(tmp_path: Path) -> None:
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def variables_in_table(page: str, heading: str) -> set[str]:
-    """The variables named in the first column of the table under `heading`."""
-    table = page[page.index("| variable |", page.index(heading)) :]
-    table = table[: table.index("\n\n")] if "\n\n" in table else table
-    return {name for line in table.splitlines()[2:] for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+def variables_in_tables(text: str) -> set[str]:
+    """The variables named in the first column of the tables in `text`."""
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| variable")]
+    return {name for line in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+
+
+def section(page: str, heading: str) -> str:
+    """The part of `page` under `heading`, up to the next heading of its level."""
+    start = page.index(heading) + len(heading)
+    level = heading.split(" ")[0]
+    end = page.find(f"\n{level} ", start)
+    return page[start : end if end != -1 else None]
 
 
 def test_the_reference_names_exactly_the_variables_read_and_the_readme_and_env_example_no_other() -> None:
     reference = (PROJECT / "docs/pages/reference/settings.md").read_text()
-    assert variables_in_table(reference, "# Settings") == documented_variables()
-    in_readme = variables_in_table((PROJECT / "README.md").read_text(), "## Main settings")
+    assert variables_in_tables(reference) == documented_variables()
+    in_readme = variables_in_tables(section((PROJECT / "README.md").read_text(), "## Main settings"))
     assert len(in_readme) >= 8 and in_readme <= documented_variables()
     example = (PROJECT / ".env.example").read_text()
-    assert set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE)) <= documented_variables()
+    preferred = {variable_names(field)[0] for _, _, field in setting_fields()}
+    assert set(re.findall(r"^# ([A-Z][A-Z0-9_]+)=", example, re.MULTILINE)) == preferred
 
 
 def test_every_setting_says_what_it_is_and_secrets_never_show() -> None:
-    assert all(field.description for field in Settings.model_fields.values())
+    assert all(field.description for _, _, field in setting_fields())
     settings = Settings.from_env({"DATABASE_URL": "postgresql://u:hunter2@db/x", "OPENAI_API_KEY": "sk-hunter2"})
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())

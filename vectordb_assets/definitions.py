@@ -33,9 +33,9 @@ def configured_kinds(settings: Settings) -> dict[str, set[str]]:
         "validated_parquet": {"parquet"},
         "embeddings": {
             "parquet",
-            "openai" if settings.embedder == "openai" else LOCAL_BACKEND_KINDS[settings.local_backend],
+            "openai" if settings.embedding.embedder == "openai" else LOCAL_BACKEND_KINDS[settings.local_model.backend],
         },
-        "vector_index": STORE_KINDS[settings.store],
+        "vector_index": STORE_KINDS[settings.index.store],
     }
 
 
@@ -57,7 +57,7 @@ def configured(assets: list[dg.AssetsDefinition], settings: Settings, embedder: 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Assets, job, sensor and resources for the given settings."""
     resources = resources_for(settings)
-    question_assets = [build_question_asset(question) for question in settings.metabase_questions]
+    question_assets = [build_question_asset(question) for question in settings.metabase.questions]
     question_jobs, question_schedules = (
         zip(*map(build_question_schedule, question_assets)) if question_assets else ((), ())
     )
@@ -65,20 +65,22 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*configured(PIPELINE_ASSETS, settings, resources["embedder"]), *question_assets],
         schedules=list(question_schedules),
         asset_checks=[
-            build_matches_ledger(settings.check_cron),
-            build_landed_files_indexed(settings.check_cron, settings.source_excluded_prefix, settings.partition_depth),
+            build_matches_ledger(settings.dagster.check_cron),
+            build_landed_files_indexed(
+                settings.dagster.check_cron, settings.source_excluded_prefix, settings.landing.partition_depth
+            ),
         ],
         jobs=[ingest_files, check_vector_index, repair_vector_index, upload_job_outputs, *question_jobs],
         sensors=[
             build_landing_sensor(
                 ingest_files,
-                minimum_interval_seconds=settings.sensor_interval_seconds,
-                max_partitions_per_run=settings.max_partitions_per_run,
+                minimum_interval_seconds=settings.dagster.sensor_interval_seconds,
+                max_partitions_per_run=settings.landing.max_partitions_per_run,
                 excluded_prefix=settings.source_excluded_prefix,
-                max_deleted_fraction=settings.max_deleted_fraction,
-                objects_per_tick=settings.listing_objects_per_tick,
-                reconcile_seconds=settings.reconcile_seconds,
-                partition_depth=settings.partition_depth,
+                max_deleted_fraction=settings.landing.max_deleted_fraction,
+                objects_per_tick=settings.landing.listing_objects_per_tick,
+                reconcile_seconds=settings.landing.reconcile_seconds,
+                partition_depth=settings.landing.partition_depth,
             ),
             build_isolation_sensor(ingest_files),
             build_index_checks_sensor(FULL_INDEX_CHECKS),
@@ -86,12 +88,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 [
                     build_uploads_sensor(
                         upload_job_outputs,
-                        *settings.uploads,
-                        settings.upload_quiet_seconds,
-                        settings.sensor_interval_seconds,
+                        *settings.upload_target,
+                        settings.uploads.quiet_seconds,
+                        settings.dagster.sensor_interval_seconds,
                     )
                 ]
-                if settings.uploads
+                if settings.upload_target
                 else []
             ),
         ],

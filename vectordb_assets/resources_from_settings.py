@@ -32,7 +32,7 @@ def s3_resource(settings: Settings) -> S3Resource:
     """S3 (or an S3-compatible endpoint); credentials come from boto3's usual chain."""
     from resources.object_store import SettingsS3Resource
 
-    return SettingsS3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+    return SettingsS3Resource(endpoint_url=settings.aws.endpoint_url, region_name=settings.aws.region_name)
 
 
 def object_store(location: Location, settings: Settings) -> ObjectStore:
@@ -44,7 +44,7 @@ def object_store(location: Location, settings: Settings) -> ObjectStore:
             s3=s3_resource(settings),
             bucket=location.root,
             prefix=location.prefix,
-            presign_expiry_seconds=settings.link_expiry_seconds,
+            presign_expiry_seconds=settings.aws.presign_expiry_seconds,
         )
     return LocalObjectStore(root=location.root)
 
@@ -54,11 +54,11 @@ def metabase_resource(settings: Settings) -> MetabaseResource:
     from resources.metabase import MetabaseResource
 
     secret = {}
-    if settings.metabase_api_key is not None:
+    if settings.metabase.api_key is not None:
         secret["api_key"] = dg.EnvVar("METABASE_API_KEY")
-    if settings.metabase_password is not None:
+    if settings.metabase.password is not None:
         secret["password"] = dg.EnvVar("METABASE_PASSWORD")
-    return MetabaseResource(url=settings.metabase_url or "", username=settings.metabase_username, **secret)
+    return MetabaseResource(url=settings.metabase.url or "", username=settings.metabase.username, **secret)
 
 
 # A secret as a resource's config holds it: by default the variable's name, which Dagster reads
@@ -76,77 +76,71 @@ def from_environment(name: str) -> str:
 
 def embedder(settings: Settings, secret: Secret = dg.EnvVar) -> Embedder:
     """The local MiniLM model, or OpenAI with the key from OPENAI_API_KEY."""
-    if settings.embedder == "openai":
+    if settings.embedding.embedder == "openai":
         from resources.openai_embedder import OpenAIEmbedder
 
-        return OpenAIEmbedder(
-            api_key=secret("OPENAI_API_KEY"),
-            model=settings.openai_model,
-            dimensions=settings.openai_dimensions,
-            base_url=settings.openai_base_url,
-            requests_per_minute=settings.openai_requests_per_minute,
-            tokens_per_minute=settings.openai_tokens_per_minute,
-            concurrency=settings.openai_concurrency,
-        )
-    return LocalEmbedder(
-        normalize=settings.normalize_embeddings,
-        batch_size=settings.local_batch_size,
-        backend=settings.local_backend,
-        export_dir=str(settings.models),
-    )
+        return OpenAIEmbedder(api_key=secret("OPENAI_API_KEY"), **settings.openai.model_dump(exclude={"api_key"}))
+    return LocalEmbedder(**settings.local_model.model_dump(exclude={"models_dir"}), export_dir=str(settings.models))
 
 
 def vector_store(settings: Settings, state_db: StateDatabase, secret: Secret = dg.EnvVar) -> VectorStore:
     """pgvector in the state database (default), a Pinecone index, or an S3 Vectors bucket."""
-    if settings.store == "pinecone":
+    if settings.index.store == "pinecone":
         from resources.pinecone_store import PineconeStore
 
         return PineconeStore(
             api_key=secret("PINECONE_API_KEY"),
             index_name=settings.pinecone_index,
-            host=settings.pinecone_host,
-            create_if_missing=settings.pinecone_create,
-            cloud=settings.pinecone_cloud,
-            region=settings.pinecone_region,
-            metric={"l2": "euclidean", "inner_product": "dotproduct"}.get(settings.distance, "cosine"),
-            write_concurrency=settings.write_concurrency,
+            **settings.pinecone.model_dump(exclude={"api_key", "index_name"}),
+            metric={"l2": "euclidean", "inner_product": "dotproduct"}.get(settings.index.distance, "cosine"),
+            write_concurrency=settings.index.write_concurrency,
         )
-    if settings.store == "s3vectors":
+    if settings.index.store == "s3vectors":
         from resources.s3vectors_store import S3VectorsStore
 
         return S3VectorsStore(
-            vector_bucket=settings.s3vectors_bucket or "",
-            collection=settings.collection,
-            distance="euclidean" if settings.distance == "l2" else "cosine",
-            region_name=settings.s3_region,
-            endpoint_url=settings.s3vectors_endpoint_url,
-            write_concurrency=settings.write_concurrency,
+            vector_bucket=settings.s3vectors.vector_bucket or "",
+            collection=settings.index.collection,
+            distance="euclidean" if settings.index.distance == "l2" else "cosine",
+            region_name=settings.aws.region_name,
+            endpoint_url=settings.s3vectors.endpoint_url,
+            write_concurrency=settings.index.write_concurrency,
             indexes=settings.s3vectors_indexes,
         )
     from resources.pgvector_store import PgVectorStore
 
     return PgVectorStore(
         state_db=state_db,
-        collection=settings.collection,
-        distance=settings.distance,
-        vector_type=settings.pg_vector_type,
-        ef_search=settings.pg_ef_search,
-        maintenance_work_mem=settings.pg_maintenance_work_mem,
-        load_connections=settings.pg_load_connections,
+        collection=settings.index.collection,
+        distance=settings.index.distance,
+        **settings.pgvector.model_dump(),
     )
 
 
-# The settings that decide each kind of embedder's vectors: recorded with a generation (no secret
-# among them) and applied to the current settings to make its embedder again.
-MODEL_SETTINGS = {"local": ("local_backend", "normalize_embeddings"), "openai": ("openai_model", "openai_dimensions")}
+# The settings that decide each kind of embedder's vectors, recorded with a generation (no secret
+# among them) under these names, and the variables that apply them to the current settings to make
+# its embedder again.
+RECORDED_AS = {
+    "embedder": "VECTORDB_EMBEDDER",
+    "local_backend": "VECTORDB_LOCAL_BACKEND",
+    "normalize_embeddings": "VECTORDB_NORMALIZE_EMBEDDINGS",
+    "openai_model": "VECTORDB_OPENAI_MODEL",
+    "openai_dimensions": "VECTORDB_OPENAI_DIMENSIONS",
+}
 
 
 def model_settings(settings: Settings) -> dict[str, Any]:
-    """The settings that make the configured model's vectors."""
-    return {
-        "embedder": settings.embedder,
-        **{name: getattr(settings, name) for name in MODEL_SETTINGS[settings.embedder]},
-    }
+    """The settings that make the configured model's vectors, by their recorded names."""
+    if settings.embedding.embedder == "openai":
+        model = {"openai_model": settings.openai.model, "openai_dimensions": settings.openai.dimensions}
+    else:
+        model = {"local_backend": settings.local_model.backend, "normalize_embeddings": settings.local_model.normalize}
+    return {"embedder": settings.embedding.embedder, **model}
+
+
+def recorded_model(settings: Settings, recorded: dict[str, Any]) -> Settings:
+    """`settings` with a generation's recorded model settings applied."""
+    return settings.with_changes(**{RECORDED_AS[name]: value for name, value in recorded.items()})
 
 
 def generation_policy(settings: Settings) -> GenerationPolicy:
@@ -156,16 +150,16 @@ def generation_policy(settings: Settings) -> GenerationPolicy:
     return GenerationPolicy(
         model_settings=model_settings(settings),
         # An embedder of another generation's model is made and used outside Dagster's initialisation.
-        embedder_for=lambda recorded: embedder(settings.with_changes(**recorded), secret=from_environment),
-        auto_promote=settings.auto_promote,
-        retention=timedelta(hours=settings.generation_retention_hours),
+        embedder_for=lambda recorded: embedder(recorded_model(settings, recorded), secret=from_environment),
+        auto_promote=settings.generations.auto_promote,
+        retention=timedelta(hours=settings.generations.retention_hours),
     )
 
 
 def search_resources(settings: Settings, secret: Secret = dg.EnvVar) -> dict[str, Any]:
     """What embedding and searching need: the state database, the embedder and the vector store."""
     state_db = StateDatabase(
-        database_url=secret("DATABASE_URL") if settings.database_url else None,
+        database_url=secret("DATABASE_URL") if settings.database.database_url else None,
         pgserver_dir=str(settings.pgserver_dir),
     )
     return {
@@ -200,19 +194,15 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         ),
         "source_store": object_store(settings.source, settings),
         "output_store": object_store(settings.output, settings),
-        "embedding_cache": EmbeddingCachePolicy(
-            location=settings.embedding_cache, vector_type=settings.embedding_cache_type
-        ),
-        "index_policy": IndexPolicy(volatile_fields=list(settings.volatile_fields)),
-        "namespaces": NamespaceRoutes(default=settings.namespace, routes=settings.routes),
+        "embedding_cache": EmbeddingCachePolicy(**settings.embedding_cache.model_dump()),
+        "index_policy": IndexPolicy(volatile_fields=list(settings.index.volatile_fields)),
+        "namespaces": NamespaceRoutes(default=settings.namespaces.default, routes=settings.routes),
         "read_limits": settings.read_limits,
-        "enrichment": Enrichment(
-            query=settings.enrich_sql, table=settings.enrich_table, key_column=settings.enrich_key
-        ),
+        "enrichment": Enrichment(**settings.enrichment.model_dump()),
         "s3": s3_resource(settings),
-        "landing_queue": LandingQueue(queue_url=settings.sqs_queue_url, region_name=settings.s3_region),
-        "upload_area": UploadArea(folder=str(settings.uploads[0]), destination=settings.uploads[1])
-        if settings.uploads
+        "landing_queue": LandingQueue(queue_url=settings.landing.sqs_queue_url, region_name=settings.aws.region_name),
+        "upload_area": UploadArea(folder=str(target[0]), destination=target[1])
+        if (target := settings.upload_target)
         else UploadArea(),
-        **({"metabase": metabase_resource(settings)} if settings.metabase_url else {}),
+        **({"metabase": metabase_resource(settings)} if settings.metabase.url else {}),
     }

@@ -48,7 +48,7 @@ def test_a_store_in_step_with_the_ledger_passes(pipeline: Pipeline) -> None:
 
 @pytest.mark.usefixtures("models_dir")
 def test_lost_and_orphan_vectors_fail_the_check_and_are_repaired(pipeline: Pipeline) -> None:
-    table = sql.Identifier(pipeline.settings.collection)
+    table = sql.Identifier(pipeline.settings.index.collection)
     with pipeline.state_db.connect() as conn:
         conn.execute(sql.SQL("delete from {} where id in ('2', '4')").format(table))
         conn.execute(sql.SQL("update {} set content_hash = 'tampered' where id = '3'").format(table))

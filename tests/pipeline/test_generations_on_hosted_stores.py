@@ -47,7 +47,7 @@ def change_model(p: Pipeline) -> tuple[Settings, str]:
     generation's settings and id."""
     p.land("a.csv", A)
     p.run("a.csv")
-    int8 = p.settings.with_changes(local_backend="onnx-int8")
+    int8 = p.settings.with_changes(VECTORDB_LOCAL_BACKEND="onnx-int8")
     p.land("c.csv", C)
     p.run("c.csv", settings=int8)
     model = LocalEmbedder(backend="onnx-int8")

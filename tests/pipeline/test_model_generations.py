@@ -55,7 +55,7 @@ def cli(p: Pipeline, *args: str, settings: Settings) -> tuple[int, str]:
     env = {
         "DATABASE_URL": p.state_db.database_url,
         "VECTORDB_HOME": str(settings.home),
-        "VECTORDB_LOCAL_BACKEND": settings.local_backend,
+        "VECTORDB_LOCAL_BACKEND": settings.local_model.backend,
     }
     result = CliRunner().invoke(main, list(args), env=env)
     return result.exit_code, result.output
@@ -73,7 +73,7 @@ TEXTS = {
 @pytest.mark.usefixtures("models_dir")
 def test_a_model_change_switches_readers_only_when_the_new_generation_is_complete(pipeline: Pipeline) -> None:
     p = pipeline
-    minilm, int8 = p.settings, p.settings.with_changes(local_backend="onnx-int8")
+    minilm, int8 = p.settings, p.settings.with_changes(VECTORDB_LOCAL_BACKEND="onnx-int8")
     minilm_model = LocalEmbedder(export_dir=str(minilm.models))
     int8_model = LocalEmbedder(backend="onnx-int8", export_dir=str(minilm.models))
     old, new = (generation_id(m.model_id, m.dimension) for m in (minilm_model, int8_model))
@@ -153,7 +153,7 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     p = pipeline
     monkeypatch.setenv("VECTORDB_AUTO_PROMOTE", "false")
     minilm = Settings.from_env()
-    int8 = minilm.with_changes(local_backend="onnx-int8")
+    int8 = minilm.with_changes(VECTORDB_LOCAL_BACKEND="onnx-int8")
     registry = GenerationRegistry(p.state_db, "documents")
     for key in ("a.csv", "b.csv"):
         p.land(key, ROWS[key])
@@ -189,7 +189,7 @@ def test_without_auto_promotion_readers_wait_for_promote_and_retired_generations
     code, out = cli(p, "generations", "--drop", new.generation, settings=int8)
     assert code == 1 and "is live: promote another before dropping it" in out
     p.land("b.csv", ROWS["b.csv"], minute=5)
-    expired = int8.with_changes(generation_retention_hours=0)  # the retired generation's time is over
+    expired = int8.with_changes(VECTORDB_GENERATION_RETENTION_HOURS=0)  # the retired generation's time is over
     with p.state_db.connect() as conn:  # but an application's view reads its table: it cannot go yet
         conn.execute("create view app_report as select id from documents")
     p.run("b.csv", settings=expired)
@@ -223,7 +223,7 @@ def test_a_model_of_another_dimension_is_a_generation_too_and_the_live_view_foll
         for name, value in {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai_server.url}.items():
             monkeypatch.setenv(name, value)
         minilm = Settings.from_env()
-        openai = minilm.with_changes(embedder="openai", openai_dimensions=64)
+        openai = minilm.with_changes(VECTORDB_EMBEDDER="openai", VECTORDB_OPENAI_DIMENSIONS=64)
         p.land("a.csv", ROWS["a.csv"])
         p.run("a.csv", settings=minilm)
         p.land("c.csv", ROWS["c.csv"])

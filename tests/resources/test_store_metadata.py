@@ -89,7 +89,7 @@ def test_s3_vectors_refuses_a_row_over_its_metadata_limit_before_the_call(store:
 def test_a_row_over_s3_vectors_metadata_limit_is_rejected_alone_at_validation(
     tmp_path: Path, store: S3VectorsStore
 ) -> None:
-    limits = Settings(_env_file=None, VECTORDB_STORE="s3vectors", VECTORDB_S3VECTORS_BUCKET="b").read_limits
+    limits = Settings.from_env({"VECTORDB_STORE": "s3vectors", "VECTORDB_S3VECTORS_BUCKET": "b"}).read_limits
     rows = [
         {"id": "1", "text": "one"},
         {"id": "2", "text": "two", "blob": "é" * 30_000},
@@ -109,5 +109,5 @@ def test_a_row_over_s3_vectors_metadata_limit_is_rejected_alone_at_validation(
         kept.schema.get_field_index("metadata"), "metadata", table.column("metadata").combine_chunks()
     )
     assert store.upsert("default", kept) == 2 and store.count("default") == 2  # the store takes every kept row
-    unbounded = Settings(_env_file=None).read_limits
+    unbounded = Settings.from_env({}).read_limits
     assert unbounded.max_metadata_bytes is None and unbounded.metadata_problem(json.dumps(rows[1]), "a.jsonl") is None

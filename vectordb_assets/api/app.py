@@ -147,5 +147,5 @@ def create_app(settings: Settings) -> FastAPI:
         )
         return response
 
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app

@@ -56,7 +56,7 @@ def _landing(services: Services) -> dict[str, Any]:
 def _vector_store(services: Services) -> dict[str, Any]:
     store = services.search.vector_store
     return {
-        "store": services.settings.store,
+        "store": services.settings.index.store,
         "collection": store.collection_name,
         "dimension": store.collection_dimension(),
     }

@@ -52,7 +52,7 @@ class ProcessRequest(BaseModel):
 
 
 def _question(settings: Settings, question_id: int | None) -> MetabaseQuestion:
-    configured = {q.question_id: q for q in settings.metabase_questions}
+    configured = {q.question_id: q for q in settings.metabase.questions}
     if question_id not in configured:
         raise HTTPException(
             422,
@@ -84,7 +84,9 @@ def _export_days(body: ProcessRequest, question: MetabaseQuestion) -> tuple[str,
 def _submit_files(
     services: Services, object_keys: list[str], namespace: str | None, batch_size: int | None
 ) -> list[dict[str, Any]]:
-    partitions = list(dict.fromkeys(partition_key_for(k, services.settings.partition_depth) for k in object_keys))
+    partitions = list(
+        dict.fromkeys(partition_key_for(k, services.settings.landing.partition_depth) for k in object_keys)
+    )
     services.runs.add_partitions(partitions)
     return [{"partition": p, "run_id": services.runs.submit(p, namespace, batch_size)} for p in partitions]
 

@@ -28,7 +28,7 @@ class SearchRequest(BaseModel):
 def search(body: SearchRequest, request: Request, key: ApiKey = Depends(requires("search"))) -> dict:
     """The `top_k` nearest rows, closest first: as `vectordb search --json` prints them."""
     services = request.app.state.services
-    namespace = body.namespace or services.settings.namespace
+    namespace = body.namespace or services.settings.namespaces.default
     check_namespace(namespace)
     store, hits = nearest(services.search, body.query, namespace, body.top_k, body.filters)
     return {"namespace": namespace, "collection": store.collection_name, "results": [hit.__dict__ for hit in hits]}

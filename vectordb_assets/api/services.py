@@ -24,7 +24,7 @@ class Services:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.rate_limits = KeyRateLimits(settings.api_requests_per_minute)
+        self.rate_limits = KeyRateLimits(settings.api.requests_per_minute)
         self._finished: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._finished_lock = threading.Lock()
         self._local = threading.local()
@@ -64,7 +64,7 @@ class Services:
         if client is None:
             settings = self.settings
             client = RunsApi(
-                settings.dagster_url, settings.dagster_location, timeout=30, headers=settings.dagster_header_values
+                settings.dagster.url, settings.dagster.location, timeout=30, headers=settings.dagster_header_values
             )
             self._local.runs = client
         return client

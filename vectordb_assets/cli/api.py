@@ -25,8 +25,8 @@ def api(host: str | None, port: int | None) -> None:
     # The API logs each request with its key's name; uvicorn's access log would repeat it.
     uvicorn.run(
         create_app(settings),
-        host=host or settings.api_host,
-        port=port or settings.api_port,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
         access_log=False,
         log_level="info",
         server_header=False,

@@ -22,12 +22,18 @@ def _embedder_for(model: str | None, settings: Settings) -> Any:
         return embedder(settings)
     kind, _, name = model.partition(":")
     if kind == "local" and (not name or name in LOCAL_BACKENDS):
-        return embedder(settings.with_changes(embedder="local", local_backend=name or settings.local_backend))
+        return embedder(
+            settings.with_changes(
+                VECTORDB_EMBEDDER="local", VECTORDB_LOCAL_BACKEND=name or settings.local_model.backend
+            )
+        )
     openai_model, _, dimensions = name.partition("@")
     if kind == "openai" and openai_model in MODELS and (not dimensions or dimensions.isdigit()):
         return embedder(
             settings.with_changes(
-                embedder="openai", openai_model=openai_model, openai_dimensions=int(dimensions) if dimensions else None
+                VECTORDB_EMBEDDER="openai",
+                VECTORDB_OPENAI_MODEL=openai_model,
+                VECTORDB_OPENAI_DIMENSIONS=int(dimensions) if dimensions else None,
             )
         )
     choices = ", ".join(["local", *(f"local:{b}" for b in LOCAL_BACKENDS), *(f"openai:{m}" for m in MODELS)])
@@ -59,8 +65,8 @@ def estimate(model: str | None, as_json: bool) -> None:
     limits = None
     if target.model_id.startswith("openai/"):
         limits = {
-            "requests_per_minute": settings.openai_requests_per_minute,
-            "tokens_per_minute": settings.openai_tokens_per_minute,
+            "requests_per_minute": settings.openai.requests_per_minute,
+            "tokens_per_minute": settings.openai.tokens_per_minute,
         }
     with resources_of(settings, only_search=True) as resources:
         cache = EmbeddingCache(resources.state_db, target.model_id)
@@ -72,8 +78,8 @@ def estimate(model: str | None, as_json: bool) -> None:
         "-"
         if figures.minutes_at_limits is None
         else (
-            f"{figures.minutes_at_limits:,.1f} min at {settings.openai_requests_per_minute:,} requests and "
-            f"{settings.openai_tokens_per_minute:,} tokens per minute"
+            f"{figures.minutes_at_limits:,.1f} min at {settings.openai.requests_per_minute:,} requests and "
+            f"{settings.openai.tokens_per_minute:,} tokens per minute"
         )
     )
     for label, value in [

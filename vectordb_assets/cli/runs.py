@@ -16,7 +16,7 @@ from vectordb_assets.settings import Settings
 def _runs_api(settings: Settings) -> Any:
     from vectordb_assets.runs_api import RunsApi
 
-    return RunsApi(settings.dagster_url, settings.dagster_location, headers=settings.dagster_header_values)
+    return RunsApi(settings.dagster.url, settings.dagster.location, headers=settings.dagster_header_values)
 
 
 @contextmanager
@@ -45,7 +45,7 @@ def _partitions_of(items: tuple[str, ...], settings: Settings) -> list[str]:
     with readable():
         for key in keys:
             landing.head(key)
-    return list(dict.fromkeys(partition_key_for(key, settings.partition_depth) for key in keys))
+    return list(dict.fromkeys(partition_key_for(key, settings.landing.partition_depth) for key in keys))
 
 
 def _when(timestamp: float) -> str:

@@ -24,7 +24,7 @@ def search(
 ) -> None:
     """Embed TEXT with the live generation's model and print the nearest indexed rows."""
     settings = settings_from_env()
-    namespace = namespace or settings.namespace
+    namespace = namespace or settings.namespaces.default
     conditions = pairs(filters, "--filter")
     with resources_of(settings, only_search=True) as resources:
         store, hits = nearest(resources, text, namespace, top_k, conditions, generation)

@@ -96,7 +96,7 @@ def url(key: str, expires: int | None, in_source: bool) -> None:
 
     settings = settings_from_env()
     if expires:
-        settings = settings.with_changes(link_expiry_seconds=expires)
+        settings = settings.with_changes(VECTORDB_LINK_EXPIRY_SECONDS=expires)
     if key.startswith("s3://"):
         store, key = store_and_key(key, settings)
     else:
@@ -117,7 +117,7 @@ def migrate(target: str, as_json: bool) -> None:
     settings = settings_from_env()
     try:
         # VECTORDB_SOURCE switched to the target, the outputs beside it in its bucket.
-        after = settings.with_changes(source_uri=target, output_uri=None)
+        after = settings.with_changes(VECTORDB_SOURCE=target, VECTORDB_OUTPUT=None)
         check_migration(settings.source, after.source)
         files = files_to_copy(settings.source, settings.output)
         with click.progressbar(length=len(files), label="copying", file=sys.stderr) as bar:
